@@ -1,0 +1,504 @@
+//! Stage 1a, load: `book.toml` → [`BookConfig`].
+//!
+//! `[book]` takes mdBook's keys so existing mdBooks build unchanged; `[epub]` is folio's own
+//! table and strict. The file is read twice, cheaply: once as a span-carrying table to find
+//! every unknown key (all are reported, not just the first), once with serde into typed fields.
+
+use std::ops::Range;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use crate::diagnostic::{Diagnostic, SourceText};
+use crate::text::did_you_mean;
+
+/// A value from `book.toml` with the byte range it came from, for later diagnostics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located<T> {
+    /// The value.
+    pub value: T,
+    /// Its byte range in `book.toml`.
+    pub range: Range<usize>,
+}
+
+impl<T> Located<T> {
+    fn from_spanned(s: Spanned<T>) -> Self {
+        let range = s.span();
+        Self { value: s.into_inner(), range }
+    }
+}
+
+/// How footnotes are numbered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum FootnoteNumbering {
+    /// Numbers restart at 1 in every chapter (the default).
+    #[default]
+    Chapter,
+    /// One sequence across the whole book.
+    Book,
+}
+
+/// A person credited in the book with a MARC relator role (`aut`, `edt`, `trl`, `ill`, …).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Hash)]
+#[serde(deny_unknown_fields)]
+pub struct Contributor {
+    /// The name as it should be shown.
+    pub name: String,
+    /// MARC relator code.
+    pub role: String,
+}
+
+/// The calendar date of publication, with the precision the author gave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BookDate {
+    /// The first instant of that date, UTC, in seconds since the Unix epoch.
+    pub unix_seconds: i64,
+    /// As written for `dc:date`: `YYYY`, `YYYY-MM` or `YYYY-MM-DD`.
+    pub precision: DatePrecision,
+}
+
+/// How much of a date was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DatePrecision {
+    /// `YYYY`.
+    Year,
+    /// `YYYY-MM`.
+    Month,
+    /// `YYYY-MM-DD` (or a full TOML date-time, truncated to its day).
+    Day,
+}
+
+impl BookDate {
+    /// `dc:date` form at the precision given.
+    pub fn to_w3cdtf(self) -> String {
+        let date = time::OffsetDateTime::from_unix_timestamp(self.unix_seconds)
+            .expect("validated on load")
+            .date();
+        match self.precision {
+            DatePrecision::Year => format!("{:04}", date.year()),
+            DatePrecision::Month => format!("{:04}-{:02}", date.year(), date.month() as u8),
+            DatePrecision::Day => format!("{:04}-{:02}-{:02}", date.year(), date.month() as u8, date.day()),
+        }
+    }
+}
+
+/// Everything `book.toml` says, validated.
+#[derive(Debug, Clone)]
+pub struct BookConfig {
+    /// `[book] title`.
+    pub title: String,
+    /// `[epub] subtitle`.
+    pub subtitle: Option<String>,
+    /// `[book] authors`.
+    pub authors: Vec<String>,
+    /// `[epub] contributors`: other people with their roles.
+    pub contributors: Vec<Contributor>,
+    /// `[book] description`.
+    pub description: Option<String>,
+    /// `[book] language`, a BCP 47 tag.
+    pub language: String,
+    /// `[book] src`, relative to the book folder.
+    pub src: PathBuf,
+    /// `[book] text-direction = "rtl"`.
+    pub right_to_left: bool,
+    /// `[epub] identifier`, when given.
+    pub identifier: Option<String>,
+    /// `[epub] isbn`, normalised to its digits (and a final X for ISBN-10).
+    pub isbn: Option<String>,
+    /// `[epub] publisher`.
+    pub publisher: Option<String>,
+    /// `[epub] date`.
+    pub date: Option<BookDate>,
+    /// `[epub] rights`.
+    pub rights: Option<String>,
+    /// `[epub] subjects`.
+    pub subjects: Vec<String>,
+    /// `[epub] series`.
+    pub series: Option<String>,
+    /// `[epub] series-index`.
+    pub series_index: Option<u32>,
+    /// `[epub] cover`, relative to the book folder.
+    pub cover: Option<Located<PathBuf>>,
+    /// `[epub] stylesheets`, relative to the book folder, added after the default.
+    pub stylesheets: Vec<Located<PathBuf>>,
+    /// `[epub] default-stylesheet = false` leaves folio's stylesheet out.
+    pub default_stylesheet: bool,
+    /// `[epub] fonts`, relative to the book folder.
+    pub fonts: Vec<Located<PathBuf>>,
+    /// `[epub] toc-depth`: heading levels shown in the table of contents (1–6).
+    pub toc_depth: u8,
+    /// `[epub] footnote-numbering`.
+    pub footnote_numbering: FootnoteNumbering,
+    /// `[epub] smart-punctuation`.
+    pub smart_punctuation: bool,
+    /// `[epub] sources`: the citation sources file, relative to the book folder.
+    pub sources: Option<Located<PathBuf>>,
+    /// `[epub] base-url`: where the book lives online; links out of the book are made absolute under it.
+    pub base_url: Option<String>,
+    /// True when the file has `[preprocessor.*]` tables, which folio does not run.
+    pub has_preprocessors: bool,
+}
+
+#[derive(Deserialize, Default)]
+struct RawFile {
+    #[serde(default)]
+    book: RawBook,
+    #[serde(default)]
+    epub: RawEpub,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+struct RawBook {
+    title: Option<Spanned<String>>,
+    #[serde(default)]
+    authors: Vec<String>,
+    description: Option<String>,
+    language: Option<Spanned<String>>,
+    src: Option<String>,
+    text_direction: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+struct RawEpub {
+    identifier: Option<Spanned<String>>,
+    isbn: Option<Spanned<String>>,
+    subtitle: Option<String>,
+    publisher: Option<String>,
+    date: Option<Spanned<toml::Value>>,
+    rights: Option<String>,
+    #[serde(default)]
+    subjects: Vec<String>,
+    series: Option<String>,
+    series_index: Option<u32>,
+    #[serde(default)]
+    contributors: Vec<Contributor>,
+    cover: Option<Spanned<PathBuf>>,
+    #[serde(default)]
+    stylesheets: Vec<Spanned<PathBuf>>,
+    default_stylesheet: Option<bool>,
+    #[serde(default)]
+    fonts: Vec<Spanned<PathBuf>>,
+    toc_depth: Option<Spanned<i64>>,
+    #[serde(default)]
+    footnote_numbering: FootnoteNumbering,
+    smart_punctuation: Option<bool>,
+    sources: Option<Spanned<PathBuf>>,
+    base_url: Option<Spanned<String>>,
+}
+
+/// Keys mdBook knows in `[book]`; others get a warning.
+const BOOK_KEYS: &[&str] = &["title", "authors", "description", "language", "src", "multilingual", "text-direction"];
+/// Keys of folio's strict `[epub]` table.
+const EPUB_KEYS: &[&str] = &[
+    "identifier", "isbn", "subtitle", "publisher", "date", "rights", "subjects", "series", "series-index",
+    "contributors", "cover", "stylesheets", "default-stylesheet", "fonts", "toc-depth", "footnote-numbering",
+    "smart-punctuation", "sources", "base-url",
+];
+/// mdBook's other tables: accepted and ignored.
+const MDBOOK_TABLES: &[&str] = &["output", "preprocessor", "rust", "build"];
+
+/// Reads and validates `book.toml`. Returns the config when there is no error, and every diagnostic found.
+pub fn load(source: &SourceText) -> (Option<BookConfig>, Vec<Diagnostic>) {
+    let mut diags = Vec::new();
+    let tree = match DeTable::parse(&source.text) {
+        Ok(tree) => tree,
+        Err(e) => {
+            diags.push(toml_error(source, &e));
+            return (None, diags);
+        }
+    };
+    let has_preprocessors = check_keys(source, tree.get_ref(), &mut diags);
+    let raw: RawFile = match toml::from_str(&source.text) {
+        Ok(raw) => raw,
+        Err(e) => {
+            diags.push(toml_error(source, &e));
+            return (None, diags);
+        }
+    };
+    let config = validate(source, raw, has_preprocessors, &mut diags);
+    if diags.iter().any(Diagnostic::is_error) {
+        return (None, diags);
+    }
+    (config, diags)
+}
+
+fn toml_error(source: &SourceText, e: &toml::de::Error) -> Diagnostic {
+    let message = format!("invalid book.toml: {}", e.message().trim_end().trim_end_matches('.'));
+    match e.span() {
+        Some(span) => source.error(span, message),
+        None => Diagnostic::error(&source.path, message),
+    }
+}
+
+/// Reports unknown keys (errors in `[epub]`, warnings elsewhere); says whether preprocessors are configured.
+fn check_keys(source: &SourceText, tree: &DeTable<'_>, diags: &mut Vec<Diagnostic>) -> bool {
+    let mut has_preprocessors = false;
+    for (key, value) in tree {
+        let name = key.get_ref().as_ref();
+        match (name, value.get_ref()) {
+            ("book", DeValue::Table(t)) => {
+                for k in t.keys().filter(|k| !BOOK_KEYS.contains(&k.get_ref().as_ref())) {
+                    diags.push(source.warning(k.span(), format!("unknown key `{}` in [book] is ignored", k.get_ref())));
+                }
+            }
+            ("epub", DeValue::Table(t)) => {
+                for k in t.keys().filter(|k| !EPUB_KEYS.contains(&k.get_ref().as_ref())) {
+                    let mut d = source.error(k.span(), format!("unknown key `{}` in [epub]", k.get_ref()));
+                    if let Some(best) = did_you_mean(k.get_ref(), EPUB_KEYS.iter().copied()) {
+                        d = d.with_hint(format!("did you mean `{best}`?"));
+                    }
+                    diags.push(d);
+                }
+            }
+            ("preprocessor", _) => has_preprocessors = true,
+            (name, _) if MDBOOK_TABLES.contains(&name) || name == "book" || name == "epub" => {}
+            (name, _) => diags.push(source.warning(key.span(), format!("unknown table `{name}` is ignored"))),
+        }
+    }
+    has_preprocessors
+}
+
+fn validate(source: &SourceText, raw: RawFile, has_preprocessors: bool, diags: &mut Vec<Diagnostic>) -> Option<BookConfig> {
+    let RawFile { book, epub } = raw;
+    let title = match book.title {
+        Some(t) if !t.get_ref().trim().is_empty() => t.into_inner(),
+        Some(t) => {
+            diags.push(source.error(t.span(), "the book title is empty"));
+            String::new()
+        }
+        None => {
+            diags.push(
+                Diagnostic::error(&source.path, "the book has no title")
+                    .with_hint("add `title = \"…\"` under [book]"),
+            );
+            String::new()
+        }
+    };
+    let language = match book.language {
+        Some(lang) => {
+            if oxilangtag::LanguageTag::parse(lang.get_ref().as_str()).is_err() {
+                diags.push(
+                    source
+                        .error(lang.span(), format!("`{}` is not a valid BCP 47 language tag", lang.get_ref()))
+                        .with_hint("use a tag such as `en`, `en-GB`, `de` or `zh-Hant`"),
+                );
+            }
+            lang.into_inner()
+        }
+        None => "en".to_string(),
+    };
+    let right_to_left = match book.text_direction {
+        Some(dir) => match dir.get_ref().as_str() {
+            "rtl" => true,
+            "ltr" => false,
+            other => {
+                diags.push(source.error(dir.span(), format!("text-direction must be \"ltr\" or \"rtl\", not \"{other}\"")));
+                false
+            }
+        },
+        None => false,
+    };
+    let isbn = epub.isbn.and_then(|isbn| match normalize_isbn(isbn.get_ref()) {
+        Some(n) => Some(n),
+        None => {
+            diags.push(
+                source
+                    .error(isbn.span(), format!("`{}` is not a valid ISBN (wrong length or check digit)", isbn.get_ref()))
+                    .with_hint("an ISBN has 13 digits (or 10, the last may be X); hyphens and spaces are allowed"),
+            );
+            None
+        }
+    });
+    let identifier = epub.identifier.and_then(|id| {
+        if id.get_ref().trim().is_empty() {
+            diags.push(source.error(id.span(), "the identifier is empty"));
+            None
+        } else {
+            Some(id.into_inner())
+        }
+    });
+    let date = epub.date.and_then(|d| match parse_date(d.get_ref()) {
+        Some(date) => Some(date),
+        None => {
+            diags.push(
+                source
+                    .error(d.span(), "invalid date")
+                    .with_hint("write the date as \"YYYY\", \"YYYY-MM\" or \"YYYY-MM-DD\""),
+            );
+            None
+        }
+    });
+    let toc_depth = match epub.toc_depth {
+        Some(depth) if (1..=6).contains(depth.get_ref()) => *depth.get_ref() as u8,
+        Some(depth) => {
+            diags.push(source.error(depth.span(), "toc-depth must be between 1 and 6"));
+            2
+        }
+        None => 2,
+    };
+    let base_url = epub.base_url.and_then(|url| {
+        if crate::text::is_web_url(url.get_ref()) {
+            Some(url.into_inner().trim_end_matches('/').to_string())
+        } else {
+            diags.push(source.error(url.span(), "base-url must be an absolute http:// or https:// URL"));
+            None
+        }
+    });
+    for c in &epub.contributors {
+        if c.role.len() != 3 || !c.role.bytes().all(|b| b.is_ascii_lowercase()) {
+            diags.push(
+                Diagnostic::error(&source.path, format!("contributor role `{}` is not a MARC relator code", c.role))
+                    .with_hint("use a three-letter code such as `edt`, `trl`, `ill` or `aut`"),
+            );
+        }
+    }
+    Some(BookConfig {
+        title,
+        subtitle: epub.subtitle.filter(|s| !s.trim().is_empty()),
+        authors: book.authors,
+        contributors: epub.contributors,
+        description: book.description.filter(|s| !s.trim().is_empty()),
+        language,
+        src: PathBuf::from(book.src.unwrap_or_else(|| "src".to_string())),
+        right_to_left,
+        identifier,
+        isbn,
+        publisher: epub.publisher,
+        date,
+        rights: epub.rights,
+        subjects: epub.subjects,
+        series: epub.series,
+        series_index: epub.series_index,
+        cover: epub.cover.map(Located::from_spanned),
+        stylesheets: epub.stylesheets.into_iter().map(Located::from_spanned).collect(),
+        default_stylesheet: epub.default_stylesheet.unwrap_or(true),
+        fonts: epub.fonts.into_iter().map(Located::from_spanned).collect(),
+        toc_depth,
+        footnote_numbering: epub.footnote_numbering,
+        smart_punctuation: epub.smart_punctuation.unwrap_or(true),
+        sources: epub.sources.map(Located::from_spanned),
+        base_url,
+        has_preprocessors,
+    })
+}
+
+/// Accepts `"YYYY"`, `"YYYY-MM"`, `"YYYY-MM-DD"` strings and TOML dates or date-times.
+fn parse_date(value: &toml::Value) -> Option<BookDate> {
+    let text = match value {
+        toml::Value::String(s) => s.trim().to_string(),
+        toml::Value::Datetime(dt) => {
+            let d = dt.date?;
+            format!("{:04}-{:02}-{:02}", d.year, d.month, d.day)
+        }
+        _ => return None,
+    };
+    let parts: Vec<&str> = text.split('-').collect();
+    let number = |s: &str, len: usize| (s.len() == len && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse::<i32>().ok()).flatten();
+    let (year, month, day, precision) = match parts.as_slice() {
+        [y] => (number(y, 4)?, 1, 1, DatePrecision::Year),
+        [y, m] => (number(y, 4)?, number(m, 2)?, 1, DatePrecision::Month),
+        [y, m, d] => (number(y, 4)?, number(m, 2)?, number(d, 2)?, DatePrecision::Day),
+        _ => return None,
+    };
+    let month = time::Month::try_from(u8::try_from(month).ok()?).ok()?;
+    let date = time::Date::from_calendar_date(year, month, u8::try_from(day).ok()?).ok()?;
+    Some(BookDate { unix_seconds: date.midnight().assume_utc().unix_timestamp(), precision })
+}
+
+/// Strips hyphens and spaces and checks the ISBN-10 or ISBN-13 check digit.
+fn normalize_isbn(raw: &str) -> Option<String> {
+    let isbn: String = raw.chars().filter(|c| !matches!(c, '-' | ' ')).collect::<String>().to_ascii_uppercase();
+    let isbn = isbn.strip_prefix("URN:ISBN:").or_else(|| isbn.strip_prefix("ISBN")).unwrap_or(&isbn).to_string();
+    let digit = |c: char| c.to_digit(10);
+    let valid = match isbn.len() {
+        13 => {
+            let digits: Option<Vec<u32>> = isbn.chars().map(digit).collect();
+            digits.is_some_and(|d| d.iter().enumerate().map(|(i, v)| if i % 2 == 0 { *v } else { v * 3 }).sum::<u32>() % 10 == 0)
+        }
+        10 => {
+            let digits: Option<Vec<u32>> = isbn
+                .chars()
+                .enumerate()
+                .map(|(i, c)| if i == 9 && c == 'X' { Some(10) } else { digit(c) })
+                .collect();
+            digits.is_some_and(|d| d.iter().enumerate().map(|(i, v)| (10 - i as u32) * v).sum::<u32>() % 11 == 0)
+        }
+        _ => false,
+    };
+    valid.then_some(isbn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_str(text: &str) -> (Option<BookConfig>, Vec<String>) {
+        let src = SourceText::new("book.toml", text.to_string());
+        let (config, mut diags) = load(&src);
+        crate::diagnostic::sort(&mut diags);
+        (config, diags.iter().map(ToString::to_string).collect())
+    }
+
+    #[test]
+    fn mdbook_defaults_apply() {
+        let (config, diags) = load_str("[book]\ntitle = \"T\"\n[output.html]\nx = 1\n");
+        let config = config.unwrap();
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(config.language, "en");
+        assert_eq!(config.src, PathBuf::from("src"));
+        assert_eq!(config.toc_depth, 2);
+        assert!(config.smart_punctuation && config.default_stylesheet);
+    }
+
+    #[test]
+    fn every_unknown_epub_key_is_an_error_with_a_hint() {
+        let (config, diags) = load_str("[book]\ntitle = \"T\"\n[epub]\npublsher = \"x\"\nfoo = 1\n");
+        assert!(config.is_none());
+        assert_eq!(
+            diags,
+            [
+                "book.toml:4:1: error: unknown key `publsher` in [epub]\nhint: did you mean `publisher`?",
+                "book.toml:5:1: error: unknown key `foo` in [epub]",
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_values_are_located() {
+        let (_, diags) = load_str("[book]\ntitle = \"T\"\nlanguage = \"en_GB!\"\n[epub]\ndate = \"2017-02-30\"\nisbn = \"978-0-306-40615-6\"\n");
+        assert_eq!(diags.len(), 3, "{diags:?}");
+        assert!(diags[0].starts_with("book.toml:3:12: error: `en_GB!` is not a valid BCP 47 language tag"));
+        assert!(diags[1].starts_with("book.toml:5:8: error: invalid date"));
+        assert!(diags[2].starts_with("book.toml:6:8: error: `978-0-306-40615-6` is not a valid ISBN"));
+    }
+
+    #[test]
+    fn isbn_check_digits() {
+        assert_eq!(normalize_isbn("978-0-306-40615-7").as_deref(), Some("9780306406157"));
+        assert_eq!(normalize_isbn("0-306-40615-2").as_deref(), Some("0306406152"));
+        assert_eq!(normalize_isbn("0-8044-2957-X").as_deref(), Some("080442957X"));
+        assert_eq!(normalize_isbn("0-306-40615-3"), None);
+    }
+
+    #[test]
+    fn dates_keep_their_precision() {
+        let d = parse_date(&toml::Value::String("2017-11".into())).unwrap();
+        assert_eq!(d.to_w3cdtf(), "2017-11");
+        assert_eq!(d.unix_seconds, 1_509_494_400);
+        assert!(parse_date(&toml::Value::String("17-11-01".into())).is_none());
+    }
+
+    #[test]
+    fn missing_title_and_wrong_type() {
+        let (_, diags) = load_str("[book]\nauthors = \"me\"\n");
+        assert_eq!(diags.len(), 1);
+        assert!(diags[0].starts_with("book.toml:2:11: error: invalid book.toml: invalid type: string \"me\", expected a sequence"), "{diags:?}");
+        let (_, diags) = load_str("[book]\n");
+        assert_eq!(diags, ["book.toml: error: the book has no title\nhint: add `title = \"…\"` under [book]"]);
+    }
+}

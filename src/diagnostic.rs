@@ -1,0 +1,170 @@
+//! Diagnostics: what every stage returns instead of printing.
+//!
+//! Stages keep byte ranges into the author's files; a [`SourceText`] turns them into 1-based
+//! line:column (in characters) at the moment a diagnostic is made, so the printer needs no file.
+
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// How bad a diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// The book cannot be built.
+    Error,
+    /// The book builds, but something is probably not what the author meant.
+    Warning,
+}
+
+/// A 1-based line and column (columns count characters, not bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Position {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub column: usize,
+}
+
+/// One problem found in a book, located in the author's own files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The file the problem is in.
+    pub path: PathBuf,
+    /// Where in that file, when a position is known.
+    pub position: Option<Position>,
+    /// Error or warning.
+    pub severity: Severity,
+    /// Lower case, no final period.
+    pub message: String,
+    /// How to fix it, when that is obvious.
+    pub hint: Option<String>,
+}
+
+impl Diagnostic {
+    /// An error for a whole file (no position).
+    pub fn error(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Self::new(path.into(), None, Severity::Error, message.into())
+    }
+
+    /// A warning for a whole file (no position).
+    pub fn warning(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Self::new(path.into(), None, Severity::Warning, message.into())
+    }
+
+    fn new(path: PathBuf, position: Option<Position>, severity: Severity, message: String) -> Self {
+        Self { path, position, severity, message, hint: None }
+    }
+
+    /// Adds a hint line.
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// True for errors.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// Sort key: path, then position (file-level diagnostics first), then message.
+    fn sort_key(&self) -> (&Path, Option<Position>, Severity, &str) {
+        (&self.path, self.position, self.severity, &self.message)
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let severity = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(f, "{}", self.path.display())?;
+        if let Some(p) = self.position {
+            write!(f, ":{}:{}", p.line, p.column)?;
+        }
+        write!(f, ": {severity}: {}", self.message)?;
+        if let Some(hint) = &self.hint {
+            write!(f, "\nhint: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Sorts diagnostics by path and position and drops exact repeats, as the contract asks.
+pub fn sort(diagnostics: &mut Vec<Diagnostic>) {
+    diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    diagnostics.dedup();
+}
+
+/// The text of one author file, able to turn byte offsets into positions.
+#[derive(Debug)]
+pub struct SourceText {
+    /// Path as shown in diagnostics.
+    pub path: PathBuf,
+    /// The file's text.
+    pub text: String,
+    line_starts: OnceLock<Vec<usize>>,
+}
+
+impl SourceText {
+    /// Wraps a file's text; the line index is built only when a diagnostic needs it.
+    pub fn new(path: impl Into<PathBuf>, text: String) -> Self {
+        Self { path: path.into(), text, line_starts: OnceLock::new() }
+    }
+
+    /// The 1-based position of a byte offset (clamped to the text, snapped to a char boundary).
+    pub fn position(&self, offset: usize) -> Position {
+        let starts = self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect()
+        });
+        let mut offset = offset.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let line = starts.partition_point(|&s| s <= offset) - 1;
+        let column = self.text[starts[line]..offset].chars().count() + 1;
+        Position { line: line + 1, column }
+    }
+
+    /// A diagnostic at the start of `range`.
+    pub fn at(&self, range: Range<usize>, severity: Severity, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::new(self.path.clone(), Some(self.position(range.start)), severity, message.into())
+    }
+
+    /// An error at the start of `range`.
+    pub fn error(&self, range: Range<usize>, message: impl Into<String>) -> Diagnostic {
+        self.at(range, Severity::Error, message)
+    }
+
+    /// A warning at the start of `range`.
+    pub fn warning(&self, range: Range<usize>, message: impl Into<String>) -> Diagnostic {
+        self.at(range, Severity::Warning, message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_are_one_based_and_count_characters() {
+        let src = SourceText::new("a.md", "ab\nçé x\n".to_string());
+        assert_eq!(src.position(0), Position { line: 1, column: 1 });
+        assert_eq!(src.position(3), Position { line: 2, column: 1 });
+        // "çé " is 5 bytes but 3 characters.
+        assert_eq!(src.position(8), Position { line: 2, column: 4 });
+        // An offset inside a multi-byte character snaps back to its start.
+        assert_eq!(src.position(4), Position { line: 2, column: 1 });
+    }
+
+    #[test]
+    fn display_follows_the_contract() {
+        let src = SourceText::new("book/src/one.md", "x\n[^a]".to_string());
+        let d = src.error(2..6, "undefined footnote '^a'").with_hint("add a definition");
+        assert_eq!(d.to_string(), "book/src/one.md:2:1: error: undefined footnote '^a'\nhint: add a definition");
+        assert_eq!(Diagnostic::warning("book.toml", "x").to_string(), "book.toml: warning: x");
+    }
+}

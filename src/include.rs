@@ -1,0 +1,292 @@
+//! mdBook's `{{#include}}` and `{{#rustdoc_include}}`, expanded before parsing, with a map from
+//! the expanded text back to the author's files so diagnostics keep pointing at what they wrote.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use crate::diagnostic::{Diagnostic, Severity, SourceText};
+use crate::load::ReadRoot;
+use crate::outline::normalize_relative;
+
+/// mdBook stops at this depth too; it also stops include cycles.
+const MAX_DEPTH: usize = 10;
+
+/// A chapter's text after expansion.
+#[derive(Debug)]
+pub struct Expanded {
+    /// The expanded Markdown.
+    pub text: String,
+    /// The chapter file first, then every included file.
+    files: Vec<SourceText>,
+    /// Sorted by `start`: from offset `start` of `text` on, bytes come from `files[file]` at `file_start`.
+    segments: Vec<Segment>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Segment {
+    start: usize,
+    file: usize,
+    file_start: usize,
+}
+
+impl Expanded {
+    /// A chapter without directives: the text maps to itself.
+    pub fn plain(source: SourceText) -> Self {
+        Self { text: source.text.clone(), files: vec![source], segments: vec![Segment { start: 0, file: 0, file_start: 0 }] }
+    }
+
+    /// The chapter file itself.
+    pub fn chapter_file(&self) -> &SourceText {
+        &self.files[0]
+    }
+
+    /// Every file this chapter was built from (for cache keys and `folio watch`).
+    pub fn files(&self) -> &[SourceText] {
+        &self.files
+    }
+
+    /// A diagnostic at a range of the expanded text, located in the file it came from.
+    pub fn at(&self, range: Range<usize>, severity: Severity, message: impl Into<String>) -> Diagnostic {
+        let i = self.segments.partition_point(|s| s.start <= range.start).saturating_sub(1);
+        let seg = self.segments[i];
+        let offset = seg.file_start + (range.start - seg.start);
+        self.files[seg.file].at(offset..offset, severity, message)
+    }
+
+    /// An error at a range of the expanded text.
+    pub fn error(&self, range: Range<usize>, message: impl Into<String>) -> Diagnostic {
+        self.at(range, Severity::Error, message)
+    }
+
+    /// A warning at a range of the expanded text.
+    pub fn warning(&self, range: Range<usize>, message: impl Into<String>) -> Diagnostic {
+        self.at(range, Severity::Warning, message)
+    }
+}
+
+/// Expands the directives of one chapter (`chapter` is relative to `src`).
+pub fn expand(root: &ReadRoot, src: &Path, chapter: &Path, source: SourceText) -> (Expanded, Vec<Diagnostic>) {
+    if !source.text.contains("{{#") {
+        return (Expanded::plain(source), Vec::new());
+    }
+    let mut expander = Expander {
+        root,
+        out: Expanded { text: String::with_capacity(source.text.len()), files: vec![], segments: vec![] },
+        diags: Vec::new(),
+    };
+    let book_relative = src.join(chapter);
+    expander.out.files.push(source);
+    expander.expand_file(0, &book_relative, 0);
+    (expander.out, expander.diags)
+}
+
+struct Expander<'a> {
+    root: &'a ReadRoot,
+    out: Expanded,
+    diags: Vec<Diagnostic>,
+}
+
+/// A parsed `{{#name args}}`.
+struct Directive {
+    range: Range<usize>,
+    name: String,
+    args: String,
+}
+
+impl Expander<'_> {
+    /// Appends `files[file]` (whose path relative to the book folder is `path`), expanding directives.
+    fn expand_file(&mut self, file: usize, path: &Path, depth: usize) {
+        let text_len = self.out.files[file].text.len();
+        self.expand_range(file, path, 0..text_len, depth);
+    }
+
+    fn copy(&mut self, file: usize, range: Range<usize>) {
+        if range.is_empty() {
+            return;
+        }
+        self.out.segments.push(Segment { start: self.out.text.len(), file, file_start: range.start });
+        self.out.text.push_str(&self.out.files[file].text[range]);
+    }
+
+    fn expand_range(&mut self, file: usize, path: &Path, range: Range<usize>, depth: usize) {
+        let mut pos = range.start;
+        for directive in find_directives(&self.out.files[file].text[range.clone()], range.start) {
+            let Directive { range: drange, name, args } = directive;
+            let escaped = drange.start > 0 && self.out.files[file].text.as_bytes()[drange.start - 1] == b'\\';
+            if escaped {
+                // `\{{#include x}}` is written out without its backslash, as mdBook does.
+                self.copy(file, pos..drange.start - 1);
+                self.copy(file, drange.clone());
+                pos = drange.end;
+                continue;
+            }
+            self.copy(file, pos..drange.start);
+            pos = drange.end;
+            match name.as_str() {
+                "include" | "rustdoc_include" => {
+                    if !self.include(file, path, drange.clone(), &args, depth) {
+                        self.copy(file, drange);
+                    }
+                }
+                other => {
+                    let source = &self.out.files[file];
+                    self.diags.push(
+                        source.warning(drange.clone(), format!("mdBook directive `{{{{#{other}}}}}` is not supported and is left as text")),
+                    );
+                    self.copy(file, drange);
+                }
+            }
+        }
+        self.copy(file, pos..range.end);
+    }
+
+    /// Expands one include; false when it could not, so the directive stays as text.
+    fn include(&mut self, file: usize, path: &Path, drange: Range<usize>, args: &str, depth: usize) -> bool {
+        let (target, selector) = match args.trim().split_once(':') {
+            Some((t, s)) => (t.trim(), Some(s.trim())),
+            None => (args.trim(), None),
+        };
+        let here = path.parent().unwrap_or(Path::new(""));
+        let warn = |this: &mut Self, message: String| {
+            let d = this.out.files[file].warning(drange.clone(), message);
+            this.diags.push(d);
+            false
+        };
+        if depth >= MAX_DEPTH {
+            return warn(self, format!("includes nest deeper than {MAX_DEPTH} levels (a cycle?); `{target}` is not included"));
+        }
+        let Some(relative) = normalize_relative(here, Path::new(target)).filter(|_| !Path::new(target).is_absolute()) else {
+            return warn(self, format!("include '{target}' is outside the book folder and is left as text"));
+        };
+        let source = match self.root.read_text(&relative) {
+            Ok(s) => s,
+            Err(crate::load::TextError::Read(crate::load::ReadError::OutsideRoot)) => {
+                return warn(self, format!("include '{target}' is outside the book folder and is left as text"));
+            }
+            Err(e) => {
+                let shown = self.root.display_path(&relative);
+                let d = e.diagnostic(&shown, "included file", Some((&self.out.files[file], drange)));
+                self.diags.push(d);
+                return true;
+            }
+        };
+        let lines = line_ranges(&source.text);
+        let selected = match select_lines(&source.text, &lines, selector) {
+            Ok(sel) => sel,
+            Err(message) => return warn(self, format!("{message} in include '{target}'; it is left as text")),
+        };
+        self.out.files.push(source);
+        let included = self.out.files.len() - 1;
+        let path: PathBuf = relative;
+        for range in selected {
+            self.expand_range(included, &path, range, depth + 1);
+        }
+        true
+    }
+}
+
+/// Finds `{{#name args}}` directives in `text` (offsets shifted by `base`).
+fn find_directives(text: &str, base: usize) -> Vec<Directive> {
+    let mut found = Vec::new();
+    let mut from = 0;
+    while let Some(start) = text[from..].find("{{#").map(|i| i + from) {
+        let Some(end) = text[start..].find("}}").map(|i| i + start + 2) else { break };
+        let inner = &text[start + 3..end - 2];
+        if inner.contains('\n') || inner.contains("{{") {
+            from = start + 3;
+            continue;
+        }
+        let (name, args) = inner.split_once(char::is_whitespace).unwrap_or((inner, ""));
+        found.push(Directive { range: base + start..base + end, name: name.to_string(), args: args.to_string() });
+        from = end;
+    }
+    found
+}
+
+/// Byte ranges of each line, newline included.
+fn line_ranges(text: &str) -> Vec<Range<usize>> {
+    let mut ranges = Vec::new();
+    let mut start = 0;
+    for (i, _) in text.match_indices('\n') {
+        ranges.push(start..i + 1);
+        start = i + 1;
+    }
+    if start < text.len() {
+        ranges.push(start..text.len());
+    }
+    ranges
+}
+
+/// The lines an include selects: all, `N`, `N:`, `:M`, `N:M` (1-based) or an `ANCHOR` name.
+/// Lines holding `ANCHOR:`/`ANCHOR_END:` markers are always dropped, as in mdBook.
+fn select_lines(text: &str, lines: &[Range<usize>], selector: Option<&str>) -> Result<Vec<Range<usize>>, String> {
+    let is_marker = |r: &Range<usize>| {
+        let line = &text[r.clone()];
+        line.contains("ANCHOR:") || line.contains("ANCHOR_END:")
+    };
+    let chosen: Vec<Range<usize>> = match selector {
+        None | Some("") => lines.to_vec(),
+        Some(sel) if sel.chars().next().is_some_and(|c| c.is_ascii_digit() || c == ':') => {
+            let parse = |s: &str| if s.is_empty() { Ok(None) } else { s.parse::<usize>().map(Some).map_err(|_| format!("bad line range '{sel}'")) };
+            let (from, to) = match sel.split_once(':') {
+                Some((a, b)) => (parse(a)?.unwrap_or(1), parse(b)?.unwrap_or(lines.len())),
+                None => {
+                    let n = parse(sel)?.unwrap_or(1);
+                    (n, n)
+                }
+            };
+            lines.iter().skip(from.saturating_sub(1)).take((to + 1).saturating_sub(from.max(1))).cloned().collect()
+        }
+        Some(anchor) => {
+            let start = lines.iter().position(|r| {
+                let line = &text[r.clone()];
+                line.split("ANCHOR:").nth(1).is_some_and(|rest| rest.trim() == anchor)
+            });
+            let Some(start) = start else { return Err(format!("anchor '{anchor}' not found")) };
+            let end = lines[start..]
+                .iter()
+                .position(|r| text[r.clone()].split("ANCHOR_END:").nth(1).is_some_and(|rest| rest.trim() == anchor))
+                .map_or(lines.len(), |i| start + i);
+            lines[start + 1..end].to_vec()
+        }
+    };
+    // Merge adjacent kept lines into runs so the source map stays small.
+    let mut runs: Vec<Range<usize>> = Vec::new();
+    for r in chosen.into_iter().filter(|r| !is_marker(r)) {
+        match runs.last_mut() {
+            Some(last) if last.end == r.start => last.end = r.end,
+            _ => runs.push(r),
+        }
+    }
+    Ok(runs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn select(text: &str, sel: Option<&str>) -> String {
+        let lines = line_ranges(text);
+        select_lines(text, &lines, sel).unwrap().into_iter().map(|r| &text[r]).collect()
+    }
+
+    #[test]
+    fn line_ranges_and_anchors() {
+        let text = "a\nb\n// ANCHOR: x\nc\n// ANCHOR_END: x\nd\n";
+        assert_eq!(select(text, None), "a\nb\nc\nd\n");
+        assert_eq!(select(text, Some("2")), "b\n");
+        assert_eq!(select(text, Some("2:4")), "b\nc\n");
+        assert_eq!(select(text, Some(":2")), "a\nb\n");
+        assert_eq!(select(text, Some("6:")), "d\n");
+        assert_eq!(select(text, Some("x")), "c\n");
+        assert!(select_lines(text, &line_ranges(text), Some("nope")).is_err());
+    }
+
+    #[test]
+    fn finds_directives() {
+        let found = find_directives("x {{#include a.rs:2}} {{#title T}}", 10);
+        assert_eq!(found.len(), 2);
+        assert_eq!((found[0].name.as_str(), found[0].args.as_str(), found[0].range.clone()), ("include", "a.rs:2", 12..31));
+        assert_eq!(found[1].name, "title");
+    }
+}

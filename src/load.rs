@@ -1,0 +1,225 @@
+//! Stage 1, load: the book folder → [`BookSources`]: config, outline, chapter texts, sources file.
+//!
+//! This is the only stage that reads the book (with [`ReadRoot`], which refuses anything outside
+//! the read root, symlinks included). Assets that chapters refer to are read later through the
+//! same `ReadRoot`, once the renderer knows which ones are used.
+
+use std::io;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use crate::config::{self, BookConfig};
+use crate::diagnostic::{Diagnostic, Position, Severity, SourceText};
+use crate::include;
+use crate::outline::{self, Outline, Target};
+
+/// The folder folio may read from, and the book folder inside it.
+#[derive(Debug, Clone)]
+pub struct ReadRoot {
+    /// The book folder as the user named it (used to show paths).
+    pub book_dir: PathBuf,
+    /// The book folder, canonical.
+    book_canonical: PathBuf,
+    /// The read root, canonical: the book folder or an ancestor given with `--root`.
+    root_canonical: PathBuf,
+}
+
+/// Why a file could not be read.
+#[derive(Debug)]
+pub enum ReadError {
+    /// The path (or a symlink on it) points outside the read root.
+    OutsideRoot,
+    /// The file system said no.
+    Io(io::Error),
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::OutsideRoot => write!(f, "it is outside the book folder"),
+            ReadError::Io(e) if e.kind() == io::ErrorKind::NotFound => write!(f, "no such file"),
+            ReadError::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl ReadRoot {
+    /// Opens a book folder; `root` widens what may be read to an ancestor folder.
+    pub fn new(book_dir: &Path, root: Option<&Path>) -> io::Result<Self> {
+        let book_canonical = book_dir.canonicalize()?;
+        let root_canonical = match root {
+            Some(r) => r.canonicalize()?,
+            None => book_canonical.clone(),
+        };
+        if !book_canonical.starts_with(&root_canonical) {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "--root must be the book folder or one of its ancestors"));
+        }
+        Ok(Self { book_dir: book_dir.to_path_buf(), book_canonical, root_canonical })
+    }
+
+    /// The path to show for a file given relative to the book folder.
+    pub fn display_path(&self, relative: &Path) -> PathBuf {
+        self.book_dir.join(relative)
+    }
+
+    /// Resolves a path relative to the book folder, refusing anything outside the read root.
+    pub fn resolve(&self, relative: &Path) -> Result<PathBuf, ReadError> {
+        if relative.is_absolute() {
+            return Err(ReadError::OutsideRoot);
+        }
+        let canonical = self.book_canonical.join(relative).canonicalize().map_err(ReadError::Io)?;
+        if canonical.starts_with(&self.root_canonical) { Ok(canonical) } else { Err(ReadError::OutsideRoot) }
+    }
+
+    /// Reads a file given relative to the book folder.
+    pub fn read(&self, relative: &Path) -> Result<Vec<u8>, ReadError> {
+        let path = self.resolve(relative)?;
+        if path.is_dir() {
+            return Err(ReadError::Io(io::Error::new(io::ErrorKind::InvalidInput, "it is a folder")));
+        }
+        std::fs::read(path).map_err(ReadError::Io)
+    }
+
+    /// Reads a text file, reporting bad UTF-8 at the first invalid byte.
+    pub fn read_text(&self, relative: &Path) -> Result<SourceText, TextError> {
+        let bytes = self.read(relative).map_err(TextError::Read)?;
+        let display = self.display_path(relative);
+        match String::from_utf8(bytes) {
+            Ok(mut text) => {
+                if text.starts_with('\u{feff}') {
+                    text.drain(..3);
+                }
+                Ok(SourceText::new(display, text))
+            }
+            Err(e) => {
+                let valid = e.utf8_error().valid_up_to();
+                let byte = e.as_bytes()[valid];
+                let prefix = String::from_utf8_lossy(&e.as_bytes()[..valid]).into_owned();
+                let position = SourceText::new(&display, prefix).position(valid);
+                Err(TextError::NotUtf8 { path: display, position, offset: valid, byte })
+            }
+        }
+    }
+}
+
+/// Why a text file could not be loaded.
+#[derive(Debug)]
+pub enum TextError {
+    /// Not readable.
+    Read(ReadError),
+    /// Not UTF-8.
+    NotUtf8 {
+        /// Shown path.
+        path: PathBuf,
+        /// Where the first bad byte is.
+        position: Position,
+        /// Its byte offset.
+        offset: usize,
+        /// Its value.
+        byte: u8,
+    },
+}
+
+impl TextError {
+    /// The diagnostic for this failure; `what` names the file's role ("chapter", "SUMMARY.md").
+    pub fn diagnostic(self, shown: &Path, what: &str, at: Option<(&SourceText, Range<usize>)>) -> Diagnostic {
+        match self {
+            TextError::NotUtf8 { path, position, offset, byte } => Diagnostic {
+                path,
+                position: Some(position),
+                severity: Severity::Error,
+                message: format!("{what} is not valid UTF-8 (byte 0x{byte:02x} at offset {offset})"),
+                hint: Some("save the file as UTF-8".to_string()),
+            },
+            TextError::Read(e) => {
+                let message = format!("cannot read {what} '{}': {e}", shown.display());
+                match at {
+                    Some((source, range)) => source.error(range, message),
+                    None => Diagnostic::error(shown, message),
+                }
+            }
+        }
+    }
+}
+
+/// One chapter's Markdown after `{{#include}}` expansion, with the map back to the author's files.
+#[derive(Debug)]
+pub struct ChapterSource {
+    /// Path relative to the `src` folder, as in `SUMMARY.md`.
+    pub path: PathBuf,
+    /// Title from `SUMMARY.md`.
+    pub title: String,
+    /// The expanded Markdown and where each piece came from.
+    pub text: include::Expanded,
+}
+
+/// Everything read from the book folder.
+#[derive(Debug)]
+pub struct BookSources {
+    /// The folder reads go through.
+    pub root: ReadRoot,
+    /// `book.toml`, kept for diagnostics about its values.
+    pub config_source: SourceText,
+    /// The validated config.
+    pub config: BookConfig,
+    /// `SUMMARY.md`, kept for diagnostics about its entries.
+    pub summary: SourceText,
+    /// The reading order.
+    pub outline: Outline,
+    /// Chapter texts, in outline order (parts have none).
+    pub chapters: Vec<ChapterSource>,
+}
+
+/// Reads the book folder. `None` when the config or outline cannot be read; diagnostics either way.
+pub fn load(root: &ReadRoot) -> (Option<BookSources>, Vec<Diagnostic>) {
+    let mut diags = Vec::new();
+    let config_source = match root.read_text(Path::new("book.toml")) {
+        Ok(s) => s,
+        Err(e) => {
+            let shown = root.display_path(Path::new("book.toml"));
+            diags.push(e.diagnostic(&shown, "book.toml", None));
+            return (None, diags);
+        }
+    };
+    let (config, config_diags) = config::load(&config_source);
+    diags.extend(config_diags);
+    let Some(config) = config else { return (None, diags) };
+    if config.has_preprocessors {
+        diags.push(
+            Diagnostic::warning(&config_source.path, "mdBook preprocessors are not run by folio")
+                .with_hint("folio expands {{#include}} and {{#rustdoc_include}} itself"),
+        );
+    }
+
+    let summary_path = config.src.join("SUMMARY.md");
+    let summary = match root.read_text(&summary_path) {
+        Ok(s) => s,
+        Err(e) => {
+            let shown = root.display_path(&summary_path);
+            let d = e.diagnostic(&shown, "SUMMARY.md", None);
+            diags.push(d.with_hint(format!("the reading order is listed in {}", shown.display())));
+            return (None, diags);
+        }
+    };
+    let (outline, outline_diags) = outline::parse(&summary);
+    diags.extend(outline_diags);
+
+    let mut chapters = Vec::new();
+    for entry in &outline.entries {
+        let Target::Chapter(path) = &entry.target else { continue };
+        let relative = config.src.join(path);
+        match root.read_text(&relative) {
+            Ok(source) => {
+                let (text, include_diags) = include::expand(root, &config.src, path, source);
+                diags.extend(include_diags);
+                chapters.push(ChapterSource { path: path.clone(), title: entry.title.clone(), text });
+            }
+            Err(e) => {
+                let shown = root.display_path(&relative);
+                diags.push(e.diagnostic(&shown, "chapter", Some((&summary, entry.range.clone()))));
+            }
+        }
+    }
+    // Later stages still run with the chapters that loaded, so one build reports every problem.
+    (Some(BookSources { root: root.clone(), config_source, config, summary, outline, chapters }), diags)
+}

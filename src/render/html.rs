@@ -1,0 +1,555 @@
+//! Raw HTML in Markdown → well-formed, safe XHTML.
+//!
+//! Two passes share one policy. `scan` tokenizes each raw HTML fragment where the author wrote it,
+//! to report what will be removed at its Markdown position and to find the images and links it
+//! uses. `sanitize` parses a whole chapter body with html5ever's tree builder (so misnested and
+//! unclosed tags are repaired as a browser would) and serializes it as XHTML, applying the policy.
+//! Chapters without raw HTML never come here.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+
+use html5ever::tendril::{StrTendril, TendrilSink};
+use html5ever::tokenizer::{BufferQueue, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts};
+use html5ever::tree_builder::{ElemName, ElementFlags, NodeOrText, QuirksMode, TreeSink};
+use html5ever::{Attribute, LocalName, Namespace, QualName, local_name, ns};
+
+use crate::text::{escape, xml_id};
+
+/// What happens to an element.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rule {
+    Keep,
+    /// An obsolete element replaced by its modern equivalent.
+    Rename(&'static str),
+    /// The element goes, its content stays.
+    Unwrap,
+    /// The element and its content go.
+    Drop,
+}
+
+const ALLOWED: &[&str] = &[
+    "a", "abbr", "address", "article", "aside", "b", "bdi", "bdo", "blockquote", "br", "caption", "cite", "code",
+    "col", "colgroup", "data", "dd", "del", "details", "dfn", "div", "dl", "dt", "em", "figcaption", "figure",
+    "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hgroup", "hr", "i", "img", "ins", "kbd", "li", "main",
+    "mark", "nav", "ol", "p", "pre", "q", "rp", "rt", "ruby", "s", "samp", "section", "small", "span", "strong",
+    "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "time", "tr", "u", "ul", "var", "wbr",
+];
+
+fn html_rule(name: &str) -> Rule {
+    match name {
+        _ if ALLOWED.contains(&name) => Rule::Keep,
+        "center" => Rule::Rename("div"),
+        "font" | "big" | "blink" | "marquee" | "nobr" => Rule::Rename("span"),
+        "tt" => Rule::Rename("code"),
+        "strike" => Rule::Rename("s"),
+        "acronym" => Rule::Rename("abbr"),
+        "script" | "style" | "template" | "noscript" | "iframe" | "frame" | "frameset" | "object" | "embed"
+        | "applet" | "input" | "button" | "select" | "textarea" | "option" | "optgroup" | "datalist" | "output"
+        | "canvas" | "audio" | "video" | "source" | "track" | "map" | "area" | "title" | "meta" | "link" | "base"
+        | "head" | "param" | "dialog" => Rule::Drop,
+        _ => Rule::Unwrap,
+    }
+}
+
+/// Why an element is reported when it is removed; `None` for silent repairs.
+fn removal_message(name: &str, rule: Rule) -> Option<String> {
+    match (name, rule) {
+        ("script" | "noscript", _) => Some(format!("<{name}> removed: e-books carry no scripts")),
+        ("style", _) => Some("<style> removed: put CSS in a stylesheet listed in [epub] stylesheets".to_string()),
+        (_, Rule::Drop) => Some(format!("<{name}> is not supported in the EPUB and is removed with its content")),
+        ("html" | "body" | "tbody" | "thead", Rule::Unwrap) => None,
+        (_, Rule::Unwrap) => Some(format!("unknown element <{name}> removed (its content is kept)")),
+        _ => None,
+    }
+}
+
+/// Attributes allowed on every HTML element (besides `aria-*` and `data-*`).
+const GLOBAL_ATTRS: &[&str] = &["id", "class", "title", "lang", "xml:lang", "dir", "role", "epub:type", "hidden", "style", "translate"];
+
+fn element_attr_allowed(element: &str, attr: &str) -> bool {
+    GLOBAL_ATTRS.contains(&attr)
+        || attr.starts_with("aria-")
+        || (attr.starts_with("data-") && attr.len() > 5 && attr[5..].bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'))
+        || matches!(
+            (element, attr),
+            ("a", "href" | "hreflang" | "rel")
+                | ("img", "src" | "alt" | "width" | "height")
+                | ("ol", "start" | "reversed" | "type")
+                | ("li", "value")
+                | ("td" | "th", "colspan" | "rowspan" | "headers")
+                | ("th", "scope" | "abbr")
+                | ("col" | "colgroup", "span")
+                | ("blockquote" | "q" | "del" | "ins", "cite")
+                | ("del" | "ins" | "time", "datetime")
+                | ("data", "value")
+                | ("details", "open")
+                | ("bdo", "dir")
+        )
+}
+
+/// True for URLs that could run code or smuggle content: `javascript:`, `vbscript:`, `data:`.
+pub fn is_active_url(url: &str) -> bool {
+    let compact: String = url.chars().filter(|c| !c.is_whitespace() && !c.is_control()).take(12).collect::<String>().to_ascii_lowercase();
+    compact.starts_with("javascript:") || compact.starts_with("vbscript:") || compact.starts_with("data:")
+}
+
+fn is_xml_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+/// A URL attribute found while scanning, for the renderer to resolve and check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reference {
+    /// `<a href>`.
+    Link(String),
+    /// `<img src>`.
+    Image(String),
+}
+
+/// What a scan of one raw HTML fragment found; lines are 1-based within the fragment.
+#[derive(Debug, Default)]
+pub struct ScanReport {
+    /// Warnings about content that will be removed.
+    pub warnings: Vec<(u64, String)>,
+    /// Links and images to resolve.
+    pub references: Vec<(u64, Reference)>,
+}
+
+#[derive(Default)]
+struct ScanSink {
+    report: RefCell<ScanReport>,
+}
+
+impl TokenSink for ScanSink {
+    type Handle = ();
+
+    fn process_token(&self, token: Token, line: u64) -> TokenSinkResult<()> {
+        let Token::TagToken(tag) = token else { return TokenSinkResult::Continue };
+        if tag.kind != TagKind::StartTag {
+            return TokenSinkResult::Continue;
+        }
+        let mut report = self.report.borrow_mut();
+        let name = &*tag.name;
+        if let Some(message) = removal_message(name, html_rule(name)) {
+            report.warnings.push((line, message));
+        }
+        for attr in &tag.attrs {
+            let attr_name = &*attr.name.local;
+            let value = &*attr.value;
+            if attr_name.starts_with("on") {
+                report.warnings.push((line, format!("event handler `{attr_name}` on <{name}> removed: e-books carry no scripts")));
+            } else if matches!(attr_name, "href" | "src" | "xlink:href" | "action" | "formaction") && is_active_url(value) {
+                report.warnings.push((line, format!("`{attr_name}` with a script or data URL on <{name}> removed")));
+            } else if (name, attr_name) == ("a", "href") {
+                report.references.push((line, Reference::Link(value.to_string())));
+            } else if (name, attr_name) == ("img", "src") {
+                report.references.push((line, Reference::Image(value.to_string())));
+            }
+        }
+        TokenSinkResult::Continue
+    }
+}
+
+/// Tokenizes one raw HTML fragment (no tree building) to find what `sanitize` will change.
+pub fn scan(fragment: &str) -> ScanReport {
+    let tokenizer = Tokenizer::new(ScanSink::default(), TokenizerOpts::default());
+    let queue = BufferQueue::default();
+    queue.push_back(StrTendril::from_slice(fragment));
+    let _ = tokenizer.feed(&queue);
+    tokenizer.end();
+    tokenizer.sink.report.into_inner()
+}
+
+/// Rewrites a URL found in raw HTML, as the Markdown renderer would: `Some(new)` or `None` to drop it.
+pub type UrlRewriter<'a> = dyn Fn(&Reference) -> Option<String> + 'a;
+
+/// The result of sanitizing a chapter body.
+pub struct Sanitized {
+    /// Well-formed XHTML.
+    pub xhtml: String,
+    /// The body holds inline SVG (manifest property `svg`).
+    pub has_svg: bool,
+    /// The body holds MathML (manifest property `mathml`).
+    pub has_mathml: bool,
+}
+
+/// Parses a chapter body as an HTML fragment and writes it back as safe XHTML.
+pub fn sanitize(body: &str, rewrite: &UrlRewriter<'_>) -> Sanitized {
+    let sink = ArenaSink::default();
+    let context = QualName::new(None, ns!(html), local_name!("body"));
+    let dom = html5ever::parse_fragment(sink, Default::default(), context, vec![], false).one(body);
+    let mut writer = XhtmlWriter { dom: &dom, out: String::with_capacity(body.len() + body.len() / 8), rewrite, ids: HashSet::new(), has_svg: false, has_mathml: false };
+    // parse_fragment puts the fragment under an <html> element below the document.
+    let root = dom.nodes[0].children.first().copied().unwrap_or(0);
+    writer.write_children(root);
+    Sanitized { xhtml: writer.out, has_svg: writer.has_svg, has_mathml: writer.has_mathml }
+}
+
+#[derive(Debug)]
+enum NodeData {
+    Document,
+    Element { name: QualName, attrs: Vec<Attribute> },
+    Text(StrTendril),
+    /// Comments, processing instructions, doctypes: never written out.
+    Ignored,
+}
+
+#[derive(Debug)]
+struct Node {
+    data: NodeData,
+    parent: Option<usize>,
+    children: Vec<usize>,
+}
+
+/// A minimal DOM for html5ever: nodes in a vector, handles are indices.
+#[derive(Debug)]
+struct ArenaSink {
+    nodes: RefCell<Vec<Node>>,
+}
+
+impl Default for ArenaSink {
+    fn default() -> Self {
+        Self { nodes: RefCell::new(vec![Node { data: NodeData::Document, parent: None, children: vec![] }]) }
+    }
+}
+
+/// The finished DOM.
+struct Dom {
+    nodes: Vec<Node>,
+}
+
+#[derive(Debug)]
+/// An element name owned by value, so the sink need not hand out borrows of its `RefCell`.
+struct OwnedName(QualName);
+
+impl ElemName for OwnedName {
+    fn ns(&self) -> &Namespace {
+        &self.0.ns
+    }
+    fn local_name(&self) -> &LocalName {
+        &self.0.local
+    }
+}
+
+impl ArenaSink {
+    fn new_node(&self, data: NodeData) -> usize {
+        let mut nodes = self.nodes.borrow_mut();
+        nodes.push(Node { data, parent: None, children: vec![] });
+        nodes.len() - 1
+    }
+
+    fn detach(&self, node: usize) {
+        let mut nodes = self.nodes.borrow_mut();
+        if let Some(parent) = nodes[node].parent.take() {
+            nodes[parent].children.retain(|&c| c != node);
+        }
+    }
+
+    fn insert(&self, parent: usize, index: Option<usize>, child: NodeOrText<usize>) {
+        let mut nodes = self.nodes.borrow_mut();
+        let position = index.unwrap_or(nodes[parent].children.len());
+        match child {
+            NodeOrText::AppendText(text) => {
+                // Merge with the preceding text node, as the DOM does.
+                if position > 0 {
+                    let prev = nodes[parent].children[position - 1];
+                    if let NodeData::Text(t) = &mut nodes[prev].data {
+                        t.push_tendril(&text);
+                        return;
+                    }
+                }
+                nodes.push(Node { data: NodeData::Text(text), parent: Some(parent), children: vec![] });
+                let id = nodes.len() - 1;
+                nodes[parent].children.insert(position, id);
+            }
+            NodeOrText::AppendNode(node) => {
+                drop(nodes);
+                self.detach(node);
+                let mut nodes = self.nodes.borrow_mut();
+                let position = index.unwrap_or(nodes[parent].children.len()).min(nodes[parent].children.len());
+                nodes[node].parent = Some(parent);
+                nodes[parent].children.insert(position, node);
+            }
+        }
+    }
+}
+
+impl TreeSink for ArenaSink {
+    type Handle = usize;
+    type Output = Dom;
+    type ElemName<'a> = OwnedName;
+
+    fn finish(self) -> Dom {
+        Dom { nodes: self.nodes.into_inner() }
+    }
+    fn parse_error(&self, _msg: std::borrow::Cow<'static, str>) {}
+    fn get_document(&self) -> usize {
+        0
+    }
+    fn elem_name<'a>(&'a self, target: &'a usize) -> OwnedName {
+        match &self.nodes.borrow()[*target].data {
+            NodeData::Element { name, .. } => OwnedName(name.clone()),
+            _ => OwnedName(QualName::new(None, ns!(html), local_name!(""))),
+        }
+    }
+    fn create_element(&self, name: QualName, attrs: Vec<Attribute>, _flags: ElementFlags) -> usize {
+        self.new_node(NodeData::Element { name, attrs })
+    }
+    fn create_comment(&self, _text: StrTendril) -> usize {
+        self.new_node(NodeData::Ignored)
+    }
+    fn create_pi(&self, _target: StrTendril, _data: StrTendril) -> usize {
+        self.new_node(NodeData::Ignored)
+    }
+    fn append(&self, parent: &usize, child: NodeOrText<usize>) {
+        self.insert(*parent, None, child);
+    }
+    fn append_based_on_parent_node(&self, element: &usize, prev_element: &usize, child: NodeOrText<usize>) {
+        if self.nodes.borrow()[*element].parent.is_some() {
+            self.append_before_sibling(element, child);
+        } else {
+            self.append(prev_element, child);
+        }
+    }
+    fn append_doctype_to_document(&self, _name: StrTendril, _public_id: StrTendril, _system_id: StrTendril) {}
+    fn get_template_contents(&self, target: &usize) -> usize {
+        // Template contents are dropped by the policy; the element itself can hold them.
+        *target
+    }
+    fn same_node(&self, x: &usize, y: &usize) -> bool {
+        x == y
+    }
+    fn set_quirks_mode(&self, _mode: QuirksMode) {}
+    fn append_before_sibling(&self, sibling: &usize, new_node: NodeOrText<usize>) {
+        let parent = self.nodes.borrow()[*sibling].parent;
+        if let Some(parent) = parent {
+            let index = self.nodes.borrow()[parent].children.iter().position(|c| c == sibling);
+            self.insert(parent, index, new_node);
+        }
+    }
+    fn add_attrs_if_missing(&self, target: &usize, attrs: Vec<Attribute>) {
+        if let NodeData::Element { attrs: existing, .. } = &mut self.nodes.borrow_mut()[*target].data {
+            for attr in attrs {
+                if !existing.iter().any(|a| a.name == attr.name) {
+                    existing.push(attr);
+                }
+            }
+        }
+    }
+    fn remove_from_parent(&self, target: &usize) {
+        self.detach(*target);
+    }
+    fn reparent_children(&self, node: &usize, new_parent: &usize) {
+        let children = std::mem::take(&mut self.nodes.borrow_mut()[*node].children);
+        let mut nodes = self.nodes.borrow_mut();
+        for &c in &children {
+            nodes[c].parent = Some(*new_parent);
+        }
+        nodes[*new_parent].children.extend(children);
+    }
+}
+
+struct XhtmlWriter<'a> {
+    dom: &'a Dom,
+    out: String,
+    rewrite: &'a UrlRewriter<'a>,
+    ids: HashSet<String>,
+    has_svg: bool,
+    has_mathml: bool,
+}
+
+/// Work items for the iterative walk: deep nesting must not overflow the stack.
+enum Step<'a> {
+    Open(usize),
+    Close(&'a str),
+}
+
+const VOID: &[&str] = &["br", "hr", "img", "wbr", "col"];
+
+impl<'a> XhtmlWriter<'a> {
+    fn write_children(&mut self, root: usize) {
+        let mut stack: Vec<Step<'a>> = self.dom.nodes[root].children.iter().rev().map(|&c| Step::Open(c)).collect();
+        while let Some(step) = stack.pop() {
+            match step {
+                Step::Close(name) => {
+                    self.out.push_str("</");
+                    self.out.push_str(name);
+                    self.out.push('>');
+                }
+                Step::Open(id) => {
+                    let node = &self.dom.nodes[id];
+                    match &node.data {
+                        NodeData::Text(t) => escape(&mut self.out, t),
+                        NodeData::Element { name, attrs } => {
+                            let Some(tag) = self.open_element(name, attrs) else { continue };
+                            match tag {
+                                OpenTag::Unwrapped => {}
+                                OpenTag::Void => continue,
+                                OpenTag::Named(tag) => stack.push(Step::Close(tag)),
+                            }
+                            stack.extend(node.children.iter().rev().map(|&c| Step::Open(c)));
+                        }
+                        NodeData::Document | NodeData::Ignored => {}
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes a start tag; `None` when the element is dropped with its content.
+    fn open_element(&mut self, name: &'a QualName, attrs: &[Attribute]) -> Option<OpenTag<'a>> {
+        let (tag, foreign_root): (&'a str, Option<&str>) = if name.ns == ns!(html) {
+            match html_rule(&*name.local) {
+                Rule::Keep => ((&*name.local), None),
+                Rule::Rename(new) => (new, None),
+                Rule::Unwrap => return Some(OpenTag::Unwrapped),
+                Rule::Drop => return None,
+            }
+        } else if name.ns == ns!(svg) {
+            self.has_svg = true;
+            ((&*name.local), ((&*name.local) == "svg").then_some("http://www.w3.org/2000/svg"))
+        } else if name.ns == ns!(mathml) {
+            self.has_mathml = true;
+            ((&*name.local), ((&*name.local) == "math").then_some("http://www.w3.org/1998/Math/MathML"))
+        } else {
+            return None;
+        };
+        if !is_xml_name(tag) {
+            return Some(OpenTag::Unwrapped);
+        }
+        let html = name.ns == ns!(html);
+        self.out.push('<');
+        self.out.push_str(tag);
+        if let Some(xmlns) = foreign_root {
+            self.out.push_str(" xmlns=\"");
+            self.out.push_str(xmlns);
+            self.out.push('"');
+            if xmlns.ends_with("svg") {
+                self.out.push_str(" xmlns:xlink=\"http://www.w3.org/1999/xlink\"");
+            }
+        }
+        let has_id = attrs.iter().any(|a| (&*a.name.local) == "id");
+        for attr in attrs {
+            self.write_attribute(tag, html, attr, has_id);
+        }
+        if html && VOID.contains(&tag) {
+            self.out.push_str("/>");
+            return Some(OpenTag::Void);
+        }
+        self.out.push('>');
+        Some(OpenTag::Named(tag))
+    }
+
+    fn write_attribute(&mut self, tag: &str, html: bool, attr: &Attribute, has_id: bool) {
+        let local = &*attr.name.local;
+        let qualified = match &attr.name.prefix {
+            Some(prefix) => format!("{prefix}:{local}"),
+            None => local.to_string(),
+        };
+        if local.starts_with("on") || (html && !element_attr_allowed(tag, &qualified) && !(tag == "a" && qualified == "name")) {
+            return;
+        }
+        let (prefix_ok, name_ok) = match qualified.split_once(':') {
+            Some((p, l)) => (matches!(p, "xml" | "xlink" | "epub"), is_xml_name(l)),
+            None => (true, is_xml_name(&qualified)),
+        };
+        if !prefix_ok || !name_ok {
+            return;
+        }
+        let mut value = attr.value.to_string();
+        let mut name = qualified.as_str();
+        if matches!(local, "href" | "src") {
+            if is_active_url(&value) {
+                return;
+            }
+            let reference = if local == "src" { Reference::Image(value.clone()) } else { Reference::Link(value.clone()) };
+            if html {
+                match (self.rewrite)(&reference) {
+                    Some(new) => value = new,
+                    None => return,
+                }
+            }
+        }
+        if local == "style" && value.to_ascii_lowercase().contains("url(") {
+            return;
+        }
+        // `<a name>` is obsolete: it becomes the id it stood for.
+        if tag == "a" && name == "name" {
+            if has_id {
+                return;
+            }
+            name = "id";
+        }
+        if name == "id" {
+            value = xml_id(&value);
+            if !self.ids.insert(value.clone()) {
+                return;
+            }
+        }
+        self.out.push(' ');
+        self.out.push_str(name);
+        self.out.push_str("=\"");
+        escape(&mut self.out, &value);
+        self.out.push('"');
+    }
+}
+
+enum OpenTag<'a> {
+    Named(&'a str),
+    Void,
+    Unwrapped,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clean(html: &str) -> String {
+        sanitize(html, &|r: &Reference| match r {
+            Reference::Image(src) if src.starts_with("http") => None,
+            Reference::Image(src) | Reference::Link(src) => Some(src.clone()),
+        })
+        .xhtml
+    }
+
+    #[test]
+    fn repairs_and_strips() {
+        assert_eq!(clean("<p>a<br>b&nbsp;c<b><i>x</b></i>"), "<p>a<br/>b\u{a0}c<b><i>x</i></b></p>");
+        assert_eq!(clean("<p onclick=\"x()\">t<script>alert(1)</script></p>"), "<p>t</p>");
+        assert_eq!(clean("<a href=\"javascript:x\">l</a><a href='JaVa\tscript:y'>m</a>"), "<a>l</a><a>m</a>");
+        assert_eq!(clean("<!-- a -- b --><center>c</center><font color=red>d</font>"), "<div>c</div><span>d</span>");
+        assert_eq!(clean("<p id=\"1\">x</p><p id=\"1\">y</p><a name=\"n\">z</a>"), "<p id=\"h-1\">x</p><p>y</p><a id=\"n\">z</a>");
+        assert_eq!(clean("<div a\"b=1 x:y=2 class=\"c\">q</div>"), "<div class=\"c\">q</div>");
+        assert_eq!(clean("<foo-bar>kept</foo-bar><iframe src=x></iframe>"), "kept");
+    }
+
+    #[test]
+    fn keeps_svg_and_mathml_in_their_namespaces() {
+        let s = sanitize("<svg viewbox=\"0 0 1 1\"><circle r=\"1\"/></svg><math><mi>x</mi></math>", &|_| None);
+        assert!(s.has_svg && s.has_mathml);
+        assert_eq!(
+            s.xhtml,
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" xmlns:xlink=\"http://www.w3.org/1999/xlink\" viewBox=\"0 0 1 1\"><circle r=\"1\"></circle></svg><math xmlns=\"http://www.w3.org/1998/Math/MathML\"><mi>x</mi></math>"
+        );
+    }
+
+    #[test]
+    fn deep_nesting_does_not_overflow() {
+        let html = "<div>".repeat(5_000);
+        let out = clean(&html);
+        assert!(out.starts_with("<div><div>") && out.ends_with("</div></div>"));
+    }
+
+    #[test]
+    fn scan_reports_with_lines() {
+        let report = scan("<p>\n<script>x</script>\n<img src=\"a.png\" onerror=\"y\"><a href=\"b.md#c\">");
+        assert_eq!(
+            report.warnings,
+            [(2, "<script> removed: e-books carry no scripts".to_string()), (3, "event handler `onerror` on <img> removed: e-books carry no scripts".to_string())]
+        );
+        assert_eq!(report.references, [(3, Reference::Image("a.png".into())), (3, Reference::Link("b.md#c".into()))]);
+    }
+}

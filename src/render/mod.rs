@@ -1,0 +1,2 @@
+//! Stage 3, render.
+pub mod html;

@@ -1,0 +1,156 @@
+//! Small text helpers shared by the stages: escaping, slugs, URL tests, "did you mean".
+
+use std::fmt::Write as _;
+
+/// Escapes text for XHTML element content and double-quoted attribute values.
+pub fn escape(out: &mut String, text: &str) {
+    // Writing to a String cannot fail.
+    let _ = pulldown_cmark_escape::escape_html(&mut *out, text);
+}
+
+/// Escapes text into a new string.
+pub fn escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    escape(&mut out, text);
+    out
+}
+
+/// Escapes a URL for an `href`/`src` attribute, percent-encoding what a URL may not hold raw.
+pub fn escape_href(out: &mut String, url: &str) {
+    let _ = pulldown_cmark_escape::escape_href(&mut *out, url);
+}
+
+/// True for an absolute `http://` or `https://` URL with a host.
+pub fn is_web_url(url: &str) -> bool {
+    let lower = url.trim().to_ascii_lowercase();
+    let rest = lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://"));
+    rest.is_some_and(|r| {
+        let host = r.split(['/', '?', '#']).next().unwrap_or("");
+        !host.is_empty() && !host.contains(char::is_whitespace) && !url.trim().contains(char::is_whitespace)
+    })
+}
+
+/// True when a link target names a scheme (`https:`, `mailto:`, …) rather than a path.
+pub fn has_scheme(url: &str) -> bool {
+    match url.find(':') {
+        Some(i) if i > 1 => {
+            let scheme = &url[..i];
+            scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+                && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        }
+        _ => false,
+    }
+}
+
+/// An ASCII slug for file names: transliterated, lower case, words joined by hyphens.
+pub fn ascii_slug(text: &str, max_len: usize) -> String {
+    let folded = deunicode::deunicode(text);
+    let mut slug = String::new();
+    for word in folded.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()) {
+        if slug.len() + word.len() + 1 > max_len && !slug.is_empty() {
+            break;
+        }
+        if !slug.is_empty() {
+            slug.push('-');
+        }
+        slug.push_str(&word.to_ascii_lowercase());
+    }
+    slug.truncate(max_len);
+    slug
+}
+
+/// mdBook's heading id for a text: lower case, letters, digits, `_` and `-` kept, spaces to `-`.
+///
+/// folio keeps mdBook's ids so that `chapter.md#some-heading` links written for mdBook still work.
+pub fn mdbook_id(text: &str) -> String {
+    text.chars()
+        .filter_map(|c| {
+            if c.is_alphanumeric() || c == '_' || c == '-' {
+                Some(c.to_lowercase().collect::<String>())
+            } else if c.is_whitespace() {
+                Some("-".to_string())
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+/// Turns any id into a valid XML NCName, the form EPUBCheck requires of XHTML ids.
+///
+/// Applied both to heading ids and to link fragments, so a link to `#1-intro` finds the heading
+/// whose mdBook id is `1-intro` (folio's `h-1-intro`).
+pub fn xml_id(id: &str) -> String {
+    let valid_start = id.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_');
+    let mut out = String::with_capacity(id.len() + 2);
+    if !valid_start {
+        out.push_str("h-");
+    }
+    for c in id.chars() {
+        if c.is_alphanumeric() || matches!(c, '_' | '-' | '.') {
+            out.push(c);
+        } else {
+            let _ = write!(out, "_{:x}_", c as u32);
+        }
+    }
+    out
+}
+
+/// The closest candidate by edit distance, if it is close enough to be a likely typo.
+pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(name, c), c))
+        .filter(|(d, c)| *d <= (c.chars().count().max(3) / 3).max(1))
+        .min()
+        .map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            let next = (row[j + 1] + 1).min(row[j] + 1).min(prev + cost);
+            prev = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_and_ids() {
+        assert_eq!(ascii_slug("Über die Brücke: Teil 2!", 40), "uber-die-brucke-teil-2");
+        assert_eq!(ascii_slug("!!!", 40), "");
+        assert_eq!(mdbook_id("Hello, World: 2 Ways"), "hello-world-2-ways");
+        assert_eq!(mdbook_id("Ünïcode 中文"), "ünïcode-中文");
+        assert_eq!(xml_id("1-intro"), "h-1-intro");
+        assert_eq!(xml_id("intro"), "intro");
+        assert_eq!(xml_id(""), "h-");
+    }
+
+    #[test]
+    fn urls() {
+        assert!(is_web_url("https://example.org/a b") == false);
+        assert!(is_web_url("http://example.org"));
+        assert!(!is_web_url("example.org"));
+        assert!(!is_web_url("https://"));
+        assert!(has_scheme("mailto:x@y.z"));
+        assert!(!has_scheme("c:/x"));
+        assert!(!has_scheme("two.md#a:b"));
+    }
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(did_you_mean("publsher", ["publisher", "date"]), Some("publisher"));
+        assert_eq!(did_you_mean("zzz", ["publisher", "date"]), None);
+    }
+}

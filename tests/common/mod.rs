@@ -1,0 +1,2 @@
+//! Shared support code for folio's integration tests (included with `mod common;`).
+pub mod epubcheck;
