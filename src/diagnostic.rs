@@ -91,6 +91,32 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// A place in an author file, kept for a diagnostic that a later stage may need to make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// The file.
+    pub path: PathBuf,
+    /// The position in it, when known.
+    pub position: Option<Position>,
+}
+
+impl Location {
+    /// A diagnostic at this place.
+    pub fn diagnostic(&self, severity: Severity, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::new(self.path.clone(), self.position, severity, message.into())
+    }
+
+    /// An error at this place.
+    pub fn error(&self, message: impl Into<String>) -> Diagnostic {
+        self.diagnostic(Severity::Error, message)
+    }
+
+    /// A warning at this place.
+    pub fn warning(&self, message: impl Into<String>) -> Diagnostic {
+        self.diagnostic(Severity::Warning, message)
+    }
+}
+
 /// Sorts diagnostics by path and position and drops exact repeats, as the contract asks.
 pub fn sort(diagnostics: &mut Vec<Diagnostic>) {
     diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
@@ -131,7 +157,12 @@ impl SourceText {
 
     /// A diagnostic at the start of `range`.
     pub fn at(&self, range: Range<usize>, severity: Severity, message: impl Into<String>) -> Diagnostic {
-        Diagnostic::new(self.path.clone(), Some(self.position(range.start)), severity, message.into())
+        self.location(range.start).diagnostic(severity, message)
+    }
+
+    /// The location of a byte offset, for a diagnostic made later.
+    pub fn location(&self, offset: usize) -> Location {
+        Location { path: self.path.clone(), position: Some(self.position(offset)) }
     }
 
     /// An error at the start of `range`.

@@ -4,7 +4,7 @@
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use crate::diagnostic::{Diagnostic, Severity, SourceText};
+use crate::diagnostic::{Diagnostic, Location, Severity, SourceText};
 use crate::load::ReadRoot;
 use crate::outline::normalize_relative;
 
@@ -45,12 +45,16 @@ impl Expanded {
         &self.files
     }
 
+    /// The author's file and position of an offset in the expanded text.
+    pub fn location(&self, offset: usize) -> Location {
+        let i = self.segments.partition_point(|s| s.start <= offset).saturating_sub(1);
+        let seg = self.segments[i];
+        self.files[seg.file].location(seg.file_start + (offset - seg.start))
+    }
+
     /// A diagnostic at a range of the expanded text, located in the file it came from.
     pub fn at(&self, range: Range<usize>, severity: Severity, message: impl Into<String>) -> Diagnostic {
-        let i = self.segments.partition_point(|s| s.start <= range.start).saturating_sub(1);
-        let seg = self.segments[i];
-        let offset = seg.file_start + (range.start - seg.start);
-        self.files[seg.file].at(offset..offset, severity, message)
+        self.location(range.start).diagnostic(severity, message)
     }
 
     /// An error at a range of the expanded text.

@@ -1,1 +1,157 @@
-fn main() {}
+//! The `folio` command: parses arguments, calls the library, prints diagnostics, sets the exit code.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+use folio::diagnostic::Diagnostic;
+use folio::{Build, Settings};
+
+/// Build valid, accessible, reproducible EPUB 3 books from Markdown, offline.
+#[derive(Parser)]
+#[command(name = "folio", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build a book folder into an EPUB.
+    Build {
+        /// The book folder (the one holding book.toml); default `book`, else `.`.
+        book: Option<PathBuf>,
+        /// Where to write the EPUB; default `dist/<slug>.epub`.
+        #[arg(short, long, value_name = "OUT.epub")]
+        output: Option<PathBuf>,
+        /// Allow reading from this ancestor of the book folder (for includes that reach `../`).
+        #[arg(long, value_name = "DIR")]
+        root: Option<PathBuf>,
+        /// Print only diagnostics, no summary line.
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Check a book folder: everything `build` would report, writing nothing.
+    Check {
+        /// The book folder; default `book`, else `.`.
+        book: Option<PathBuf>,
+        /// Allow reading from this ancestor of the book folder.
+        #[arg(long, value_name = "DIR")]
+        root: Option<PathBuf>,
+        /// Treat warnings as errors.
+        #[arg(long)]
+        strict: bool,
+    },
+}
+
+/// Exit codes of the contract.
+const BOOK_ERRORS: u8 = 1;
+const CANNOT_RUN: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Build { book, output, root, quiet } => run_build(book, output, root, quiet),
+        Command::Check { book, root, strict } => run_check(book, root, strict),
+    }
+}
+
+/// The book folder: as given, else `./book` when it holds book.toml, else `.` when it does.
+fn book_dir(given: Option<PathBuf>) -> Result<PathBuf, String> {
+    if let Some(dir) = given {
+        return Ok(dir);
+    }
+    if Path::new("book/book.toml").is_file() {
+        Ok(PathBuf::from("book"))
+    } else if Path::new("book.toml").is_file() {
+        Ok(PathBuf::from("."))
+    } else {
+        Err("no book folder given, and neither ./book/book.toml nor ./book.toml exists".into())
+    }
+}
+
+fn settings(root: Option<PathBuf>) -> Settings {
+    let source_date_epoch = std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|s| s.trim().parse().ok());
+    Settings { root, source_date_epoch }
+}
+
+/// Prints diagnostics to stderr, paths relative to the current folder.
+fn report(diagnostics: &[Diagnostic]) {
+    let cwd = std::env::current_dir().ok();
+    let mut err = std::io::stderr().lock();
+    for d in diagnostics {
+        let mut d = d.clone();
+        if let Some(relative) = cwd.as_ref().and_then(|cwd| d.path.strip_prefix(cwd).ok()) {
+            d.path = relative.to_path_buf();
+        }
+        let _ = writeln!(err, "{d}");
+    }
+}
+
+fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(CANNOT_RUN)
+}
+
+fn compile(book: Option<PathBuf>, root: Option<PathBuf>) -> Result<(PathBuf, Build), ExitCode> {
+    let dir = book_dir(book).map_err(fail)?;
+    let build = folio::build(&dir, &settings(root)).map_err(fail)?;
+    report(&build.diagnostics);
+    Ok((dir, build))
+}
+
+fn run_build(book: Option<PathBuf>, output: Option<PathBuf>, root: Option<PathBuf>, quiet: bool) -> ExitCode {
+    let started = Instant::now();
+    let (dir, build) = match compile(book, root) {
+        Ok(b) => b,
+        Err(code) => return code,
+    };
+    let Some(epub) = build.epub.as_ref() else {
+        let errors = build.diagnostics.iter().filter(|d| d.is_error()).count();
+        eprintln!("error: could not build the book: {errors} error{}", if errors == 1 { "" } else { "s" });
+        return ExitCode::from(BOOK_ERRORS);
+    };
+    let output = output.unwrap_or_else(|| PathBuf::from("dist").join(format!("{}.epub", build.slug)));
+    if let Err(message) = refuse_source_output(&dir, &output) {
+        return fail(message);
+    }
+    let bytes = match folio::package::zip_bytes(epub) {
+        Ok(b) => b,
+        Err(e) => return fail(format!("failed to zip the book ({e})")),
+    };
+    if let Err(e) = folio::write::atomically(&output, |w| w.write_all(&bytes)) {
+        return fail(format!("failed to write '{}' ({e})", output.display()));
+    }
+    if !quiet {
+        eprintln!(
+            "built {} ({} chapters, {} notes, {} KiB) in {} ms",
+            output.display(),
+            build.stats.chapters,
+            build.stats.notes,
+            bytes.len().div_ceil(1024),
+            started.elapsed().as_millis()
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+/// Refuses to overwrite one of the book's own files (a Markdown chapter, book.toml, …).
+fn refuse_source_output(book: &Path, output: &Path) -> Result<(), String> {
+    let (Ok(book), Ok(out)) = (book.canonicalize(), output.canonicalize()) else { return Ok(()) };
+    let is_epub = out.extension().is_some_and(|e| e.eq_ignore_ascii_case("epub"));
+    if out.starts_with(&book) && !is_epub {
+        return Err(format!("refusing to overwrite '{}', a file of the book folder", output.display()));
+    }
+    Ok(())
+}
+
+fn run_check(book: Option<PathBuf>, root: Option<PathBuf>, strict: bool) -> ExitCode {
+    let (_, build) = match compile(book, root) {
+        Ok(b) => b,
+        Err(code) => return code,
+    };
+    let warnings = build.diagnostics.iter().filter(|d| !d.is_error()).count();
+    if build.has_errors() || (strict && warnings > 0) { ExitCode::from(BOOK_ERRORS) } else { ExitCode::SUCCESS }
+}

@@ -96,6 +96,28 @@ pub fn xml_id(id: &str) -> String {
     out
 }
 
+/// A package file name for an asset: its path made ASCII-safe, plus a hash of the original
+/// path when anything had to change, so that two different paths never share a name.
+pub fn asset_name(path: &std::path::Path) -> String {
+    let original = path.to_string_lossy().replace('\\', "/");
+    let (stem, extension) = match original.rsplit_once('.') {
+        Some((s, e)) if !e.contains('/') && !s.is_empty() => (s, Some(e.to_ascii_lowercase())),
+        _ => (original.as_str(), None),
+    };
+    let safe: String = stem.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '-') { c } else { '-' }).collect();
+    let mut name = safe.clone();
+    if safe != stem || !safe.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        // FNV-1a: tiny, stable across platforms and releases.
+        let hash = original.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+        let _ = write!(name, "-{hash:08x}");
+    }
+    if let Some(e) = extension {
+        name.push('.');
+        name.push_str(&e);
+    }
+    name
+}
+
 /// The closest candidate by edit distance, if it is close enough to be a likely typo.
 pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     candidates
@@ -135,6 +157,16 @@ mod tests {
         assert_eq!(xml_id("1-intro"), "h-1-intro");
         assert_eq!(xml_id("intro"), "intro");
         assert_eq!(xml_id(""), "h-");
+    }
+
+    #[test]
+    fn asset_names_are_safe_and_distinct() {
+        use std::path::Path;
+        let name = asset_name(Path::new("img/cover.PNG"));
+        assert!(name.starts_with("img-cover-") && name.ends_with(".png") && name.len() == 10 + 8 + 4, "{name}");
+        assert_ne!(asset_name(Path::new("a b.png")), asset_name(Path::new("a-b.png")));
+        assert_eq!(asset_name(Path::new("plain.png")), "plain.png");
+        assert!(asset_name(Path::new("src/Ünï code.jpg")).is_ascii());
     }
 
     #[test]

@@ -1,2 +1,931 @@
-//! Stage 3, render.
+//! Stage 3, render: one chapter's Markdown → XHTML body, independently of every other chapter.
+//!
+//! Procedure: parse with pulldown-cmark (options set in [`markdown_options`]), walk the events in
+//! a small state machine ([`ChapterRenderer`]) that writes XHTML, number notes as they are first
+//! referenced (`notes`), resolve links and images against the outline, and, when the chapter
+//! holds raw HTML, pass the whole body through the HTML5 parser and sanitizer (`html`).
+//! What needs the whole book (anchors in other chapters, image bytes, the bibliography) is
+//! returned as data and checked by later stages.
+
 pub mod html;
+pub mod notes;
+
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use pulldown_cmark::{Alignment, BrokenLink, CodeBlockKind, CowStr, Event, HeadingLevel, LinkType, Options, Parser, Tag, TagEnd};
+
+use crate::cite::{Sources, parse_citation};
+use crate::config::BookConfig;
+use crate::diagnostic::{Diagnostic, Location};
+use crate::i18n::Strings;
+use crate::load::ChapterSource;
+use crate::outline::{Outline, Target, normalize_relative, percent_decode};
+use crate::text::{asset_name, escape, escape_href, has_scheme, mdbook_id, xml_id};
+
+use self::html::Reference;
+use self::notes::{Definition, Notes, label_key};
+
+/// Where chapters, images and styles live inside the package, relative to the OPF.
+pub const TEXT_DIR: &str = "text";
+/// Folder of images inside the package.
+pub const IMAGE_DIR: &str = "images";
+
+/// The pulldown-cmark extensions folio enables, in one place.
+pub fn markdown_options(config: &BookConfig) -> Options {
+    let mut options = Options::ENABLE_TABLES
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_HEADING_ATTRIBUTES
+        | Options::ENABLE_DEFINITION_LIST;
+    if config.smart_punctuation {
+        options |= Options::ENABLE_SMART_PUNCTUATION;
+    }
+    options
+}
+
+/// Link destination that marks a `[@key]` citation found by the broken-link callback.
+const CITATION_MARKER: &str = "folio:citation";
+
+/// What every chapter's rendering may look at: read-only, shared across threads.
+pub struct Context<'a> {
+    /// The book's configuration.
+    pub config: &'a BookConfig,
+    /// The reading order.
+    pub outline: &'a Outline,
+    /// Package file name of each outline entry.
+    pub files: Vec<String>,
+    /// Outline entry of each chapter path (relative to `src`).
+    pub chapter_entries: HashMap<PathBuf, usize>,
+    /// The sources file, when the book has one.
+    pub sources: Option<&'a Sources>,
+    /// Generated text in the book's language.
+    pub strings: &'static Strings,
+}
+
+impl<'a> Context<'a> {
+    /// Builds the context: file names for every outline entry, and the chapter lookup.
+    pub fn new(config: &'a BookConfig, outline: &'a Outline, sources: Option<&'a Sources>) -> Self {
+        let mut chapter_entries = HashMap::new();
+        let files = outline
+            .entries
+            .iter()
+            .enumerate()
+            .map(|(i, entry)| {
+                let mut slug = crate::text::ascii_slug(&entry.title, 40);
+                if let Target::Chapter(path) = &entry.target {
+                    chapter_entries.insert(path.clone(), i);
+                    if slug.is_empty() {
+                        slug = crate::text::ascii_slug(&path.file_stem().unwrap_or_default().to_string_lossy(), 40);
+                    }
+                }
+                if slug.is_empty() {
+                    slug = "chapter".to_string();
+                }
+                format!("c{:03}-{slug}.xhtml", i + 1)
+            })
+            .collect();
+        Self { config, outline, files, chapter_entries, sources, strings: crate::i18n::strings(&config.language) }
+    }
+}
+
+/// A heading, for the table of contents.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Heading {
+    /// 1 for `#`, up to 6.
+    pub level: u8,
+    /// Plain text.
+    pub text: String,
+    /// Its id in the chapter file.
+    pub id: String,
+}
+
+/// A link to another chapter, whose fragment is checked once every chapter is rendered.
+#[derive(Debug, Clone)]
+pub struct CrossLink {
+    /// Outline entry of the target chapter.
+    pub entry: usize,
+    /// The fragment as folio writes it (an XML id).
+    pub fragment: String,
+    /// The fragment as the author wrote it.
+    pub written: String,
+    /// Where the link is written.
+    pub location: Location,
+}
+
+/// An image a chapter uses; its bytes are read and checked when packaging.
+#[derive(Debug, Clone)]
+pub struct ImageRef {
+    /// Path relative to the book folder.
+    pub path: PathBuf,
+    /// File name inside the package's image folder.
+    pub name: String,
+    /// Where it is referenced.
+    pub location: Location,
+}
+
+/// One chapter, rendered.
+#[derive(Debug, Default)]
+pub struct RenderedChapter {
+    /// Outline entry.
+    pub entry: usize,
+    /// The XHTML inside `<body>`.
+    pub body: String,
+    /// Headings in order.
+    pub headings: Vec<Heading>,
+    /// Every id in the body.
+    pub ids: HashSet<String>,
+    /// Links into other chapters with a fragment.
+    pub cross_links: Vec<CrossLink>,
+    /// Images used.
+    pub images: Vec<ImageRef>,
+    /// Citation uses: source key and the id of the note reference that cites it.
+    pub citations: Vec<(String, String)>,
+    /// Number of notes.
+    pub note_count: usize,
+    /// The body has inline SVG.
+    pub has_svg: bool,
+    /// The body has MathML.
+    pub has_mathml: bool,
+    /// Problems found.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Renders one chapter. `note_offset` shifts note numbers when the book numbers them across chapters.
+pub fn render(ctx: &Context<'_>, chapter: &ChapterSource, entry: usize, note_offset: usize) -> RenderedChapter {
+    let text = &chapter.text.text;
+    let has_sources = ctx.sources.is_some();
+    let mut callback = |link: BrokenLink<'_>| {
+        (has_sources && link.link_type == LinkType::Shortcut && link.reference.starts_with('@'))
+            .then(|| (CowStr::Borrowed(CITATION_MARKER), CowStr::Borrowed("")))
+    };
+    let events: Vec<(Event<'_>, Range<usize>)> =
+        Parser::new_with_broken_link_callback(text, markdown_options(ctx.config), Some(&mut callback)).into_offset_iter().collect();
+    let mut renderer = ChapterRenderer::new(ctx, chapter, entry, note_offset);
+    for i in 0..events.len() {
+        renderer.event(&events, i);
+    }
+    renderer.finish()
+}
+
+/// How a link's end tag is written.
+enum LinkKind {
+    Anchor,
+    /// The link was dropped; its text stays.
+    Plain,
+    /// A citation: its label text is not written.
+    Citation,
+}
+
+struct PendingHeading {
+    level: HeadingLevel,
+    explicit_id: Option<String>,
+    classes: Vec<String>,
+    attrs: Vec<(String, String)>,
+    text: String,
+    range: Range<usize>,
+}
+
+struct PendingImage {
+    /// `None` when the image could not be used and its alt text stands in.
+    src: Option<String>,
+    title: String,
+    alt: String,
+}
+
+struct PendingCode {
+    language: String,
+    text: String,
+}
+
+/// Where a link goes, decided without side effects so raw HTML links resolve the same way.
+enum LinkTarget {
+    /// Keep (or rewrite to) this href.
+    Href(String),
+    /// Into a chapter of the book.
+    Chapter { href: String, entry: usize, fragment: Option<(String, String)> },
+    /// A fragment of this chapter.
+    Local { href: String, fragment: String, written: String },
+    /// Not packaged: a file of the book folder that is not a chapter, or a path out of the book.
+    OutOfBook { absolute: Option<String>, leaves_book: bool },
+    /// A Markdown file that is not in SUMMARY.md.
+    NotInSummary(PathBuf),
+    /// `javascript:` and friends.
+    Active,
+    /// `[text]()`.
+    Empty,
+}
+
+enum ImageTarget {
+    Local(ImageRef),
+    Remote,
+    Active,
+    Outside,
+    Empty,
+}
+
+struct ChapterRenderer<'a> {
+    ctx: &'a Context<'a>,
+    chapter: &'a ChapterSource,
+    entry: usize,
+    /// Output buffers: the chapter, then one per open heading or footnote definition.
+    buffers: Vec<String>,
+    heading: Option<PendingHeading>,
+    heading_counts: HashMap<String, usize>,
+    headings: Vec<Heading>,
+    notes: Notes,
+    definitions: HashMap<String, Definition>,
+    open_definitions: Vec<(String, Range<usize>)>,
+    links: Vec<LinkKind>,
+    image: Option<PendingImage>,
+    image_depth: usize,
+    code: Option<PendingCode>,
+    table_alignments: Vec<Alignment>,
+    table_cell: usize,
+    in_table_head: bool,
+    html_block: Option<(String, usize)>,
+    has_raw_html: bool,
+    cited: HashSet<String>,
+    result: RenderedChapter,
+    local_fragments: Vec<(String, String, Location)>,
+}
+
+impl<'a> ChapterRenderer<'a> {
+    fn new(ctx: &'a Context<'a>, chapter: &'a ChapterSource, entry: usize, note_offset: usize) -> Self {
+        Self {
+            ctx,
+            chapter,
+            entry,
+            buffers: vec![String::with_capacity(chapter.text.text.len() * 5 / 4 + 256)],
+            heading: None,
+            heading_counts: HashMap::new(),
+            headings: Vec::new(),
+            notes: Notes::new(note_offset),
+            definitions: HashMap::new(),
+            open_definitions: Vec::new(),
+            links: Vec::new(),
+            image: None,
+            image_depth: 0,
+            code: None,
+            table_alignments: Vec::new(),
+            table_cell: 0,
+            in_table_head: false,
+            html_block: None,
+            has_raw_html: false,
+            cited: HashSet::new(),
+            result: RenderedChapter { entry, ..RenderedChapter::default() },
+            local_fragments: Vec::new(),
+        }
+    }
+
+    fn out(&mut self) -> &mut String {
+        self.buffers.last_mut().expect("the chapter buffer is never popped")
+    }
+
+    fn push(&mut self, s: &str) {
+        self.out().push_str(s);
+    }
+
+    fn location(&self, range: &Range<usize>) -> Location {
+        self.chapter.text.location(range.start)
+    }
+
+    fn error(&mut self, range: &Range<usize>, message: impl Into<String>) -> &mut Diagnostic {
+        let d = self.chapter.text.error(range.clone(), message);
+        self.result.diagnostics.push(d);
+        self.result.diagnostics.last_mut().expect("just pushed")
+    }
+
+    fn warning(&mut self, range: &Range<usize>, message: impl Into<String>) -> &mut Diagnostic {
+        let d = self.chapter.text.warning(range.clone(), message);
+        self.result.diagnostics.push(d);
+        self.result.diagnostics.last_mut().expect("just pushed")
+    }
+
+    fn event(&mut self, events: &[(Event<'_>, Range<usize>)], i: usize) {
+        let (event, range) = &events[i];
+        // Inside a citation's label or an image's alt text, only text matters.
+        if matches!(self.links.last(), Some(LinkKind::Citation)) && !matches!(event, Event::End(TagEnd::Link)) {
+            return;
+        }
+        if self.image.is_some() {
+            match event {
+                Event::Start(Tag::Image { .. }) => self.image_depth += 1,
+                Event::End(TagEnd::Image) if self.image_depth > 0 => self.image_depth -= 1,
+                Event::End(TagEnd::Image) => self.end_image(),
+                Event::Text(t) | Event::Code(t) => self.image.as_mut().expect("checked").alt.push_str(t),
+                _ => {}
+            }
+            return;
+        }
+        match event {
+            Event::Start(tag) => self.start(tag, range),
+            Event::End(tag) => self.end(*tag, range),
+            Event::Text(text) => {
+                if let Some(code) = &mut self.code {
+                    code.text.push_str(text);
+                    return;
+                }
+                if let Some(h) = &mut self.heading {
+                    h.text.push_str(text);
+                }
+                if text.as_ref() == "[" && self.is_undefined_footnote(events, i) {
+                    let (Event::Text(label), _) = &events[i + 1] else { unreachable!("checked") };
+                    let label = label.trim_start_matches('^').to_string();
+                    self.error(range, format!("undefined footnote '[^{label}]'"))
+                        .hint = Some(format!("add a definition `[^{label}]: …` to this chapter"));
+                }
+                let out = self.buffers.last_mut().expect("chapter buffer");
+                escape(out, text);
+            }
+            Event::Code(text) => {
+                if let Some(h) = &mut self.heading {
+                    h.text.push_str(text);
+                }
+                self.push("<code>");
+                escape(self.out(), text);
+                self.push("</code>");
+            }
+            Event::Html(raw) => {
+                if let Some((block, _)) = &mut self.html_block {
+                    block.push_str(raw);
+                }
+                self.has_raw_html = true;
+                self.push(raw);
+            }
+            Event::InlineHtml(raw) => {
+                self.has_raw_html = true;
+                self.scan_html(raw, range.start);
+                self.push(raw);
+            }
+            Event::FootnoteReference(label) => {
+                let reference = self.notes.footnote(label);
+                self.write_noteref(&reference);
+            }
+            Event::SoftBreak => self.push("\n"),
+            Event::HardBreak => self.push("<br/>\n"),
+            Event::Rule => self.push("<hr/>\n"),
+            Event::TaskListMarker(done) => self.push(if *done { "<span class=\"task-marker\">\u{2611}</span> " } else { "<span class=\"task-marker\">\u{2610}</span> " }),
+            Event::InlineMath(_) | Event::DisplayMath(_) => {}
+        }
+    }
+
+    /// pulldown-cmark leaves `[^label]` without a definition as the texts `[`, `^label`, `]`.
+    fn is_undefined_footnote(&self, events: &[(Event<'_>, Range<usize>)], i: usize) -> bool {
+        let source = &self.chapter.text.text;
+        matches!(
+            (events.get(i + 1), events.get(i + 2)),
+            (Some((Event::Text(label), _)), Some((Event::Text(close), close_range)))
+                if label.starts_with('^') && label.len() > 1 && !label.contains(char::is_whitespace) && close.as_ref() == "]"
+                    && &source[events[i].1.clone()] == "[" && &source[close_range.clone()] == "]"
+        )
+    }
+
+    fn start(&mut self, tag: &Tag<'_>, range: &Range<usize>) {
+        match tag {
+            Tag::Paragraph => self.push("<p>"),
+            Tag::Heading { level, id, classes, attrs } => {
+                self.heading = Some(PendingHeading {
+                    level: *level,
+                    explicit_id: id.as_ref().map(|s| s.to_string()),
+                    classes: classes.iter().map(|c| c.to_string()).collect(),
+                    attrs: attrs.iter().map(|(k, v)| (k.to_string(), v.as_deref().unwrap_or("").to_string())).collect(),
+                    text: String::new(),
+                    range: range.clone(),
+                });
+                self.buffers.push(String::new());
+            }
+            Tag::BlockQuote(_) => self.push("<blockquote>\n"),
+            Tag::CodeBlock(kind) => {
+                let language = match kind {
+                    CodeBlockKind::Fenced(info) => info.split([',', ' ', '\t', '{']).next().unwrap_or("").to_string(),
+                    CodeBlockKind::Indented => String::new(),
+                };
+                self.code = Some(PendingCode { language, text: String::new() });
+            }
+            Tag::HtmlBlock => self.html_block = Some((String::new(), range.start)),
+            Tag::List(Some(1)) => self.push("<ol>\n"),
+            Tag::List(Some(start)) => {
+                let _ = writeln!(self.out(), "<ol start=\"{start}\">");
+            }
+            Tag::List(None) => self.push("<ul>\n"),
+            Tag::Item => self.push("<li>"),
+            Tag::FootnoteDefinition(label) => {
+                self.open_definitions.push((label.to_string(), range.clone()));
+                self.buffers.push(String::new());
+            }
+            Tag::DefinitionList => self.push("<dl>\n"),
+            Tag::DefinitionListTitle => self.push("<dt>"),
+            Tag::DefinitionListDefinition => self.push("<dd>"),
+            Tag::Table(alignments) => {
+                self.table_alignments = alignments.clone();
+                self.push("<table>\n");
+            }
+            Tag::TableHead => {
+                self.in_table_head = true;
+                self.table_cell = 0;
+                self.push("<thead>\n<tr>");
+            }
+            Tag::TableRow => {
+                self.table_cell = 0;
+                self.push("<tr>");
+            }
+            Tag::TableCell => {
+                let cell = if self.in_table_head { "<th" } else { "<td" };
+                let align = match self.table_alignments.get(self.table_cell) {
+                    Some(Alignment::Left) => " style=\"text-align: left\"",
+                    Some(Alignment::Center) => " style=\"text-align: center\"",
+                    Some(Alignment::Right) => " style=\"text-align: right\"",
+                    _ => "",
+                };
+                let scope = if self.in_table_head { " scope=\"col\"" } else { "" };
+                let _ = write!(self.out(), "{cell}{scope}{align}>");
+            }
+            Tag::Emphasis => self.push("<em>"),
+            Tag::Strong => self.push("<strong>"),
+            Tag::Strikethrough => self.push("<del>"),
+            Tag::Superscript => self.push("<sup>"),
+            Tag::Subscript => self.push("<sub>"),
+            Tag::Link { dest_url, title, id, .. } => self.start_link(dest_url, title, id, range),
+            Tag::Image { dest_url, title, .. } => self.start_image(dest_url, title, range),
+            Tag::MetadataBlock(_) => {}
+        }
+    }
+
+    fn end(&mut self, tag: TagEnd, range: &Range<usize>) {
+        match tag {
+            TagEnd::Paragraph => self.push("</p>\n"),
+            TagEnd::Heading(_) => self.end_heading(),
+            TagEnd::BlockQuote(_) => self.push("</blockquote>\n"),
+            TagEnd::CodeBlock => self.end_code_block(),
+            TagEnd::HtmlBlock => {
+                if let Some((block, start)) = self.html_block.take() {
+                    self.scan_html(&block, start);
+                }
+            }
+            TagEnd::List(true) => self.push("</ol>\n"),
+            TagEnd::List(false) => self.push("</ul>\n"),
+            TagEnd::Item => self.push("</li>\n"),
+            TagEnd::FootnoteDefinition => self.end_definition(),
+            TagEnd::DefinitionList => self.push("</dl>\n"),
+            TagEnd::DefinitionListTitle => self.push("</dt>\n"),
+            TagEnd::DefinitionListDefinition => self.push("</dd>\n"),
+            TagEnd::Table => self.push("</tbody>\n</table>\n"),
+            TagEnd::TableHead => {
+                self.in_table_head = false;
+                self.push("</tr>\n</thead>\n<tbody>\n");
+            }
+            TagEnd::TableRow => self.push("</tr>\n"),
+            TagEnd::TableCell => {
+                self.push(if self.in_table_head { "</th>" } else { "</td>" });
+                self.table_cell += 1;
+            }
+            TagEnd::Emphasis => self.push("</em>"),
+            TagEnd::Strong => self.push("</strong>"),
+            TagEnd::Strikethrough => self.push("</del>"),
+            TagEnd::Superscript => self.push("</sup>"),
+            TagEnd::Subscript => self.push("</sub>"),
+            TagEnd::Link => {
+                if let Some(LinkKind::Anchor) = self.links.pop() {
+                    self.push("</a>");
+                }
+            }
+            TagEnd::Image => {}
+            TagEnd::MetadataBlock(_) => {}
+        }
+        let _ = range;
+    }
+
+    fn end_heading(&mut self) {
+        let content = self.buffers.pop().expect("heading buffer");
+        let h = self.heading.take().expect("heading open");
+        let id = match &h.explicit_id {
+            Some(explicit) => xml_id(explicit),
+            None => {
+                // mdBook's scheme: "intro", then "intro-1", "intro-2" for repeats.
+                let base = mdbook_id(&h.text);
+                let count = self.heading_counts.entry(base.clone()).or_insert(0);
+                let id = if *count == 0 { base.clone() } else { format!("{base}-{count}") };
+                *count += 1;
+                xml_id(&id)
+            }
+        };
+        if self.headings.iter().any(|other| other.id == id) {
+            self.error(&h.range, format!("duplicate heading id '{id}'")).hint = Some("give one of the headings another `{#id}`".to_string());
+        }
+        let level = h.level as u8;
+        let mut tag = format!("<h{level} id=\"");
+        escape(&mut tag, &id);
+        tag.push('"');
+        if !h.classes.is_empty() {
+            tag.push_str(" class=\"");
+            escape(&mut tag, &h.classes.join(" "));
+            tag.push('"');
+        }
+        for (key, value) in &h.attrs {
+            if matches!(key.as_str(), "lang" | "dir" | "title") || key.starts_with("data-") {
+                let _ = write!(tag, " {key}=\"");
+                escape(&mut tag, value);
+                tag.push('"');
+            } else {
+                let message = format!("heading attribute `{key}` is not supported and is dropped");
+                self.warning(&h.range, message);
+            }
+        }
+        let _ = writeln!(self.out(), "{tag}>{content}</h{level}>");
+        self.headings.push(Heading { level, text: h.text.split_whitespace().collect::<Vec<_>>().join(" "), id });
+    }
+
+    fn end_code_block(&mut self) {
+        let code = self.code.take().expect("code block open");
+        let language = code.language;
+        // mdBook hides `# ` lines of Rust examples; `##` stands for a literal `#`.
+        let text = if language == "rust" {
+            let mut kept = String::with_capacity(code.text.len());
+            for line in code.text.split_inclusive('\n') {
+                let trimmed = line.trim_start();
+                let body = trimmed.trim_end_matches(['\n', '\r']);
+                if body == "#" || trimmed.starts_with("# ") {
+                    continue;
+                }
+                match trimmed.strip_prefix("##") {
+                    Some(rest) => {
+                        kept.push_str(&line[..line.len() - trimmed.len()]);
+                        kept.push('#');
+                        kept.push_str(rest);
+                    }
+                    None => kept.push_str(line),
+                }
+            }
+            kept
+        } else {
+            code.text
+        };
+        if language.is_empty() {
+            self.push("<pre><code>");
+        } else {
+            self.push("<pre><code class=\"language-");
+            escape(self.out(), &language);
+            self.push("\">");
+        }
+        escape(self.out(), &text);
+        self.push("</code></pre>\n");
+    }
+
+    fn end_definition(&mut self) {
+        let xhtml = self.buffers.pop().expect("definition buffer");
+        let (label, range) = self.open_definitions.pop().expect("definition open");
+        let key = label_key(&label);
+        if let Some(first) = self.definitions.get(&key) {
+            let line = self.chapter.text.location(first.range.start).position.map_or(0, |p| p.line);
+            self.error(&range, format!("footnote '[^{label}]' is defined twice (first at line {line})"));
+            return;
+        }
+        self.definitions.insert(key, Definition { xhtml, range, label });
+    }
+
+    fn write_noteref(&mut self, reference: &notes::Reference) {
+        let notes::Reference { number, ref_id, note_id } = reference;
+        let _ = write!(
+            self.out(),
+            "<sup class=\"noteref-wrap\"><a class=\"noteref\" epub:type=\"noteref\" role=\"doc-noteref\" id=\"{ref_id}\" href=\"#{note_id}\">{number}</a></sup>"
+        );
+    }
+
+    fn start_link(&mut self, dest: &str, title: &str, label: &str, range: &Range<usize>) {
+        if dest == CITATION_MARKER {
+            self.citation(label, range);
+            self.links.push(LinkKind::Citation);
+            return;
+        }
+        let target = self.resolve_link(dest);
+        self.report_link(&target, dest, range);
+        let href = match target {
+            LinkTarget::Href(href) | LinkTarget::Chapter { href, .. } | LinkTarget::Local { href, .. } => Some(href),
+            LinkTarget::OutOfBook { absolute, .. } => absolute,
+            LinkTarget::NotInSummary(_) | LinkTarget::Active | LinkTarget::Empty => None,
+        };
+        match href {
+            Some(href) => {
+                self.push("<a href=\"");
+                escape_href(self.out(), &href);
+                self.push("\"");
+                if !title.is_empty() {
+                    self.push(" title=\"");
+                    escape(self.out(), title);
+                    self.push("\"");
+                }
+                self.push(">");
+                self.links.push(LinkKind::Anchor);
+            }
+            None => self.links.push(LinkKind::Plain),
+        }
+    }
+
+    /// Decides where a link goes, without reporting anything.
+    fn resolve_link(&self, dest: &str) -> LinkTarget {
+        let dest = dest.trim();
+        if dest.is_empty() {
+            return LinkTarget::Empty;
+        }
+        if html::is_active_url(dest) {
+            return LinkTarget::Active;
+        }
+        if let Some(fragment) = dest.strip_prefix('#') {
+            let written = percent_decode(fragment);
+            let id = xml_id(&written);
+            return LinkTarget::Local { href: format!("#{id}"), fragment: id, written };
+        }
+        if has_scheme(dest) || dest.starts_with("//") {
+            return LinkTarget::Href(dest.to_string());
+        }
+        let (path_part, fragment) = match dest.split_once('#') {
+            Some((p, f)) => (p, Some(f)),
+            None => (dest, None),
+        };
+        let path_part = path_part.split('?').next().unwrap_or("");
+        let here = self.chapter.path.parent().unwrap_or(Path::new(""));
+        let decoded = percent_decode(path_part);
+        let Some(target) = normalize_relative(here, Path::new(&decoded)).filter(|_| !decoded.starts_with('/')) else {
+            return LinkTarget::OutOfBook { absolute: self.absolute_url(dest), leaves_book: true };
+        };
+        if let Some(&entry) = self.ctx.chapter_entries.get(&target) {
+            let fragment = fragment.map(|f| {
+                let written = percent_decode(f);
+                (xml_id(&written), written)
+            });
+            let file = &self.ctx.files[entry];
+            let href = match (&fragment, entry == self.entry) {
+                (Some((id, _)), true) => format!("#{id}"),
+                (Some((id, _)), false) => format!("{file}#{id}"),
+                (None, _) => file.clone(),
+            };
+            return LinkTarget::Chapter { href, entry, fragment };
+        }
+        if target.extension().is_some_and(|e| e == "md") {
+            return LinkTarget::NotInSummary(target);
+        }
+        LinkTarget::OutOfBook { absolute: self.absolute_url(dest), leaves_book: false }
+    }
+
+    /// The link made absolute under `base-url`, as it would resolve in the book's web edition.
+    fn absolute_url(&self, dest: &str) -> Option<String> {
+        let base = self.ctx.config.base_url.as_ref()?;
+        let (scheme_host, base_path) = match base.find("://").and_then(|i| base[i + 3..].find('/').map(|j| i + 3 + j)) {
+            Some(split) => (&base[..split], &base[split..]),
+            None => (base.as_str(), ""),
+        };
+        let mut segments: Vec<String> = base_path.split('/').filter(|s| !s.is_empty()).map(str::to_string).collect();
+        if let Some(dir) = self.chapter.path.parent() {
+            segments.extend(dir.components().map(|c| c.as_os_str().to_string_lossy().into_owned()));
+        }
+        let (path, rest) = dest.find(['#', '?']).map_or((dest, ""), |i| (&dest[..i], &dest[i..]));
+        for part in path.split('/') {
+            match part {
+                "" | "." => {}
+                ".." => {
+                    segments.pop();
+                }
+                p => segments.push(p.strip_suffix(".md").map_or_else(|| p.to_string(), |s| format!("{s}.html"))),
+            }
+        }
+        Some(format!("{scheme_host}/{}{rest}", segments.join("/")))
+    }
+
+    fn report_link(&mut self, target: &LinkTarget, dest: &str, range: &Range<usize>) {
+        match target {
+            LinkTarget::Chapter { entry, fragment: Some((fragment, written)), .. } => {
+                let location = self.location(range);
+                if *entry == self.entry {
+                    self.local_fragments.push((fragment.clone(), written.clone(), location));
+                } else {
+                    self.result.cross_links.push(CrossLink { entry: *entry, fragment: fragment.clone(), written: written.clone(), location });
+                }
+            }
+            LinkTarget::Local { fragment, written, .. } => {
+                let location = self.location(range);
+                self.local_fragments.push((fragment.clone(), written.clone(), location));
+            }
+            LinkTarget::NotInSummary(path) => {
+                let message = format!("link to '{}', which is not a chapter in SUMMARY.md", path.display());
+                self.error(range, message).hint = Some("add the chapter to SUMMARY.md or fix the link".to_string());
+            }
+            LinkTarget::OutOfBook { absolute, leaves_book } => {
+                let what = if *leaves_book { "leads out of the book" } else { "points to a file that is not part of the EPUB" };
+                let message = match absolute {
+                    Some(url) => format!("link '{dest}' {what}; it now points to {url}"),
+                    None => format!("link '{dest}' {what} and becomes plain text"),
+                };
+                let d = self.warning(range, message);
+                if absolute.is_none() {
+                    d.hint = Some("set `base-url` in [epub] to keep such links as web links".to_string());
+                }
+            }
+            LinkTarget::Active => {
+                self.warning(range, format!("script link '{dest}' removed; its text stays"));
+            }
+            LinkTarget::Href(_) | LinkTarget::Chapter { .. } | LinkTarget::Empty => {}
+        }
+    }
+
+    fn citation(&mut self, label: &str, range: &Range<usize>) {
+        let Some(sources) = self.ctx.sources else { return };
+        let items = match parse_citation(label) {
+            Ok(items) => items,
+            Err(message) => {
+                self.error(range, message).hint = Some("write citations as [@key], [@key, p. 12] or [@a; @b]".to_string());
+                return;
+            }
+        };
+        let mut parts = Vec::new();
+        for item in &items {
+            let Some(source) = sources.get(&item.key) else {
+                let hint = sources.suggest(&item.key).map(|k| format!("did you mean `@{k}`?"));
+                self.error(range, format!("unknown citation key '{}'", item.key)).hint = hint;
+                continue;
+            };
+            let first = self.cited.insert(item.key.clone());
+            parts.push(if first { source.note(item.locator.as_deref()) } else { source.short_note(item.locator.as_deref()) });
+        }
+        if parts.len() != items.len() {
+            return;
+        }
+        let xhtml = parts.join("; ");
+        if self.open_definitions.is_empty() {
+            let reference = self.notes.citation(xhtml);
+            self.write_noteref(&reference);
+            for item in items {
+                self.result.citations.push((item.key, reference.ref_id.clone()));
+            }
+        } else {
+            // Inside a footnote the reference is part of the note's text, not a note of its own.
+            self.push(&xhtml);
+        }
+    }
+
+    fn resolve_image(&self, dest: &str) -> ImageTarget {
+        let dest = dest.trim();
+        if dest.is_empty() {
+            return ImageTarget::Empty;
+        }
+        if html::is_active_url(dest) {
+            return ImageTarget::Active;
+        }
+        if has_scheme(dest) || dest.starts_with("//") {
+            return ImageTarget::Remote;
+        }
+        let here = self.ctx.config.src.join(self.chapter.path.parent().unwrap_or(Path::new("")));
+        let decoded = percent_decode(dest.split(['#', '?']).next().unwrap_or(""));
+        match normalize_relative(&here, Path::new(&decoded)).filter(|_| !decoded.starts_with('/')) {
+            Some(path) => {
+                let name = asset_name(&path);
+                ImageTarget::Local(ImageRef { path, name, location: Location { path: PathBuf::new(), position: None } })
+            }
+            None => ImageTarget::Outside,
+        }
+    }
+
+    /// Resolves an image and reports problems; `Some(href)` when it can be shown.
+    fn use_image(&mut self, dest: &str, range: &Range<usize>) -> Option<String> {
+        match self.resolve_image(dest) {
+            ImageTarget::Local(mut image) => {
+                image.location = self.location(range);
+                let href = format!("../{IMAGE_DIR}/{}", image.name);
+                self.result.images.push(image);
+                Some(href)
+            }
+            ImageTarget::Remote => {
+                self.warning(range, format!("remote image '{dest}' is not embedded (folio works offline); its alt text stands in"));
+                None
+            }
+            ImageTarget::Active => {
+                self.warning(range, "image with a script or data URL removed; its alt text stands in");
+                None
+            }
+            ImageTarget::Outside => {
+                self.error(range, format!("image '{dest}' is outside the book folder"));
+                None
+            }
+            ImageTarget::Empty => {
+                self.error(range, "image without a path");
+                None
+            }
+        }
+    }
+
+    fn start_image(&mut self, dest: &str, title: &str, range: &Range<usize>) {
+        let src = self.use_image(dest, range);
+        self.image = Some(PendingImage { src, title: title.to_string(), alt: String::new() });
+        self.image_depth = 0;
+    }
+
+    fn end_image(&mut self) {
+        let image = self.image.take().expect("image open");
+        match image.src {
+            Some(src) => {
+                self.push("<img src=\"");
+                escape_href(self.out(), &src);
+                self.push("\" alt=\"");
+                escape(self.out(), &image.alt);
+                self.push("\"");
+                if !image.title.is_empty() {
+                    self.push(" title=\"");
+                    escape(self.out(), &image.title);
+                    self.push("\"");
+                }
+                self.push("/>");
+            }
+            None => escape(self.out(), &image.alt),
+        }
+    }
+
+    /// Reports, at their Markdown position, what raw HTML will lose, and registers its links and images.
+    fn scan_html(&mut self, raw: &str, start: usize) {
+        let report = html::scan(raw);
+        let source = &self.chapter.text.text;
+        let line_start = |line: u64| -> usize {
+            source[start..].match_indices('\n').nth(line.saturating_sub(2) as usize).filter(|_| line > 1).map_or(start, |(i, _)| start + i + 1)
+        };
+        for (line, message) in report.warnings {
+            let at = line_start(line);
+            self.warning(&(at..at), message);
+        }
+        for (line, reference) in report.references {
+            let at = line_start(line);
+            match reference {
+                Reference::Link(href) => {
+                    let target = self.resolve_link(&href);
+                    self.report_link(&target, &href, &(at..at));
+                }
+                Reference::Image(src) => {
+                    self.use_image(&src, &(at..at));
+                }
+            }
+        }
+    }
+
+    fn finish(mut self) -> RenderedChapter {
+        for (key, def) in &self.definitions {
+            if !self.notes.is_referenced(key) {
+                let d = self.chapter.text.warning(def.range.clone(), format!("footnote '[^{}]' is never referenced", def.label));
+                self.result.diagnostics.push(d);
+            }
+        }
+        let content = self.buffers.pop().expect("chapter buffer");
+        let matter = self.ctx.outline.entries[self.entry].matter;
+        let mut body = String::with_capacity(content.len() + 512);
+        body.push_str("<section");
+        if matter == crate::outline::Matter::Body {
+            body.push_str(" epub:type=\"chapter\" role=\"doc-chapter\"");
+        }
+        if let Some(first) = self.headings.first() {
+            let _ = write!(body, " aria-labelledby=\"{}\"", crate::text::escaped(&first.id));
+        }
+        body.push_str(">\n");
+        body.push_str(&content);
+        body.push_str("</section>\n");
+        self.notes.write_section(&mut body, &self.definitions, self.ctx.strings);
+        if self.has_raw_html {
+            let this = &self;
+            let rewrite = |reference: &Reference| match reference {
+                Reference::Link(href) => match this.resolve_link(href) {
+                    LinkTarget::Href(h) | LinkTarget::Chapter { href: h, .. } | LinkTarget::Local { href: h, .. } => Some(h),
+                    LinkTarget::OutOfBook { absolute, .. } => absolute,
+                    _ => None,
+                },
+                Reference::Image(src) => match this.resolve_image(src) {
+                    ImageTarget::Local(image) => Some(format!("../{IMAGE_DIR}/{}", image.name)),
+                    _ => None,
+                },
+            };
+            let clean = html::sanitize(&body, &rewrite);
+            body = clean.xhtml;
+            self.result.has_svg = clean.has_svg;
+            self.result.has_mathml = clean.has_mathml;
+        }
+        self.result.ids = collect_ids(&body);
+        for (fragment, written, location) in std::mem::take(&mut self.local_fragments) {
+            if !self.result.ids.contains(&fragment) {
+                self.result.diagnostics.push(location.error(format!("no heading or anchor '#{written}' in this chapter")));
+            }
+        }
+        self.result.body = body;
+        self.result.headings = self.headings;
+        self.result.note_count = self.notes.len();
+        self.result
+    }
+}
+
+/// Every `id="…"` in XHTML folio wrote (attribute values are escaped, so the pattern is exact).
+pub fn collect_ids(xhtml: &str) -> HashSet<String> {
+    xhtml
+        .match_indices(" id=\"")
+        .filter_map(|(i, m)| {
+            let rest = &xhtml[i + m.len()..];
+            rest.find('"').map(|end| rest[..end].to_string())
+        })
+        .collect()
+}

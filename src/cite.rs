@@ -1,0 +1,496 @@
+//! Citations: the sources file (`[epub] sources`, e.g. `sources.toml`) and the reference style.
+//!
+//! The style follows the Chicago Manual of Style's notes-and-bibliography system, the usual
+//! choice for non-fiction: a full note at a source's first citation in a chapter, a short note
+//! (author, short title, locator) after that, and a bibliography sorted by author.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::diagnostic::{Diagnostic, SourceText};
+use crate::text::{did_you_mean, escape, escape_href, is_web_url};
+
+/// What kind of work a source is; it decides how the reference is set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A newspaper or news-site report.
+    News,
+    /// A magazine or journal article.
+    Article,
+    /// A report by an organisation or government.
+    Report,
+    /// A treaty or other legal instrument.
+    Treaty,
+    /// A book.
+    Book,
+    /// An interview.
+    Interview,
+    /// A public statement, press release or speech.
+    Statement,
+    /// Any other web page.
+    Web,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    source: Vec<Spanned<RawSource>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    key: Spanned<String>,
+    kind: Kind,
+    #[serde(default)]
+    author: Vec<String>,
+    organization: Option<String>,
+    title: String,
+    publication: Option<String>,
+    publisher: Option<String>,
+    number: Option<String>,
+    date: Option<Spanned<String>>,
+    url: Option<Spanned<String>>,
+    accessed: Option<Spanned<String>>,
+}
+
+/// A date with the precision it was given: year, year-month or full date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartialDate {
+    year: u16,
+    month: Option<u8>,
+    day: Option<u8>,
+}
+
+const MONTHS: [&str; 12] =
+    ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
+
+impl PartialDate {
+    fn parse(s: &str) -> Option<Self> {
+        let mut parts = s.trim().split('-');
+        let year = parts.next().filter(|y| y.len() == 4)?.parse().ok()?;
+        let month: Option<u8> = parts.next().map(|m| m.parse().ok().filter(|m| (1..=12).contains(m))).map_or(Some(None), |m| m.map(Some))?;
+        let day: Option<u8> = parts.next().map(|d| d.parse().ok().filter(|d| (1..=31).contains(d))).map_or(Some(None), |d| d.map(Some))?;
+        if parts.next().is_some() || (day.is_some() && month.is_none()) {
+            return None;
+        }
+        if let (Some(m), Some(d)) = (month, day) {
+            time::Date::from_calendar_date(i32::from(year), time::Month::try_from(m).ok()?, d).ok()?;
+        }
+        Some(Self { year, month, day })
+    }
+
+    /// "November 7, 2017", "November 2017" or "2017".
+    fn display(self) -> String {
+        match (self.month, self.day) {
+            (Some(m), Some(d)) => format!("{} {d}, {}", MONTHS[usize::from(m) - 1], self.year),
+            (Some(m), None) => format!("{} {}", MONTHS[usize::from(m) - 1], self.year),
+            _ => self.year.to_string(),
+        }
+    }
+}
+
+/// One entry of the sources file.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The citation key.
+    pub key: String,
+    kind: Kind,
+    authors: Vec<String>,
+    organization: Option<String>,
+    title: String,
+    publication: Option<String>,
+    publisher: Option<String>,
+    number: Option<String>,
+    date: Option<PartialDate>,
+    url: Option<String>,
+    accessed: Option<PartialDate>,
+    /// Where the key is written, for "never cited" warnings.
+    pub key_range: Range<usize>,
+}
+
+/// The loaded sources file.
+#[derive(Debug)]
+pub struct Sources {
+    /// The file, for diagnostics.
+    pub file: SourceText,
+    /// Entries in file order.
+    pub entries: Vec<Source>,
+    by_key: HashMap<String, usize>,
+}
+
+/// One source inside a citation, with its optional locator (`p. 12`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CiteItem {
+    /// The key after `@`.
+    pub key: String,
+    /// Text after the key's comma.
+    pub locator: Option<String>,
+}
+
+/// Parses the label of `[@a; @b, p. 3]` (without brackets).
+pub fn parse_citation(label: &str) -> Result<Vec<CiteItem>, String> {
+    label
+        .split(';')
+        .map(|part| {
+            let part = part.trim();
+            let Some(rest) = part.strip_prefix('@') else {
+                return Err(format!("malformed citation: '{part}' does not start with '@'"));
+            };
+            let (key, locator) = match rest.split_once(',') {
+                Some((k, l)) => (k.trim(), Some(l.trim())),
+                None => (rest.trim(), None),
+            };
+            if key.is_empty() || !key.chars().all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | ':' | '.' | '/')) {
+                return Err(format!("malformed citation: '@{key}' is not a valid key"));
+            }
+            if locator.is_some_and(str::is_empty) {
+                return Err(format!("malformed citation: empty locator after '@{key},'"));
+            }
+            Ok(CiteItem { key: key.to_string(), locator: locator.map(str::to_string) })
+        })
+        .collect()
+}
+
+/// Reads the sources file; `None` if it has errors.
+pub fn load(file: SourceText) -> (Option<Sources>, Vec<Diagnostic>) {
+    let mut diags = Vec::new();
+    let raw: RawFile = match toml::from_str(&file.text) {
+        Ok(raw) => raw,
+        Err(e) => {
+            let message = format!("invalid sources file: {}", e.message().trim_end().trim_end_matches('.'));
+            let d = match e.span() {
+                Some(span) => file.error(span, message),
+                None => Diagnostic::error(&file.path, message),
+            };
+            return (None, vec![d]);
+        }
+    };
+    let mut entries = Vec::new();
+    let mut by_key: HashMap<String, usize> = HashMap::new();
+    for entry in raw.source {
+        let entry = entry.into_inner();
+        let key_range = entry.key.span();
+        let key = entry.key.into_inner();
+        if parse_citation(&format!("@{key}")).is_err() {
+            diags.push(file.error(key_range.clone(), format!("'{key}' is not a valid citation key (use letters, digits and - _ : . /)")));
+        }
+        if let Some(&first) = by_key.get(&key) {
+            let line = file.position(entries.get::<usize>(first).map_or(0, |s: &Source| s.key_range.start)).line;
+            diags.push(file.error(key_range.clone(), format!("duplicate source key '{key}' (first defined at line {line})")));
+            continue;
+        }
+        let mut date_field = |value: Option<Spanned<String>>, name: &str| {
+            value.and_then(|d| {
+                let parsed = PartialDate::parse(d.get_ref());
+                if parsed.is_none() {
+                    diags.push(file.error(d.span(), format!("invalid {name} '{}': write YYYY, YYYY-MM or YYYY-MM-DD", d.get_ref())));
+                }
+                parsed
+            })
+        };
+        let date = date_field(entry.date, "date");
+        let accessed = date_field(entry.accessed, "accessed date");
+        let url = entry.url.and_then(|u| {
+            if is_web_url(u.get_ref()) {
+                Some(u.into_inner().trim().to_string())
+            } else {
+                diags.push(file.error(u.span(), format!("'{}' is not a URL (expected http:// or https://)", u.get_ref())));
+                None
+            }
+        });
+        by_key.insert(key.clone(), entries.len());
+        entries.push(Source {
+            key,
+            kind: entry.kind,
+            authors: entry.author,
+            organization: entry.organization,
+            title: entry.title,
+            publication: entry.publication,
+            publisher: entry.publisher,
+            number: entry.number,
+            date,
+            url,
+            accessed,
+            key_range,
+        });
+    }
+    if diags.iter().any(Diagnostic::is_error) {
+        return (None, diags);
+    }
+    (Some(Sources { file, entries, by_key }), diags)
+}
+
+impl Sources {
+    /// Looks a key up.
+    pub fn get(&self, key: &str) -> Option<&Source> {
+        self.by_key.get(key).map(|&i| &self.entries[i])
+    }
+
+    /// The closest key to a misspelt one.
+    pub fn suggest(&self, key: &str) -> Option<&str> {
+        did_you_mean(key, self.entries.iter().map(|s| s.key.as_str()))
+    }
+}
+
+/// "Given Family" for notes; names written without a comma stay as written.
+fn natural_name(name: &str) -> String {
+    match name.split_once(',') {
+        Some((family, given)) => format!("{} {}", given.trim(), family.trim()),
+        None => name.trim().to_string(),
+    }
+}
+
+fn family_name(name: &str) -> &str {
+    name.split_once(',').map_or(name, |(family, _)| family).trim()
+}
+
+fn join_names(names: &[String]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => one.clone(),
+        [a, b] => format!("{a} and {b}"),
+        [first @ .., last] => format!("{}, and {last}", first.join(", ")),
+    }
+}
+
+/// A title that is set in italics (books, reports, treaties) rather than in quotation marks.
+fn italic_title(kind: Kind) -> bool {
+    matches!(kind, Kind::Book | Kind::Report | Kind::Treaty)
+}
+
+/// Builds comma-separated references as XHTML.
+struct Parts(Vec<String>);
+
+impl Parts {
+    fn text(&mut self, s: &str) {
+        self.0.push(crate::text::escaped(s));
+    }
+    fn em(&mut self, s: &str) {
+        self.0.push(format!("<em>{}</em>", crate::text::escaped(s)));
+    }
+}
+
+fn url_link(url: &str) -> String {
+    let mut out = String::from("<a href=\"");
+    escape_href(&mut out, url);
+    out.push_str("\">");
+    escape(&mut out, url);
+    out.push_str("</a>");
+    out
+}
+
+impl Source {
+    fn author_for_note(&self) -> Option<String> {
+        if self.authors.is_empty() {
+            return self.organization.clone();
+        }
+        Some(join_names(&self.authors.iter().map(|a| natural_name(a)).collect::<Vec<_>>()))
+    }
+
+    fn title_xhtml(&self, separator: &str) -> String {
+        let title = crate::text::escaped(&self.title);
+        if italic_title(self.kind) { format!("<em>{title}</em>") } else { format!("\u{201c}{title}{separator}\u{201d}") }
+    }
+
+    /// The container (publication, publisher, number, date) parts shared by notes and bibliography.
+    fn details(&self, parts: &mut Parts) {
+        if let Some(p) = &self.publication {
+            parts.em(p);
+        }
+        if let Some(n) = &self.number {
+            parts.text(n);
+        }
+        if let Some(p) = &self.publisher {
+            // Avoid repeating the author as publisher ("UNHCR, Report, UNHCR").
+            if self.organization.as_deref() != Some(p.as_str()) {
+                parts.text(p);
+            }
+        }
+        if let Some(d) = self.date {
+            parts.text(&d.display());
+        }
+    }
+
+    /// The full note for a first citation, as XHTML without the final period.
+    pub fn note(&self, locator: Option<&str>) -> String {
+        let mut parts = Parts(Vec::new());
+        if let Some(author) = self.author_for_note() {
+            parts.text(&author);
+        }
+        // The comma of a quoted title goes inside the quotation marks (Chicago).
+        let title = self.title_xhtml(",");
+        let mut out = parts.0.join(", ");
+        if !out.is_empty() {
+            out.push_str(", ");
+        }
+        out.push_str(&title);
+        let mut rest = Parts(Vec::new());
+        self.details(&mut rest);
+        if let Some(l) = locator {
+            rest.text(l);
+        }
+        if let Some(url) = &self.url {
+            rest.0.push(url_link(url));
+        }
+        if !rest.0.is_empty() {
+            out.push_str(if italic_title(self.kind) { ", " } else { " " });
+            out.push_str(&rest.0.join(", "));
+        } else if !italic_title(self.kind) {
+            // No details follow: the comma inside the quotes would dangle.
+            out = out.replace(",\u{201d}", "\u{201d}");
+        }
+        out
+    }
+
+    /// The short note for a later citation in the same chapter.
+    pub fn short_note(&self, locator: Option<&str>) -> String {
+        let short: String = {
+            let main = self.title.split(':').next().unwrap_or(&self.title).trim();
+            let words: Vec<&str> = main.split_whitespace().collect();
+            if words.len() > 5 { format!("{} \u{2026}", words[..4].join(" ")) } else { main.to_string() }
+        };
+        let short_title = if italic_title(self.kind) {
+            format!("<em>{}</em>", crate::text::escaped(&short))
+        } else {
+            format!("\u{201c}{}\u{201d}", crate::text::escaped(&short))
+        };
+        let who = match self.authors.as_slice() {
+            [] => self.organization.clone(),
+            [one] => Some(family_name(one).to_string()),
+            [a, b] => Some(format!("{} and {}", family_name(a), family_name(b))),
+            [a, ..] => Some(format!("{} et al.", family_name(a))),
+        };
+        let mut out = who.map(|w| format!("{}, ", crate::text::escaped(&w))).unwrap_or_default();
+        out.push_str(&short_title);
+        if let Some(l) = locator {
+            if !italic_title(self.kind) {
+                out.insert(out.len() - '\u{201d}'.len_utf8(), ',');
+            } else {
+                out.push(',');
+            }
+            out.push(' ');
+            escape(&mut out, l);
+        }
+        out
+    }
+
+    /// The bibliography entry: "Family, Given. “Title.” Publication, Date. URL."
+    pub fn bibliography(&self) -> String {
+        let mut sentences = Vec::new();
+        let who = match self.authors.split_first() {
+            Some((first, rest)) => {
+                let mut names = vec![first.trim().to_string()];
+                names.extend(rest.iter().map(|a| natural_name(a)));
+                Some(join_names(&names))
+            }
+            None => self.organization.clone(),
+        };
+        if let Some(w) = who {
+            sentences.push(crate::text::escaped(w.trim_end_matches('.')));
+        }
+        sentences.push(self.title_xhtml("."));
+        let mut details = Parts(Vec::new());
+        self.details(&mut details);
+        if !details.0.is_empty() {
+            sentences.push(details.0.join(", "));
+        }
+        if let Some(a) = self.accessed {
+            sentences.push(format!("Accessed {}", a.display()));
+        }
+        if let Some(url) = &self.url {
+            sentences.push(url_link(url));
+        }
+        let mut out = String::new();
+        for s in sentences {
+            out.push_str(&s);
+            // A quoted title already ends with its period inside the quotes.
+            if !s.ends_with(".\u{201d}") {
+                out.push('.');
+            }
+            out.push(' ');
+        }
+        out.trim_end().to_string()
+    }
+
+    /// Sort key for the bibliography: first author's family name (or organisation, or title), no leading "The".
+    pub fn sort_key(&self) -> String {
+        let lead = self.authors.first().map(|a| family_name(a).to_string()).or_else(|| self.organization.clone()).unwrap_or_else(|| self.title.clone());
+        let lead = lead.strip_prefix("The ").unwrap_or(&lead);
+        format!("{}\u{0}{}", deunicode::deunicode(lead).to_lowercase(), self.title.to_lowercase())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sources(text: &str) -> (Option<Sources>, Vec<String>) {
+        let (s, d) = load(SourceText::new("sources.toml", text.to_string()));
+        (s, d.iter().map(ToString::to_string).collect())
+    }
+
+    const NEWS: &str = "[[source]]\nkey = \"smith\"\nkind = \"news\"\nauthor = [\"Smith, Jane\", \"Choe Sang-Hun\"]\ntitle = \"A Report: Details\"\npublication = \"The Paper\"\ndate = \"2017-11-07\"\nurl = \"https://example.org/a\"\n";
+
+    #[test]
+    fn chicago_notes_and_bibliography() {
+        let (s, d) = sources(NEWS);
+        assert!(d.is_empty(), "{d:?}");
+        let s = s.unwrap();
+        let src = s.get("smith").unwrap();
+        assert_eq!(
+            src.note(Some("para. 4")),
+            "Jane Smith and Choe Sang-Hun, \u{201c}A Report: Details,\u{201d} <em>The Paper</em>, November 7, 2017, para. 4, <a href=\"https://example.org/a\">https://example.org/a</a>"
+        );
+        assert_eq!(src.short_note(Some("para. 4")), "Smith and Choe Sang-Hun, \u{201c}A Report,\u{201d} para. 4");
+        assert_eq!(
+            src.bibliography(),
+            "Smith, Jane and Choe Sang-Hun. \u{201c}A Report: Details.\u{201d} <em>The Paper</em>, November 7, 2017. <a href=\"https://example.org/a\">https://example.org/a</a>."
+        );
+    }
+
+    #[test]
+    fn treaty_in_italics() {
+        let (s, _) = sources("[[source]]\nkey = \"crc\"\nkind = \"treaty\"\norganization = \"United Nations\"\ntitle = \"Convention Relating to the Status of Refugees\"\ndate = \"1951-07-28\"\nnumber = \"189 U.N.T.S. 137\"\n");
+        let s = s.unwrap();
+        assert_eq!(
+            s.get("crc").unwrap().note(Some("art. 33")),
+            "United Nations, <em>Convention Relating to the Status of Refugees</em>, 189 U.N.T.S. 137, July 28, 1951, art. 33"
+        );
+    }
+
+    #[test]
+    fn bad_entries_are_located() {
+        let text = format!("{NEWS}[[source]]\nkey = \"smith\"\nkind = \"web\"\ntitle = \"x\"\nurl = \"not a url\"\ndate = \"2017-13\"\n");
+        let (s, d) = sources(&text);
+        assert!(s.is_none());
+        assert_eq!(d, ["sources.toml:10:7: error: duplicate source key 'smith' (first defined at line 2)"]);
+        let (_, d) = sources("[[source]]\nkey = \"a\"\nkind = \"web\"\ntitle = \"x\"\nurl = \"not a url\"\ndate = \"2017-13\"\n");
+        assert_eq!(
+            d,
+            [
+                "sources.toml:6:8: error: invalid date '2017-13': write YYYY, YYYY-MM or YYYY-MM-DD",
+                "sources.toml:5:7: error: 'not a url' is not a URL (expected http:// or https://)",
+            ]
+        );
+        let (_, d) = sources("[[source]]\nkey = \"a\"\nkind = \"web\"\ntitle = \"x\"\nauthr = []\n");
+        assert_eq!(d.len(), 1);
+        assert!(d[0].starts_with("sources.toml:5:1: error: invalid sources file: unknown field `authr`"), "{d:?}");
+    }
+
+    #[test]
+    fn citation_syntax() {
+        assert_eq!(
+            parse_citation("@a; @b, p. 12").unwrap(),
+            [CiteItem { key: "a".into(), locator: None }, CiteItem { key: "b".into(), locator: Some("p. 12".into()) }]
+        );
+        assert!(parse_citation("@a; b").unwrap_err().contains("does not start with '@'"));
+        assert!(parse_citation("@").is_err());
+        assert!(parse_citation("@a,").is_err());
+    }
+}

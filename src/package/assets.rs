@@ -1,0 +1,106 @@
+//! Files copied into the package as they are: images, stylesheets, fonts, the cover.
+//! Their type comes from their bytes, never from their name.
+
+use std::path::Path;
+
+use crate::diagnostic::{Diagnostic, Location};
+use crate::load::{ReadError, ReadRoot};
+
+/// A file for the package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Asset {
+    /// Path relative to the package root (`images/x.png`).
+    pub href: String,
+    /// Media type, from the bytes.
+    pub media_type: &'static str,
+    /// The bytes.
+    pub data: Vec<u8>,
+}
+
+/// The image type of some bytes, if they are an image EPUB readers must support.
+pub fn sniff_image(data: &[u8]) -> Option<&'static str> {
+    if data.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if data.starts_with(b"\xff\xd8\xff") {
+        Some("image/jpeg")
+    } else if data.starts_with(b"GIF87a") || data.starts_with(b"GIF89a") {
+        Some("image/gif")
+    } else if data.len() >= 12 && &data[..4] == b"RIFF" && &data[8..12] == b"WEBP" {
+        Some("image/webp")
+    } else if looks_like_svg(data) {
+        Some("image/svg+xml")
+    } else {
+        None
+    }
+}
+
+fn looks_like_svg(data: &[u8]) -> bool {
+    let head = String::from_utf8_lossy(&data[..data.len().min(1024)]);
+    let head = head.trim_start_matches('\u{feff}').trim_start();
+    (head.starts_with("<?xml") || head.starts_with("<svg") || head.starts_with("<!--") || head.starts_with("<!DOCTYPE svg")) && head.contains("<svg")
+}
+
+/// The font type of some bytes.
+pub fn sniff_font(data: &[u8]) -> Option<&'static str> {
+    match data.get(..4)? {
+        b"OTTO" => Some("font/otf"),
+        [0, 1, 0, 0] | b"true" => Some("font/ttf"),
+        b"wOFF" => Some("font/woff"),
+        b"wOF2" => Some("font/woff2"),
+        _ => None,
+    }
+}
+
+/// The file-name extensions that fit a media type.
+fn extensions(media_type: &str) -> &'static [&'static str] {
+    match media_type {
+        "image/png" => &["png"],
+        "image/jpeg" => &["jpg", "jpeg", "jpe"],
+        "image/gif" => &["gif"],
+        "image/webp" => &["webp"],
+        "image/svg+xml" => &["svg"],
+        _ => &[],
+    }
+}
+
+/// Reads a file for the package, turning failures into a diagnostic at `location`.
+pub fn read(root: &ReadRoot, path: &Path, what: &str, location: &Location) -> Result<Vec<u8>, Diagnostic> {
+    root.read(path).map_err(|e| {
+        let d = location.error(format!("cannot read {what} '{}': {e}", path.display()));
+        match e {
+            ReadError::OutsideRoot => d.with_hint("folio reads only inside the book folder (or --root)"),
+            ReadError::Io(_) => d,
+        }
+    })
+}
+
+/// Reads and checks an image: a known type whose file extension agrees with its bytes.
+pub fn image(root: &ReadRoot, path: &Path, href: String, location: &Location) -> Result<Asset, Diagnostic> {
+    let data = read(root, path, "image", location)?;
+    let Some(media_type) = sniff_image(&data) else {
+        return Err(location.error(format!("'{}' is not a PNG, JPEG, GIF, WebP or SVG image", path.display())));
+    };
+    let extension = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+    if !extensions(media_type).contains(&extension.as_str()) {
+        let kind = media_type.trim_start_matches("image/").trim_end_matches("+xml").to_ascii_uppercase();
+        return Err(location
+            .error(format!("image '{}' is a {kind} file, not what its name says", path.display()))
+            .with_hint(format!("rename it to end in .{}", extensions(media_type)[0])));
+    }
+    Ok(Asset { href, media_type, data })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_by_bytes() {
+        assert_eq!(sniff_image(b"\x89PNG\r\n\x1a\nrest"), Some("image/png"));
+        assert_eq!(sniff_image(b"\xff\xd8\xff\xe0"), Some("image/jpeg"));
+        assert_eq!(sniff_image(b"<?xml version=\"1.0\"?>\n<svg xmlns=\"x\"/>"), Some("image/svg+xml"));
+        assert_eq!(sniff_image(b"hello"), None);
+        assert_eq!(sniff_font(b"wOF2...."), Some("font/woff2"));
+        assert_eq!(sniff_font(b"\x00\x01\x00\x00"), Some("font/ttf"));
+    }
+}

@@ -1,0 +1,191 @@
+//! Stage 6, validate: folio's own structural check of the package it is about to write, without Java.
+//!
+//! Every XML file must be well-formed (only XML's five named entities), ids unique per document,
+//! and every internal `href`/`src` must name a file of the package and, with a fragment, an id in
+//! it. Passing here is folio's promise; a failure is a bug in folio, reported against the chapter
+//! it came from rather than written out.
+
+use std::collections::{HashMap, HashSet};
+
+use quick_xml::Reader;
+use quick_xml::events::{BytesStart, Event};
+
+use crate::package::Epub;
+
+/// One problem in the package: the file inside the EPUB and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Path inside the zip.
+    pub file: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+struct Parsed {
+    ids: HashSet<String>,
+    /// `(href as written, resolved path inside the zip, fragment)`.
+    links: Vec<(String, String, Option<String>)>,
+}
+
+/// Checks the package; an empty list means it is sound.
+pub fn check(epub: &Epub) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let paths: HashSet<&str> = epub.files.iter().map(|(p, _)| p.as_str()).collect();
+    let mut parsed: HashMap<&str, Parsed> = HashMap::new();
+    for (path, data) in &epub.files {
+        let is_xml = [".xhtml", ".opf", ".ncx", ".xml"].iter().any(|e| path.ends_with(e));
+        if !is_xml {
+            continue;
+        }
+        let problem = |message: String| Problem { file: path.clone(), message };
+        let Ok(text) = std::str::from_utf8(data) else {
+            problems.push(problem("not UTF-8".into()));
+            continue;
+        };
+        match parse(path, text) {
+            Ok(p) => {
+                parsed.insert(path, p);
+            }
+            Err(message) => problems.push(problem(message)),
+        }
+    }
+    for (path, p) in &parsed {
+        if !path.ends_with(".xhtml") {
+            continue;
+        }
+        for (href, target, fragment) in &p.links {
+            let exists = paths.contains(target.as_str());
+            let fragment_ok = match (fragment, parsed.get(target.as_str())) {
+                (None, _) => true,
+                (Some(f), Some(t)) => t.ids.contains(f),
+                (Some(_), None) => false,
+            };
+            if !exists || !fragment_ok {
+                problems.push(Problem { file: path.to_string(), message: format!("link '{href}' has no target in the package") });
+            }
+        }
+    }
+    problems.sort_by(|a, b| (&a.file, &a.message).cmp(&(&b.file, &b.message)));
+    problems
+}
+
+fn parse(path: &str, text: &str) -> Result<Parsed, String> {
+    let mut reader = Reader::from_str(text);
+    reader.config_mut().check_end_names = true;
+    let mut parsed = Parsed { ids: HashSet::new(), links: Vec::new() };
+    let mut depth = 0usize;
+    let mut roots = 0usize;
+    loop {
+        let event = reader.read_event().map_err(|e| format!("not well-formed XML at byte {}: {e}", reader.error_position()))?;
+        match event {
+            Event::Start(e) => {
+                if depth == 0 {
+                    roots += 1;
+                }
+                depth += 1;
+                element(&e, path, &mut parsed)?;
+            }
+            Event::Empty(e) => {
+                if depth == 0 {
+                    roots += 1;
+                }
+                element(&e, path, &mut parsed)?;
+            }
+            Event::End(_) => depth = depth.saturating_sub(1),
+            Event::GeneralRef(r) => {
+                if !r.is_char_ref() && !matches!(r.as_ref(), "amp" | "lt" | "gt" | "quot" | "apos") {
+                    return Err(format!("undefined entity '&{};'", r.as_ref()));
+                }
+                r.resolve_char_ref().map_err(|e| format!("bad character reference: {e}"))?;
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    if depth != 0 || roots != 1 {
+        return Err("not well-formed XML: unclosed elements or not exactly one root".into());
+    }
+    Ok(parsed)
+}
+
+fn element(e: &BytesStart<'_>, document: &str, parsed: &mut Parsed) -> Result<(), String> {
+    let name = e.name().as_ref().to_string();
+    for attr in e.attributes() {
+        let attr = attr.map_err(|err| format!("bad attribute on <{name}>: {err}"))?;
+        let value = attr.normalized_value(quick_xml::XmlVersion::Implicit1_0).map_err(|err| format!("bad attribute value on <{name}>: {err}"))?;
+        match attr.key.as_ref() {
+            "id" => {
+                if !parsed.ids.insert(value.to_string()) {
+                    return Err(format!("duplicate id '{value}'"));
+                }
+            }
+            "href" | "src" | "xlink:href" if !matches!(name.as_str(), "item" | "rootfile") => {
+                if let Some(link) = internal_link(document, &value) {
+                    parsed.links.push(link);
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Resolves a relative href against its document; `None` for external URLs.
+fn internal_link(document: &str, href: &str) -> Option<(String, String, Option<String>)> {
+    if crate::text::has_scheme(href) || href.starts_with("//") {
+        return None;
+    }
+    let (path, fragment) = match href.split_once('#') {
+        Some((p, f)) => (p, Some(crate::outline::percent_decode(f))),
+        None => (href, None),
+    };
+    if path.is_empty() {
+        return Some((href.to_string(), document.to_string(), fragment));
+    }
+    let dir = document.rsplit_once('/').map_or("", |(d, _)| d);
+    let mut parts: Vec<&str> = dir.split('/').filter(|s| !s.is_empty()).collect();
+    for segment in path.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            s => parts.push(s),
+        }
+    }
+    let target = crate::outline::percent_decode(&parts.join("/"));
+    Some((href.to_string(), target, fragment))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn epub(files: &[(&str, &str)]) -> Epub {
+        Epub { files: files.iter().map(|(p, d)| (p.to_string(), d.as_bytes().to_vec())).collect(), modified: 0 }
+    }
+
+    #[test]
+    fn finds_ill_formed_and_broken_links() {
+        let e = epub(&[
+            ("EPUB/text/a.xhtml", "<html><body><p id=\"x\">&nbsp;</p></body></html>"),
+            ("EPUB/text/b.xhtml", "<html><body><a href=\"a.xhtml#y\">l</a><img src=\"../images/none.png\"/><p id=\"d\"/><p id=\"d\"/></body></html>"),
+            ("EPUB/text/c.xhtml", "<html><body><p></body></html>"),
+        ]);
+        let problems: Vec<String> = check(&e).into_iter().map(|p| format!("{}: {}", p.file, p.message)).collect();
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(problems[0].starts_with("EPUB/text/a.xhtml: undefined entity '&nbsp;'"));
+        assert!(problems[1].starts_with("EPUB/text/b.xhtml: duplicate id 'd'"));
+        assert!(problems[2].starts_with("EPUB/text/c.xhtml: not well-formed XML"));
+    }
+
+    #[test]
+    fn resolves_links_between_files() {
+        let e = epub(&[
+            ("EPUB/text/a.xhtml", "<html><body><p id=\"x\">t</p><a href=\"#x\">s</a></body></html>"),
+            ("EPUB/text/b.xhtml", "<html><body><a href=\"a.xhtml#x\">l</a><a href=\"a.xhtml#nope\">m</a><a href=\"https://e.org/#q\">w</a></body></html>"),
+        ]);
+        let problems = check(&e);
+        assert_eq!(problems, [Problem { file: "EPUB/text/b.xhtml".into(), message: "link 'a.xhtml#nope' has no target in the package".into() }]);
+    }
+}
