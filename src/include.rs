@@ -262,6 +262,13 @@ fn select_lines(text: &str, lines: &[Range<usize>], selector: Option<&str>) -> R
             _ => runs.push(r),
         }
     }
+    // Like mdBook, the selection ends without its last newline: the directive's own line break follows.
+    if let Some(last) = runs.last_mut() {
+        if text[last.clone()].ends_with('\n') {
+            last.end -= 1;
+        }
+    }
+    runs.retain(|r| !r.is_empty());
     Ok(runs)
 }
 
@@ -277,12 +284,12 @@ mod tests {
     #[test]
     fn line_ranges_and_anchors() {
         let text = "a\nb\n// ANCHOR: x\nc\n// ANCHOR_END: x\nd\n";
-        assert_eq!(select(text, None), "a\nb\nc\nd\n");
-        assert_eq!(select(text, Some("2")), "b\n");
-        assert_eq!(select(text, Some("2:4")), "b\nc\n");
-        assert_eq!(select(text, Some(":2")), "a\nb\n");
-        assert_eq!(select(text, Some("6:")), "d\n");
-        assert_eq!(select(text, Some("x")), "c\n");
+        assert_eq!(select(text, None), "a\nb\nc\nd");
+        assert_eq!(select(text, Some("2")), "b");
+        assert_eq!(select(text, Some("2:4")), "b\nc");
+        assert_eq!(select(text, Some(":2")), "a\nb");
+        assert_eq!(select(text, Some("6:")), "d");
+        assert_eq!(select(text, Some("x")), "c");
         assert!(select_lines(text, &line_ranges(text), Some("nope")).is_err());
     }
 

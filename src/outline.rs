@@ -92,6 +92,8 @@ impl SummaryReader<'_> {
         let mut link: Option<PendingLink> = None;
         let mut heading: Option<(String, Range<usize>)> = None;
         let mut draft_depths: Vec<usize> = Vec::new();
+        // Numbered chapters after a part title nest under it in the table of contents.
+        let mut in_part = false;
         for (event, range) in events {
             match event {
                 Event::Start(Tag::Heading { .. }) => heading = Some((String::new(), range)),
@@ -100,6 +102,7 @@ impl SummaryReader<'_> {
                     if !seen_title && !seen_list && self.outline.entries.is_empty() {
                         seen_title = true;
                     } else if level == HeadingLevel::H1 {
+                        in_part = true;
                         self.push(text.trim().to_string(), 0, Matter::Body, Target::Part, range);
                     } else {
                         self.diags.push(self.source.error(range, "only `#` part titles may appear between chapter lists"));
@@ -135,7 +138,7 @@ impl SummaryReader<'_> {
                             }
                         }
                         // Children of a skipped draft move up one level.
-                        let depth = list_depth - 1 - draft_depths.len();
+                        let depth = list_depth - 1 - draft_depths.len() + usize::from(in_part);
                         if dest.trim().is_empty() {
                             self.diags.push(self.source.warning(range, format!("draft chapter '{}' has no file and is skipped", title.trim())));
                             draft_depths.push(list_depth);
@@ -267,9 +270,9 @@ mod tests {
             [
                 ("Intro".into(), 0, Matter::Front, chapter("intro.md")),
                 ("Part One".into(), 0, Matter::Body, Target::Part),
-                ("One".into(), 0, Matter::Body, chapter("one.md")),
-                ("Sub".into(), 1, Matter::Body, chapter("dir/sub.md")),
-                ("Child".into(), 0, Matter::Body, chapter("child.md")),
+                ("One".into(), 1, Matter::Body, chapter("one.md")),
+                ("Sub".into(), 2, Matter::Body, chapter("dir/sub.md")),
+                ("Child".into(), 1, Matter::Body, chapter("child.md")),
                 ("Appendix".into(), 0, Matter::Back, chapter("appendix.md")),
             ]
         );

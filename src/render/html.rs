@@ -59,6 +59,7 @@ fn removal_message(name: &str, rule: Rule) -> Option<String> {
         ("style", _) => Some("<style> removed: put CSS in a stylesheet listed in [epub] stylesheets".to_string()),
         (_, Rule::Drop) => Some(format!("<{name}> is not supported in the EPUB and is removed with its content")),
         ("html" | "body" | "tbody" | "thead", Rule::Unwrap) => None,
+        ("form" | "label" | "fieldset" | "legend", Rule::Unwrap) => Some(format!("<{name}> is not supported in the EPUB and is removed (its content is kept)")),
         (_, Rule::Unwrap) => Some(format!("unknown element <{name}> removed (its content is kept)")),
         _ => None,
     }
@@ -121,6 +122,8 @@ pub struct ScanReport {
 #[derive(Default)]
 struct ScanSink {
     report: RefCell<ScanReport>,
+    /// Depth inside `<svg>` or `<math>`, whose elements the HTML rules do not cover.
+    foreign_depth: std::cell::Cell<usize>,
 }
 
 impl TokenSink for ScanSink {
@@ -128,13 +131,21 @@ impl TokenSink for ScanSink {
 
     fn process_token(&self, token: Token, line: u64) -> TokenSinkResult<()> {
         let Token::TagToken(tag) = token else { return TokenSinkResult::Continue };
+        let name = &*tag.name;
+        let foreign_root = matches!(name, "svg" | "math");
         if tag.kind != TagKind::StartTag {
+            if foreign_root {
+                self.foreign_depth.set(self.foreign_depth.get().saturating_sub(1));
+            }
             return TokenSinkResult::Continue;
         }
         let mut report = self.report.borrow_mut();
-        let name = &*tag.name;
-        if let Some(message) = removal_message(name, html_rule(name)) {
-            report.warnings.push((line, message));
+        if foreign_root && !tag.self_closing {
+            self.foreign_depth.set(self.foreign_depth.get() + 1);
+        } else if self.foreign_depth.get() == 0 {
+            if let Some(message) = removal_message(name, html_rule(name)) {
+                report.warnings.push((line, message));
+            }
         }
         for attr in &tag.attrs {
             let attr_name = &*attr.name.local;
@@ -154,12 +165,15 @@ impl TokenSink for ScanSink {
 }
 
 /// Tokenizes one raw HTML fragment (no tree building) to find what `sanitize` will change.
-pub fn scan(fragment: &str) -> ScanReport {
-    let tokenizer = Tokenizer::new(ScanSink::default(), TokenizerOpts::default());
+/// `foreign_depth` carries the nesting in `<svg>`/`<math>` from one fragment of a chapter to the next.
+pub fn scan(fragment: &str, foreign_depth: &mut usize) -> ScanReport {
+    let sink = ScanSink { foreign_depth: std::cell::Cell::new(*foreign_depth), ..ScanSink::default() };
+    let tokenizer = Tokenizer::new(sink, TokenizerOpts::default());
     let queue = BufferQueue::default();
     queue.push_back(StrTendril::from_slice(fragment));
     let _ = tokenizer.feed(&queue);
     tokenizer.end();
+    *foreign_depth = tokenizer.sink.foreign_depth.get();
     tokenizer.sink.report.into_inner()
 }
 
@@ -421,6 +435,13 @@ impl<'a> XhtmlWriter<'a> {
             return Some(OpenTag::Unwrapped);
         }
         let html = name.ns == ns!(html);
+        if html && tag == "img" && !self.has_usable_src(attrs) {
+            // An image folio cannot embed (remote, missing) is replaced by its alt text.
+            if let Some(alt) = attrs.iter().find(|a| &*a.name.local == "alt") {
+                escape(&mut self.out, &alt.value);
+            }
+            return Some(OpenTag::Void);
+        }
         self.out.push('<');
         self.out.push_str(tag);
         if let Some(xmlns) = foreign_root {
@@ -441,6 +462,13 @@ impl<'a> XhtmlWriter<'a> {
         }
         self.out.push('>');
         Some(OpenTag::Named(tag))
+    }
+
+    fn has_usable_src(&self, attrs: &[Attribute]) -> bool {
+        attrs
+            .iter()
+            .find(|a| &*a.name.local == "src")
+            .is_some_and(|a| !is_active_url(&a.value) && (self.rewrite)(&Reference::Image(a.value.to_string())).is_some())
     }
 
     fn write_attribute(&mut self, tag: &str, html: bool, attr: &Attribute, has_id: bool) {
@@ -545,7 +573,11 @@ mod tests {
 
     #[test]
     fn scan_reports_with_lines() {
-        let report = scan("<p>\n<script>x</script>\n<img src=\"a.png\" onerror=\"y\"><a href=\"b.md#c\">");
+        let mut depth = 0;
+        assert!(scan("<svg>", &mut depth).warnings.is_empty());
+        assert!(scan("<circle/></svg>", &mut depth).warnings.is_empty());
+        assert_eq!(depth, 0);
+        let report = scan("<p>\n<script>x</script>\n<img src=\"a.png\" onerror=\"y\"><a href=\"b.md#c\">", &mut depth);
         assert_eq!(
             report.warnings,
             [(2, "<script> removed: e-books carry no scripts".to_string()), (3, "event handler `onerror` on <img> removed: e-books carry no scripts".to_string())]

@@ -248,6 +248,7 @@ struct ChapterRenderer<'a> {
     in_table_head: bool,
     html_block: Option<(String, usize)>,
     has_raw_html: bool,
+    foreign_depth: usize,
     cited: HashSet<String>,
     result: RenderedChapter,
     local_fragments: Vec<(String, String, Location)>,
@@ -275,6 +276,7 @@ impl<'a> ChapterRenderer<'a> {
             in_table_head: false,
             html_block: None,
             has_raw_html: false,
+            foreign_depth: 0,
             cited: HashSet::new(),
             result: RenderedChapter { entry, ..RenderedChapter::default() },
             local_fragments: Vec::new(),
@@ -844,7 +846,7 @@ impl<'a> ChapterRenderer<'a> {
 
     /// Reports, at their Markdown position, what raw HTML will lose, and registers its links and images.
     fn scan_html(&mut self, raw: &str, start: usize) {
-        let report = html::scan(raw);
+        let report = html::scan(raw, &mut self.foreign_depth);
         let source = &self.chapter.text.text;
         let line_start = |line: u64| -> usize {
             source[start..].match_indices('\n').nth(line.saturating_sub(2) as usize).filter(|_| line > 1).map_or(start, |(i, _)| start + i + 1)
@@ -890,7 +892,11 @@ impl<'a> ChapterRenderer<'a> {
         self.notes.write_section(&mut body, &self.definitions, self.ctx.strings);
         if self.has_raw_html {
             let this = &self;
+            let own_images: HashSet<String> = self.result.images.iter().map(|i| format!("../{IMAGE_DIR}/{}", i.name)).collect();
+            // The body mixes the author's raw HTML with hrefs folio already rewrote; those are kept as they are.
             let rewrite = |reference: &Reference| match reference {
+                Reference::Link(href) if this.ctx.files.iter().any(|f| href.split('#').next() == Some(f.as_str())) => Some(href.clone()),
+                Reference::Image(src) if own_images.contains(src) => Some(src.clone()),
                 Reference::Link(href) => match this.resolve_link(href) {
                     LinkTarget::Href(h) | LinkTarget::Chapter { href: h, .. } | LinkTarget::Local { href: h, .. } => Some(h),
                     LinkTarget::OutOfBook { absolute, .. } => absolute,

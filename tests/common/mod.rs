@@ -1,2 +1,4 @@
 //! Shared support code for folio's integration tests (included with `mod common;`).
+#![allow(dead_code)]
+pub mod books;
 pub mod epubcheck;

@@ -1,0 +1,72 @@
+//! Fixture books under `tests/books/<name>/`: each builds, passes EPUBCheck with zero warnings,
+//! and matches its reviewed golden files in `expected/` (the XHTML, OPF and NCX folio wrote, and
+//! the diagnostics it printed). `UPDATE_GOLDEN=1 cargo test --test fixtures` rewrites them;
+//! review the diff. A golden file the build no longer produces fails the test.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::books::{fixture, folio, repo, unzip};
+use common::epubcheck;
+
+fn check_fixture(name: &str) {
+    let dir = fixture(name);
+    let run = folio(dir.path(), &["build", "book", "-o", "out.epub", "--quiet"]);
+    assert_eq!(run.code, 0, "{name} failed to build:\n{}", run.stderr);
+    let epub = dir.path().join("out.epub");
+    epubcheck::assert_valid(&epub);
+
+    let (_, files) = unzip(&epub);
+    let mut produced: Vec<(String, Vec<u8>)> = files
+        .into_iter()
+        .filter(|(path, _)| [".xhtml", ".opf", ".ncx"].iter().any(|e| path.ends_with(e)))
+        .map(|(path, data)| (path.rsplit('/').next().unwrap().to_string(), data))
+        .collect();
+    produced.push(("diagnostics.txt".to_string(), run.stderr.into_bytes()));
+
+    let expected_dir = repo().join("tests/books").join(name).join("expected");
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    if update {
+        let _ = fs::remove_dir_all(&expected_dir);
+        fs::create_dir_all(&expected_dir).unwrap();
+    }
+    let mut mismatches = Vec::new();
+    for (file, data) in &produced {
+        let golden = expected_dir.join(file);
+        if update {
+            fs::write(&golden, data).unwrap();
+        } else if fs::read(&golden).ok().as_deref() != Some(data.as_slice()) {
+            mismatches.push(file.clone());
+        }
+    }
+    let stale: Vec<String> = fs::read_dir(&expected_dir)
+        .map(|entries| {
+            entries
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|f| !produced.iter().any(|(p, _)| p == f))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        mismatches.is_empty() && stale.is_empty(),
+        "{name}: golden files differ: {mismatches:?}; stale: {stale:?}\n(run with UPDATE_GOLDEN=1 and review the diff under {})",
+        Path::new("tests/books").join(name).join("expected").display()
+    );
+}
+
+#[test]
+fn mdbook_features() {
+    check_fixture("mdbook");
+}
+
+#[test]
+fn citations_and_book_wide_notes() {
+    check_fixture("citations");
+}
+
+#[test]
+fn right_to_left_arabic() {
+    check_fixture("rtl");
+}
