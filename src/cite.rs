@@ -59,6 +59,9 @@ struct RawSource {
     accessed: Option<Spanned<String>>,
 }
 
+/// The fields a source may have.
+const FIELDS: &[&str] = &["key", "kind", "author", "organization", "title", "publication", "publisher", "number", "date", "url", "accessed"];
+
 /// A date with the precision it was given: year, year-month or full date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PartialDate {
@@ -163,11 +166,18 @@ pub fn load(file: SourceText) -> (Option<Sources>, Vec<Diagnostic>) {
     let raw: RawFile = match toml::from_str(&file.text) {
         Ok(raw) => raw,
         Err(e) => {
-            let message = format!("invalid sources file: {}", e.message().trim_end().trim_end_matches('.'));
-            let d = match e.span() {
+            let mut message = format!("invalid sources file: {}", e.message().trim_end().trim_end_matches('.'));
+            let mut hint = None;
+            // serde lists every field; name the likely one instead.
+            if let Some(field) = message.split("unknown field `").nth(1).and_then(|rest| rest.split('`').next()).map(str::to_string) {
+                message = format!("unknown field `{field}` in a source");
+                hint = did_you_mean(&field, FIELDS.iter().copied()).map(|f| format!("did you mean `{f}`?"));
+            }
+            let mut d = match e.span() {
                 Some(span) => file.error(span, message),
                 None => Diagnostic::error(&file.path, message),
             };
+            d.hint = hint;
             return (None, vec![d]);
         }
     };
@@ -480,7 +490,7 @@ mod tests {
         );
         let (_, d) = sources("[[source]]\nkey = \"a\"\nkind = \"web\"\ntitle = \"x\"\nauthr = []\n");
         assert_eq!(d.len(), 1);
-        assert!(d[0].starts_with("sources.toml:5:1: error: invalid sources file: unknown field `authr`"), "{d:?}");
+        assert_eq!(d[0], "sources.toml:5:1: error: unknown field `authr` in a source\nhint: did you mean `author`?");
     }
 
     #[test]

@@ -86,19 +86,14 @@ impl Build {
 /// Why folio could not run at all (exit code 2), as opposed to a book with errors.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    /// The book folder cannot be opened.
-    #[error("cannot open book folder '{path}': {source}")]
-    BookFolder {
-        /// The folder.
-        path: PathBuf,
-        /// Why.
-        source: io::Error,
-    },
+    /// The book folder (or `--root`) cannot be opened.
+    #[error("{0}")]
+    BookFolder(io::Error),
 }
 
 /// Builds the book in `book_dir` into an EPUB in memory.
 pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
-    let root = ReadRoot::new(book_dir, settings.root.as_deref()).map_err(|source| RunError::BookFolder { path: book_dir.to_path_buf(), source })?;
+    let root = ReadRoot::new(book_dir, settings.root.as_deref()).map_err(RunError::BookFolder)?;
     let (book, mut diagnostics) = load::load(&root);
     let Some(book) = book else {
         diagnostic::sort(&mut diagnostics);

@@ -37,8 +37,22 @@ impl std::fmt::Display for ReadError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ReadError::OutsideRoot => write!(f, "it is outside the book folder"),
-            ReadError::Io(e) if e.kind() == io::ErrorKind::NotFound => write!(f, "no such file"),
-            ReadError::Io(e) => write!(f, "{e}"),
+            ReadError::Io(e) => write!(f, "{}", describe(e)),
+        }
+    }
+}
+
+/// An I/O error as a short lower-case reason, without the OS error number.
+pub fn describe(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::NotFound => "no such file".to_string(),
+        io::ErrorKind::NotADirectory => "a path component is a file, not a folder".to_string(),
+        io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => {
+            let text = e.to_string();
+            let text = text.split(" (os error").next().unwrap_or(&text);
+            let mut chars = text.chars();
+            chars.next().map(|c| c.to_lowercase().chain(chars).collect()).unwrap_or_default()
         }
     }
 }
@@ -46,9 +60,11 @@ impl std::fmt::Display for ReadError {
 impl ReadRoot {
     /// Opens a book folder; `root` widens what may be read to an ancestor folder.
     pub fn new(book_dir: &Path, root: Option<&Path>) -> io::Result<Self> {
-        let book_canonical = book_dir.canonicalize()?;
+        let book_canonical = book_dir
+            .canonicalize()
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot open book folder '{}': {}", book_dir.display(), describe(&e))))?;
         let root_canonical = match root {
-            Some(r) => r.canonicalize()?,
+            Some(r) => r.canonicalize().map_err(|e| io::Error::new(e.kind(), format!("cannot open --root folder '{}': {}", r.display(), describe(&e))))?,
             None => book_canonical.clone(),
         };
         if !book_canonical.starts_with(&root_canonical) {

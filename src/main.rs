@@ -122,7 +122,7 @@ fn run_build(book: Option<PathBuf>, output: Option<PathBuf>, root: Option<PathBu
         Err(e) => return fail(format!("failed to zip the book ({e})")),
     };
     if let Err(e) = folio::write::atomically(&output, |w| w.write_all(&bytes)) {
-        return fail(format!("failed to write '{}' ({e})", output.display()));
+        return fail(format!("failed to write '{}' ({})", output.display(), folio::load::describe(&e)));
     }
     if !quiet {
         eprintln!(

@@ -160,6 +160,10 @@ impl SummaryReader<'_> {
                     } else if let Some((h, _)) = heading.as_mut() {
                         h.push_str(&text);
                     } else if !text.trim().is_empty() {
+                        // One error per item is enough: the item no longer needs its own.
+                        if let Some(has) = item_has_link.last_mut() {
+                            *has = true;
+                        }
                         self.diags.push(
                             self.source
                                 .error(range, format!("unexpected text '{}' in SUMMARY.md", text.trim()))
@@ -281,10 +285,11 @@ mod tests {
     #[test]
     fn duplicates_and_malformed_items_are_errors() {
         let (_, diags) = outline("- [One](one.md)\n- [Again](./one.md)\n- just text\n");
-        assert_eq!(diags.len(), 3, "{diags:?}");
+        assert_eq!(diags.len(), 2, "{diags:?}");
         assert!(diags[0].starts_with("SUMMARY.md:2:3: error: chapter 'one.md' is listed twice (first at line 1)"));
         assert!(diags[1].starts_with("SUMMARY.md:3:3: error: unexpected text 'just text'"));
-        assert!(diags[2].starts_with("SUMMARY.md:3:1: error: expected a link to a chapter"));
+        let (_, diags) = outline("- [One](one.md)\n-\n");
+        assert!(diags[0].starts_with("SUMMARY.md:2:1: error: expected a link to a chapter"), "{diags:?}");
     }
 
     #[test]

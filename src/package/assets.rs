@@ -66,7 +66,7 @@ fn extensions(media_type: &str) -> &'static [&'static str] {
 /// Reads a file for the package, turning failures into a diagnostic at `location`.
 pub fn read(root: &ReadRoot, path: &Path, what: &str, location: &Location) -> Result<Vec<u8>, Diagnostic> {
     root.read(path).map_err(|e| {
-        let d = location.error(format!("cannot read {what} '{}': {e}", path.display()));
+        let d = location.error(format!("cannot read {what} '{}': {e}", root.display_path(path).display()));
         match e {
             ReadError::OutsideRoot => d.with_hint("folio reads only inside the book folder (or --root)"),
             ReadError::Io(_) => d,
@@ -77,14 +77,15 @@ pub fn read(root: &ReadRoot, path: &Path, what: &str, location: &Location) -> Re
 /// Reads and checks an image: a known type whose file extension agrees with its bytes.
 pub fn image(root: &ReadRoot, path: &Path, href: String, location: &Location) -> Result<Asset, Diagnostic> {
     let data = read(root, path, "image", location)?;
+    let shown = root.display_path(path);
     let Some(media_type) = sniff_image(&data) else {
-        return Err(location.error(format!("'{}' is not a PNG, JPEG, GIF, WebP or SVG image", path.display())));
+        return Err(location.error(format!("'{}' is not a PNG, JPEG, GIF, WebP or SVG image", shown.display())));
     };
     let extension = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
     if !extensions(media_type).contains(&extension.as_str()) {
         let kind = media_type.trim_start_matches("image/").trim_end_matches("+xml").to_ascii_uppercase();
         return Err(location
-            .error(format!("image '{}' is a {kind} file, not what its name says", path.display()))
+            .error(format!("image '{}' is a {kind} file, not what its name says", shown.display()))
             .with_hint(format!("rename it to end in .{}", extensions(media_type)[0])));
     }
     Ok(Asset { href, media_type, data })

@@ -1,0 +1,180 @@
+//! Bad input: every case is a small book with one thing wrong. folio must print exactly the
+//! message in `tests/bad-input/<case>.stderr` (rewritten with `UPDATE_GOLDEN=1`; review the diff),
+//! exit with the contract's code, and leave a previous EPUB at the output path byte for byte.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::books::{folio, repo};
+
+const OLD_EPUB: &[u8] = b"the previous, good EPUB";
+
+/// A base book that builds cleanly; each case overrides or removes some of its files.
+const BASE: &[(&str, &[u8])] = &[
+    ("book/book.toml", b"[book]\ntitle = \"Bad Input\"\n"),
+    ("book/src/SUMMARY.md", b"- [One](one.md)\n- [Two](two.md)\n"),
+    ("book/src/one.md", b"# One\n\nSome text.\n"),
+    ("book/src/two.md", b"# Two\n\n## Section\n\nMore text.\n"),
+];
+
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0\x90wS\xde\0\0\0\x0cIDATx\x9cc\xf8\xcf\xc0\0\0\x03\x01\x01\0\xc9\xfe\x92\xef\0\0\0\0IEND\xaeB`\x82";
+
+struct Case {
+    name: &'static str,
+    files: &'static [(&'static str, &'static [u8])],
+    remove: &'static [&'static str],
+    /// Arguments after `build`; `book -o old.epub` when empty.
+    args: &'static [&'static str],
+    code: i32,
+}
+
+const fn case(name: &'static str, files: &'static [(&'static str, &'static [u8])], code: i32) -> Case {
+    Case { name, files, remove: &[], args: &[], code }
+}
+
+const CASES: &[Case] = &[
+    // book.toml
+    Case { name: "book-toml-missing", files: &[], remove: &["book/book.toml"], args: &[], code: 1 },
+    case("book-toml-syntax", &[("book/book.toml", b"[book]\ntitle = \"Unclosed\n")], 1),
+    case("book-toml-wrong-type", &[("book/book.toml", b"[book]\ntitle = \"T\"\nauthors = \"Me\"\n")], 1),
+    case("book-toml-unknown-epub-key", &[("book/book.toml", b"[book]\ntitle = \"T\"\n[epub]\npublsher = \"P\"\ncolour = \"red\"\n")], 1),
+    case("book-toml-missing-title", &[("book/book.toml", b"[book]\nauthors = [\"Me\"]\n")], 1),
+    case("book-toml-bad-language", &[("book/book.toml", b"[book]\ntitle = \"T\"\nlanguage = \"english!\"\n")], 1),
+    case("book-toml-bad-date", &[("book/book.toml", b"[book]\ntitle = \"T\"\n[epub]\ndate = \"2023-02-29\"\n")], 1),
+    case("book-toml-bad-isbn", &[("book/book.toml", b"[book]\ntitle = \"T\"\n[epub]\nisbn = \"978-3-16-148410-1\"\n")], 1),
+    case("book-toml-missing-cover", &[("book/book.toml", b"[book]\ntitle = \"T\"\n[epub]\ncover = \"cover.jpg\"\n")], 1),
+    // SUMMARY.md
+    Case { name: "summary-missing", files: &[], remove: &["book/src/SUMMARY.md"], args: &[], code: 1 },
+    case("summary-empty", &[("book/src/SUMMARY.md", b"# Summary\n")], 1),
+    case("summary-missing-chapter", &[("book/src/SUMMARY.md", b"- [One](one.md)\n- [Three](three.md)\n")], 1),
+    case("summary-malformed", &[("book/src/SUMMARY.md", b"- [One](one.md)\n- Two, without a link\n")], 1),
+    case("summary-chapter-twice", &[("book/src/SUMMARY.md", b"- [One](one.md)\n- [Two](two.md)\n- [One again](./one.md)\n")], 1),
+    // Chapters
+    case("chapter-not-utf8", &[("book/src/two.md", b"# Two\n\nCaf\xe9 au lait.\n")], 1),
+    case("undefined-footnote", &[("book/src/one.md", b"# One\n\nA claim.[^source]\n")], 1),
+    case("duplicate-footnote", &[("book/src/one.md", b"# One\n\nA claim.[^a]\n\n[^a]: First.\n\n[^A]: Second.\n")], 1),
+    case("link-to-missing-chapter", &[("book/src/one.md", b"# One\n\nSee [three](three.md).\n")], 1),
+    case("link-to-missing-anchor", &[("book/src/one.md", b"# One\n\nSee [a section](two.md#no-such-section) and [here](#nowhere).\n")], 1),
+    case("image-missing", &[("book/src/one.md", b"# One\n\n![A chart](chart.png)\n")], 1),
+    case("image-outside-book", &[("book/src/one.md", b"# One\n\n![Secret](../../secret.png)\n")], 1),
+    case("image-not-an-image", &[("book/src/one.md", b"# One\n\n![Chart](chart.png)\n"), ("book/src/chart.png", b"not an image")], 1),
+    case("image-wrong-extension", &[("book/src/one.md", b"# One\n\n![Chart](chart.jpg)\n"), ("book/src/chart.jpg", PNG)], 1),
+    case(
+        "many-errors-at-once",
+        &[
+            ("book/src/one.md", b"# One\n\nA[^x] and [gone](gone.md).\n"),
+            ("book/src/two.md", b"# Two\n\n![Missing](missing.png)\n"),
+        ],
+        1,
+    ),
+    // Citations
+    case(
+        "citations",
+        &[
+            ("book/book.toml", b"[book]\ntitle = \"T\"\n[epub]\nsources = \"sources.toml\"\n"),
+            ("book/sources.toml", b"[[source]]\nkey = \"smith-2019\"\nkind = \"book\"\ntitle = \"A Book\"\n\n[[source]]\nkey = \"unused\"\nkind = \"web\"\ntitle = \"Never cited\"\n"),
+            ("book/src/one.md", b"# One\n\nKnown.[@smith-2019] Typo.[@smith-2091] Broken.[@smith-2019; jones]\n"),
+        ],
+        1,
+    ),
+    case(
+        "sources-file-errors",
+        &[
+            ("book/book.toml", b"[book]\ntitle = \"T\"\n[epub]\nsources = \"sources.toml\"\n"),
+            ("book/sources.toml", b"[[source]]\nkey = \"a\"\nkind = \"web\"\ntitle = \"A\"\nurl = \"www.example.org\"\n\n[[source]]\nkey = \"a\"\nkind = \"web\"\ntitle = \"Again\"\n"),
+        ],
+        1,
+    ),
+    case("sources-file-unknown-field", &[
+        ("book/book.toml", b"[book]\ntitle = \"T\"\n[epub]\nsources = \"sources.toml\"\n"),
+        ("book/sources.toml", b"[[source]]\nkey = \"a\"\nkind = \"web\"\ntitle = \"A\"\nauthors = [\"B\"]\n"),
+    ], 1),
+    // Output
+    Case { name: "output-below-a-file", files: &[("blocker", b"a regular file")], remove: &[], args: &["book", "-o", "blocker/out.epub"], code: 2 },
+    Case { name: "output-is-a-folder", files: &[("folder/keep", b"x")], remove: &[], args: &["book", "-o", "folder"], code: 2 },
+    Case { name: "output-is-a-source-file", files: &[], remove: &[], args: &["book", "-o", "book/src/one.md"], code: 2 },
+    Case { name: "book-folder-missing", files: &[], remove: &[], args: &["no-such-book", "-o", "old.epub"], code: 2 },
+    Case { name: "root-folder-missing", files: &[], remove: &[], args: &["book", "-o", "old.epub", "--root", "nowhere"], code: 2 },
+    Case { name: "root-not-an-ancestor", files: &[("elsewhere/x", b"x")], remove: &[], args: &["book", "-o", "old.epub", "--root", "elsewhere"], code: 2 },
+];
+
+fn run_case(case: &Case) -> Option<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for (path, content) in BASE.iter().chain(case.files) {
+        let path = root.join(path);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, content).unwrap();
+    }
+    for path in case.remove {
+        fs::remove_file(root.join(path)).unwrap();
+    }
+    fs::write(root.join("old.epub"), OLD_EPUB).unwrap();
+    let mut args = vec!["build"];
+    args.extend(if case.args.is_empty() { &["book", "-o", "old.epub"][..] } else { case.args });
+    let run = folio(root, &args);
+
+    let mut failures = Vec::new();
+    if run.code != case.code {
+        failures.push(format!("exit code {} instead of {}", run.code, case.code));
+    }
+    if fs::read(root.join("old.epub")).unwrap() != OLD_EPUB {
+        failures.push("the previous EPUB was changed".to_string());
+    }
+    let leftovers: Vec<_> = fs::read_dir(root).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).filter(|n| n.ends_with(".tmp")).collect();
+    if !leftovers.is_empty() {
+        failures.push(format!("temporary files left: {leftovers:?}"));
+    }
+    if !run.stdout.is_empty() {
+        failures.push(format!("stdout is not empty: {}", run.stdout));
+    }
+    let golden = repo().join("tests/bad-input").join(format!("{}.stderr", case.name));
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        fs::write(&golden, &run.stderr).unwrap();
+    } else if fs::read_to_string(&golden).ok().as_deref() != Some(run.stderr.as_str()) {
+        failures.push(format!("stderr differs from {}:\n{}", golden.display(), run.stderr));
+    }
+    (!failures.is_empty()).then(|| format!("{}: {}", case.name, failures.join("; ")))
+}
+
+#[test]
+fn every_bad_input_is_reported_exactly_and_loses_nothing() {
+    let failures: Vec<String> = CASES.iter().filter_map(run_case).collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    // No golden file without a case.
+    for entry in fs::read_dir(repo().join("tests/bad-input")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().trim_end_matches(".stderr").to_string();
+        assert!(CASES.iter().any(|c| c.name == name), "stale golden file tests/bad-input/{name}.stderr");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlink_out_of_the_book_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for (path, content) in BASE {
+        let path = root.join(path);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, content).unwrap();
+    }
+    fs::write(root.join("secret.png"), PNG).unwrap();
+    std::os::unix::fs::symlink(root.join("secret.png"), root.join("book/src/linked.png")).unwrap();
+    fs::write(root.join("book/src/one.md"), "# One\n\n![Linked](linked.png)\n").unwrap();
+    let run = folio(root, &["build", "book", "-o", "out.epub"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.starts_with("book/src/one.md:3:1: error: cannot read image 'book/src/linked.png': it is outside the book folder\nhint: folio reads only inside the book folder (or --root)\n"),
+        "{}",
+        run.stderr
+    );
+    assert!(!Path::new(&root.join("out.epub")).exists());
+    // A symlink loop is an error too, not a hang.
+    std::os::unix::fs::symlink(root.join("book/src/loop.png"), root.join("book/src/loop.png")).unwrap();
+    fs::write(root.join("book/src/one.md"), "# One\n\n![Loop](loop.png)\n").unwrap();
+    let run = folio(root, &["build", "book", "-o", "out.epub"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("cannot read image 'book/src/loop.png'"), "{}", run.stderr);
+}
