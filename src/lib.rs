@@ -161,6 +161,30 @@ pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
     Ok(Build { epub, diagnostics, stats, slug })
 }
 
+/// Renders one Markdown text as a chapter of a default English book, without a book folder.
+///
+/// For tests and fuzzing of the render stage; links to other chapters resolve to nothing.
+pub fn render_markdown(markdown: &str) -> RenderedChapter {
+    let config_source = diagnostic::SourceText::new("book.toml", "[book]\ntitle = \"Fragment\"\n".to_string());
+    let config = config::load(&config_source).0.expect("the built-in config is valid");
+    let outline = outline::Outline {
+        entries: vec![outline::Entry {
+            title: "Fragment".into(),
+            depth: 0,
+            matter: outline::Matter::Body,
+            target: outline::Target::Chapter(PathBuf::from("chapter.md")),
+            range: 0..0,
+        }],
+    };
+    let ctx = render::Context::new(&config, &outline, None);
+    let chapter = load::ChapterSource {
+        path: PathBuf::from("chapter.md"),
+        title: "Fragment".into(),
+        text: include::Expanded::plain(diagnostic::SourceText::new("chapter.md", markdown.to_string())),
+    };
+    render::render(&ctx, &chapter, 0, 0)
+}
+
 /// Renders every chapter; in parallel unless note numbers run across the book.
 fn render_chapters(ctx: &render::Context<'_>, book: &BookSources) -> Vec<RenderedChapter> {
     let entries: Vec<usize> = book

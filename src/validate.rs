@@ -69,6 +69,11 @@ pub fn check(epub: &Epub) -> Vec<Problem> {
     problems
 }
 
+/// Checks that `xml` is a well-formed document with unique ids and only XML's own entities.
+pub fn well_formed(xml: &str) -> Result<(), String> {
+    parse("document.xhtml", xml).map(|_| ())
+}
+
 fn parse(path: &str, text: &str) -> Result<Parsed, String> {
     let mut reader = Reader::from_str(text);
     reader.config_mut().check_end_names = true;

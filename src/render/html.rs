@@ -398,7 +398,7 @@ impl<'a> XhtmlWriter<'a> {
                     match &node.data {
                         NodeData::Text(t) => escape(&mut self.out, t),
                         NodeData::Element { name, attrs } => {
-                            let Some(tag) = self.open_element(name, attrs) else { continue };
+                            let Some(tag) = self.open_element(name, attrs, self.inside_foreign(id)) else { continue };
                             match tag {
                                 OpenTag::Unwrapped => {}
                                 OpenTag::Void => continue,
@@ -413,8 +413,26 @@ impl<'a> XhtmlWriter<'a> {
         }
     }
 
+    /// True when the nearest element above `id` is SVG or MathML, so HTML inside must restate its namespace.
+    fn inside_foreign(&self, id: usize) -> bool {
+        let mut parent = self.dom.nodes[id].parent;
+        while let Some(p) = parent {
+            if let NodeData::Element { name, .. } = &self.dom.nodes[p].data {
+                // Unwrapped HTML elements write no tag, so look through them to a written one.
+                if name.ns != ns!(html) {
+                    return true;
+                }
+                if html_rule(&name.local) == Rule::Keep || matches!(html_rule(&name.local), Rule::Rename(_)) {
+                    return false;
+                }
+            }
+            parent = self.dom.nodes[p].parent;
+        }
+        false
+    }
+
     /// Writes a start tag; `None` when the element is dropped with its content.
-    fn open_element(&mut self, name: &'a QualName, attrs: &[Attribute]) -> Option<OpenTag<'a>> {
+    fn open_element(&mut self, name: &'a QualName, attrs: &[Attribute], inside_foreign: bool) -> Option<OpenTag<'a>> {
         let (tag, foreign_root): (&'a str, Option<&str>) = if name.ns == ns!(html) {
             match html_rule(&*name.local) {
                 Rule::Keep => ((&*name.local), None),
@@ -444,6 +462,9 @@ impl<'a> XhtmlWriter<'a> {
         }
         self.out.push('<');
         self.out.push_str(tag);
+        if html && inside_foreign {
+            self.out.push_str(" xmlns=\"http://www.w3.org/1999/xhtml\"");
+        }
         if let Some(xmlns) = foreign_root {
             self.out.push_str(" xmlns=\"");
             self.out.push_str(xmlns);
@@ -552,6 +573,12 @@ mod tests {
         assert_eq!(clean("<p id=\"1\">x</p><p id=\"1\">y</p><a name=\"n\">z</a>"), "<p id=\"h-1\">x</p><p>y</p><a id=\"n\">z</a>");
         assert_eq!(clean("<div a\"b=1 x:y=2 class=\"c\">q</div>"), "<div class=\"c\">q</div>");
         assert_eq!(clean("<foo-bar>kept</foo-bar><iframe src=x></iframe>"), "kept");
+    }
+
+    #[test]
+    fn html_inside_svg_restates_its_namespace() {
+        let s = sanitize("<svg><foreignObject><p>x</p></foreignObject></svg>", &|_| None);
+        assert!(s.xhtml.contains("<foreignObject><p xmlns=\"http://www.w3.org/1999/xhtml\">x</p></foreignObject>"), "{}", s.xhtml);
     }
 
     #[test]
