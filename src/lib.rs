@@ -13,6 +13,7 @@
 //!
 //! The library never prints: [`build`] returns the EPUB and every diagnostic, and the CLI reports.
 
+pub mod cache;
 pub mod cite;
 pub mod config;
 pub mod diagnostic;
@@ -27,7 +28,7 @@ pub mod text;
 pub mod validate;
 pub mod write;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -52,13 +53,17 @@ pub struct Settings {
     pub root: Option<PathBuf>,
     /// `SOURCE_DATE_EPOCH`, used when book.toml has no date.
     pub source_date_epoch: Option<i64>,
+    /// Where finished chapters are cached between builds; `None` builds everything afresh.
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// Numbers about a build, for the summary line.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stats {
-    /// Chapters rendered.
+    /// Chapters in the book.
     pub chapters: usize,
+    /// Chapters taken from the cache instead of being rendered.
+    pub cached: usize,
     /// Notes (footnotes and citations).
     pub notes: usize,
 }
@@ -89,6 +94,9 @@ pub enum RunError {
     /// The book folder (or `--root`) cannot be opened.
     #[error("{0}")]
     BookFolder(io::Error),
+    /// Compressing the book failed.
+    #[error("failed to assemble the book ({0})")]
+    Output(io::Error),
 }
 
 /// Builds the book in `book_dir` into an EPUB in memory.
@@ -114,18 +122,30 @@ pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
         }
     });
     let ctx = render::Context::new(&book.config, &book.outline, sources.as_ref());
-    let chapters = render_chapters(&ctx, &book);
-    let stats = Stats { chapters: chapters.len(), notes: chapters.iter().map(|c| c.note_count).sum() };
-    for chapter in &chapters {
-        diagnostics.extend(chapter.diagnostics.iter().cloned());
+    let modified = book.config.date.map(|d| d.unix_seconds).or(settings.source_date_epoch).unwrap_or(DEFAULT_EPOCH);
+    let stylesheet_hrefs = stylesheet_hrefs(&book.config);
+    let frame = package::xhtml::Frame { config: &book.config, stylesheets: &stylesheet_hrefs };
+    let book_key = book_key(&root, &book, sources.as_ref());
+    let cache = settings.cache_dir.as_ref().map(|dir| cache::Cache::new(dir, book_key));
+    let job = ChapterJob { ctx: &ctx, frame: &frame, modified, book_key, cache: cache.as_ref() };
+    let (chapters, cached) = finish_chapters(&job, &book).map_err(RunError::Output)?;
+    if let Some(cache) = &cache {
+        if let Err(e) = cache.prune() {
+            diagnostics.push(Diagnostic::warning(cache.dir(), format!("cannot clean the build cache ({})", load::describe(&e))));
+        }
     }
-    diagnostics.extend(resolve::check_cross_links(&book.outline, &chapters));
+    let stats = Stats { chapters: chapters.len(), cached, notes: chapters.iter().map(|c| c.rendered.note_count).sum() };
+    for chapter in &chapters {
+        diagnostics.extend(chapter.rendered.diagnostics.iter().cloned());
+    }
+    let rendered: Vec<&RenderedChapter> = chapters.iter().map(|c| &c.rendered).collect();
+    diagnostics.extend(resolve::check_cross_links(&book.outline, &rendered));
     let bibliography = sources.as_ref().map(|s| {
-        let (body, diags) = resolve::bibliography(s, &chapters, &book.outline, &ctx.files, ctx.strings);
+        let (body, diags) = resolve::bibliography(s, &rendered, &book.outline, &ctx.files, ctx.strings);
         diagnostics.extend(diags);
         body
     });
-    let assets = read_assets(&root, &book, &chapters, &mut diagnostics);
+    let assets = read_assets(&root, &book, &rendered, &mut diagnostics);
     let slug = match text::ascii_slug(&book.config.title, 60) {
         s if s.is_empty() => "book".to_string(),
         s => s,
@@ -135,7 +155,15 @@ pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
         return Ok(Build { epub: None, diagnostics, stats, slug });
     }
     let identifier = identifier(&book.config);
-    let modified = book.config.date.map(|d| d.unix_seconds).or(settings.source_date_epoch).unwrap_or(DEFAULT_EPOCH);
+    // Each chapter's document was checked when it was finished (and cached with the result).
+    let mut documents: Vec<(String, validate::Document)> = Vec::new();
+    for chapter in &chapters {
+        let path = format!("EPUB/{}/{}", render::TEXT_DIR, ctx.files[chapter.rendered.entry]);
+        match &chapter.document {
+            Ok(d) => documents.push((path, d.clone())),
+            Err(message) => diagnostics.push(internal_error(&book, &ctx.files, &path, message)),
+        }
+    }
     let epub = package::assemble(package::Parts {
         config: &book.config,
         identifier: &identifier,
@@ -143,22 +171,110 @@ pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
         strings: ctx.strings,
         outline: &book.outline,
         files: &ctx.files,
-        chapters: &chapters,
+        chapters,
+        frame: &frame,
         stylesheets: assets.stylesheets,
         fonts: assets.fonts,
         images: assets.images,
         cover: assets.cover,
         bibliography,
     });
-    for problem in validate::check(&epub) {
-        diagnostics.push(
-            Diagnostic::error(source_of(&book, &ctx.files, &problem.file), format!("internal error: {} in {}", problem.message, problem.file))
-                .with_hint("this is a bug in folio; please report it with the book that triggers it"),
-        );
+    for (path, entry) in &epub.files {
+        let package::Entry::Plain(data) = entry else { continue };
+        if !validate::is_xml(path) {
+            continue;
+        }
+        match std::str::from_utf8(data).map_err(|_| "not UTF-8".to_string()).and_then(|t| validate::document(path, t)) {
+            Ok(d) => documents.push((path.clone(), d)),
+            Err(message) => diagnostics.push(internal_error(&book, &ctx.files, path, &message)),
+        }
+    }
+    let paths: HashSet<&str> = epub.files.iter().map(|(p, _)| p.as_str()).collect();
+    for problem in validate::links(documents.iter().map(|(p, d)| (p.as_str(), d)), &paths) {
+        diagnostics.push(internal_error(&book, &ctx.files, &problem.file, &problem.message));
     }
     diagnostic::sort(&mut diagnostics);
     let epub = (!diagnostics.iter().any(Diagnostic::is_error)).then_some(epub);
     Ok(Build { epub, diagnostics, stats, slug })
+}
+
+fn internal_error(book: &BookSources, files: &[String], package_path: &str, message: &str) -> Diagnostic {
+    Diagnostic::error(source_of(book, files, package_path), format!("internal error: {message} in {package_path}"))
+        .with_hint("this is a bug in folio; please report it with the book that triggers it")
+}
+
+/// Package paths of the stylesheets, the default first; known before any is read.
+fn stylesheet_hrefs(config: &BookConfig) -> Vec<String> {
+    let default = config.default_stylesheet.then(|| "css/folio.css".to_string());
+    default.into_iter().chain(config.stylesheets.iter().map(|css| format!("css/{}", text::asset_name(&css.value)))).collect()
+}
+
+/// Hashes what every chapter depends on besides its own text: where the book is and its configuration files.
+fn book_key(root: &ReadRoot, book: &BookSources, sources: Option<&cite::Sources>) -> cache::Key {
+    let mut key = cache::KeyBuilder::new();
+    key.add(root.book_dir.as_os_str().as_encoded_bytes())
+        .add(book.config_source.text.as_bytes())
+        .add(book.summary.text.as_bytes())
+        .add(sources.map_or(&[][..], |s| s.file.text.as_bytes()));
+    key.finish()
+}
+
+/// What finishing a chapter needs besides the chapter.
+struct ChapterJob<'a> {
+    ctx: &'a render::Context<'a>,
+    frame: &'a package::xhtml::Frame<'a>,
+    modified: i64,
+    book_key: cache::Key,
+    cache: Option<&'a cache::Cache>,
+}
+
+impl ChapterJob<'_> {
+    /// Renders, frames, checks and compresses one chapter, or takes it from the cache; true when cached.
+    fn finish(&self, chapter: &load::ChapterSource, note_offset: usize) -> io::Result<(package::ChapterFile, bool)> {
+        let entry = self.ctx.chapter_entries[&chapter.path];
+        let key = self.cache.map(|_| {
+            let mut key = cache::KeyBuilder::new();
+            key.add(&self.book_key.to_le_bytes())
+                .add(&(entry as u64).to_le_bytes())
+                .add(&(note_offset as u64).to_le_bytes())
+                .add(&self.modified.to_le_bytes());
+            for file in chapter.text.files() {
+                key.add(file.path.as_os_str().as_encoded_bytes()).add(file.text.as_bytes());
+            }
+            key.finish()
+        });
+        if let (Some(cache), Some(key)) = (self.cache, key) {
+            if let Some(done) = cache.get(key) {
+                return Ok((done, true));
+            }
+        }
+        let rendered = render::render(self.ctx, chapter, entry, note_offset);
+        let done = package::finish_chapter(rendered, self.frame, self.ctx.outline, &self.ctx.files, self.modified)?;
+        if let (Some(cache), Some(key)) = (self.cache, key) {
+            // A cache that cannot be written only makes the next build slower.
+            let _ = cache.put(key, &done);
+        }
+        Ok((done, false))
+    }
+}
+
+/// Finishes every chapter, in parallel unless note numbers run across the book; says how many came from the cache.
+fn finish_chapters(job: &ChapterJob<'_>, book: &BookSources) -> io::Result<(Vec<package::ChapterFile>, usize)> {
+    let done: Vec<(package::ChapterFile, bool)> = match book.config.footnote_numbering {
+        FootnoteNumbering::Chapter => book.chapters.par_iter().map(|c| job.finish(c, 0)).collect::<io::Result<_>>()?,
+        FootnoteNumbering::Book => {
+            let mut offset = 0;
+            let mut done = Vec::with_capacity(book.chapters.len());
+            for chapter in &book.chapters {
+                let finished = job.finish(chapter, offset)?;
+                offset += finished.0.rendered.note_count;
+                done.push(finished);
+            }
+            done
+        }
+    };
+    let cached = done.iter().filter(|(_, cached)| *cached).count();
+    Ok((done.into_iter().map(|(c, _)| c).collect(), cached))
 }
 
 /// Renders one Markdown text as a chapter of a default English book, without a book folder.
@@ -185,30 +301,6 @@ pub fn render_markdown(markdown: &str) -> RenderedChapter {
     render::render(&ctx, &chapter, 0, 0)
 }
 
-/// Renders every chapter; in parallel unless note numbers run across the book.
-fn render_chapters(ctx: &render::Context<'_>, book: &BookSources) -> Vec<RenderedChapter> {
-    let entries: Vec<usize> = book
-        .chapters
-        .iter()
-        .map(|c| ctx.chapter_entries[&c.path])
-        .collect();
-    match book.config.footnote_numbering {
-        FootnoteNumbering::Chapter => book.chapters.par_iter().zip(entries.par_iter()).map(|(c, &e)| render::render(ctx, c, e, 0)).collect(),
-        FootnoteNumbering::Book => {
-            let mut offset = 0;
-            book.chapters
-                .iter()
-                .zip(entries)
-                .map(|(c, e)| {
-                    let rendered = render::render(ctx, c, e, offset);
-                    offset += rendered.note_count;
-                    rendered
-                })
-                .collect()
-        }
-    }
-}
-
 /// The stable identifier: `[epub] identifier`, else the ISBN, else a UUID derived from title and authors.
 pub fn identifier(config: &BookConfig) -> String {
     if let Some(id) = &config.identifier {
@@ -228,16 +320,18 @@ struct Assets {
     cover: Option<Asset>,
 }
 
-fn read_assets(root: &ReadRoot, book: &BookSources, chapters: &[RenderedChapter], diags: &mut Vec<Diagnostic>) -> Assets {
+fn read_assets(root: &ReadRoot, book: &BookSources, chapters: &[&RenderedChapter], diags: &mut Vec<Diagnostic>) -> Assets {
     let config = &book.config;
     let at = |range: &std::ops::Range<usize>| book.config_source.location(range.start);
     let mut stylesheets = Vec::new();
+    let mut hrefs = stylesheet_hrefs(config).into_iter();
     if config.default_stylesheet {
-        stylesheets.push(Asset { href: "css/folio.css".into(), media_type: "text/css", data: DEFAULT_STYLESHEET.as_bytes().to_vec() });
+        let href = hrefs.next().expect("the default comes first");
+        stylesheets.push(Asset { href, media_type: "text/css", data: DEFAULT_STYLESHEET.as_bytes().to_vec() });
     }
-    for css in &config.stylesheets {
+    for (css, href) in config.stylesheets.iter().zip(hrefs) {
         match package::assets::read(root, &css.value, "stylesheet", &at(&css.range)) {
-            Ok(data) => stylesheets.push(Asset { href: format!("css/{}", text::asset_name(&css.value)), media_type: "text/css", data }),
+            Ok(data) => stylesheets.push(Asset { href, media_type: "text/css", data }),
             Err(d) => diags.push(d),
         }
     }

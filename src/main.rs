@@ -29,6 +29,12 @@ enum Command {
         /// Allow reading from this ancestor of the book folder (for includes that reach `../`).
         #[arg(long, value_name = "DIR")]
         root: Option<PathBuf>,
+        /// Keep the build cache here instead of `.folio-cache/` beside the output.
+        #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
+        cache_dir: Option<PathBuf>,
+        /// Build everything afresh, without reading or writing the cache.
+        #[arg(long)]
+        no_cache: bool,
         /// Print only diagnostics, no summary line.
         #[arg(short, long)]
         quiet: bool,
@@ -53,7 +59,10 @@ const CANNOT_RUN: u8 = 2;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Build { book, output, root, quiet } => run_build(book, output, root, quiet),
+        Command::Build { book, output, root, cache_dir, no_cache, quiet } => {
+            let cache = if no_cache { Cache::Off } else { cache_dir.map_or(Cache::BesideOutput, Cache::In) };
+            run_build(book, output, root, cache, quiet)
+        }
         Command::Check { book, root, strict } => run_check(book, root, strict),
     }
 }
@@ -72,9 +81,24 @@ fn book_dir(given: Option<PathBuf>) -> Result<PathBuf, String> {
     }
 }
 
-fn settings(root: Option<PathBuf>) -> Settings {
+/// Where the build cache goes.
+enum Cache {
+    /// `.folio-cache/` in the output's folder (the default).
+    BesideOutput,
+    /// `--cache-dir DIR`.
+    In(PathBuf),
+    /// `--no-cache`.
+    Off,
+}
+
+fn settings(root: Option<PathBuf>, cache_dir: Option<PathBuf>) -> Settings {
     let source_date_epoch = std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|s| s.trim().parse().ok());
-    Settings { root, source_date_epoch }
+    Settings { root, source_date_epoch, cache_dir }
+}
+
+/// The default output: `dist/<slug>.epub`.
+fn default_output(slug: &str) -> PathBuf {
+    PathBuf::from("dist").join(format!("{slug}.epub"))
 }
 
 /// Prints diagnostics to stderr, paths relative to the current folder.
@@ -95,16 +119,26 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(CANNOT_RUN)
 }
 
-fn compile(book: Option<PathBuf>, root: Option<PathBuf>) -> Result<(PathBuf, Build), ExitCode> {
+fn compile(book: Option<PathBuf>, settings: Settings) -> Result<(PathBuf, Build), ExitCode> {
     let dir = book_dir(book).map_err(fail)?;
-    let build = folio::build(&dir, &settings(root)).map_err(fail)?;
+    let build = folio::build(&dir, &settings).map_err(fail)?;
     report(&build.diagnostics);
     Ok((dir, build))
 }
 
-fn run_build(book: Option<PathBuf>, output: Option<PathBuf>, root: Option<PathBuf>, quiet: bool) -> ExitCode {
+fn run_build(book: Option<PathBuf>, output: Option<PathBuf>, root: Option<PathBuf>, cache: Cache, quiet: bool) -> ExitCode {
     let started = Instant::now();
-    let (dir, build) = match compile(book, root) {
+    let cache_dir = match cache {
+        Cache::Off => None,
+        Cache::In(dir) => Some(dir),
+        Cache::BesideOutput => {
+            // The default output's folder does not depend on the title, so it is known before building.
+            let out = output.clone().unwrap_or_else(|| default_output("book"));
+            let folder = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            Some(folder.join(".folio-cache"))
+        }
+    };
+    let (dir, build) = match compile(book, settings(root, cache_dir)) {
         Ok(b) => b,
         Err(code) => return code,
     };
@@ -113,7 +147,7 @@ fn run_build(book: Option<PathBuf>, output: Option<PathBuf>, root: Option<PathBu
         eprintln!("error: could not build the book: {errors} error{}", if errors == 1 { "" } else { "s" });
         return ExitCode::from(BOOK_ERRORS);
     };
-    let output = output.unwrap_or_else(|| PathBuf::from("dist").join(format!("{}.epub", build.slug)));
+    let output = output.unwrap_or_else(|| default_output(&build.slug));
     if let Err(message) = refuse_source_output(&dir, &output) {
         return fail(message);
     }
@@ -125,8 +159,12 @@ fn run_build(book: Option<PathBuf>, output: Option<PathBuf>, root: Option<PathBu
         return fail(format!("failed to write '{}' ({})", output.display(), folio::load::describe(&e)));
     }
     if !quiet {
+        let cached = match build.stats.cached {
+            0 => String::new(),
+            n => format!(", {n} from cache"),
+        };
         eprintln!(
-            "built {} ({} chapters, {} notes, {} KiB) in {} ms",
+            "built {} ({} chapters{cached}, {} notes, {} KiB) in {} ms",
             output.display(),
             build.stats.chapters,
             build.stats.notes,
@@ -148,7 +186,7 @@ fn refuse_source_output(book: &Path, output: &Path) -> Result<(), String> {
 }
 
 fn run_check(book: Option<PathBuf>, root: Option<PathBuf>, strict: bool) -> ExitCode {
-    let (_, build) = match compile(book, root) {
+    let (_, build) = match compile(book, settings(root, None)) {
         Ok(b) => b,
         Err(code) => return code,
     };

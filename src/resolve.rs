@@ -12,7 +12,7 @@ use crate::render::RenderedChapter;
 use crate::text::{escape, escaped, xml_id};
 
 /// Reports links whose fragment names no id in the chapter they point to.
-pub fn check_cross_links(outline: &Outline, chapters: &[RenderedChapter]) -> Vec<Diagnostic> {
+pub fn check_cross_links(outline: &Outline, chapters: &[&RenderedChapter]) -> Vec<Diagnostic> {
     let mut ids: Vec<Option<&HashSet<String>>> = vec![None; outline.entries.len()];
     for chapter in chapters {
         ids[chapter.entry] = Some(&chapter.ids);
@@ -34,7 +34,7 @@ pub fn check_cross_links(outline: &Outline, chapters: &[RenderedChapter]) -> Vec
 }
 
 /// The body of the Sources page, and warnings for sources never cited.
-pub fn bibliography(sources: &Sources, chapters: &[RenderedChapter], outline: &Outline, files: &[String], strings: &Strings) -> (String, Vec<Diagnostic>) {
+pub fn bibliography(sources: &Sources, chapters: &[&RenderedChapter], outline: &Outline, files: &[String], strings: &Strings) -> (String, Vec<Diagnostic>) {
     // key → chapter entry → note reference ids, in reading order.
     let mut uses: BTreeMap<&str, BTreeMap<usize, Vec<&str>>> = BTreeMap::new();
     for chapter in chapters {

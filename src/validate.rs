@@ -9,6 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
+use serde::{Deserialize, Serialize};
 
 use crate::package::Epub;
 
@@ -21,41 +22,51 @@ pub struct Problem {
     pub message: String,
 }
 
-struct Parsed {
-    ids: HashSet<String>,
-    /// `(href as written, resolved path inside the zip, fragment)`.
-    links: Vec<(String, String, Option<String>)>,
+/// What folio's check learned about one XML document: its ids and the internal links it holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Document {
+    /// Every id.
+    pub ids: HashSet<String>,
+    /// `(href as written, resolved path inside the zip, fragment)` for every internal link.
+    pub links: Vec<(String, String, Option<String>)>,
 }
 
-/// Checks the package; an empty list means it is sound.
+/// Checks a whole package whose files are all at hand (tests use it; `build` checks as it goes).
 pub fn check(epub: &Epub) -> Vec<Problem> {
     let mut problems = Vec::new();
-    let paths: HashSet<&str> = epub.files.iter().map(|(p, _)| p.as_str()).collect();
-    let mut parsed: HashMap<&str, Parsed> = HashMap::new();
-    for (path, data) in &epub.files {
-        let is_xml = [".xhtml", ".opf", ".ncx", ".xml"].iter().any(|e| path.ends_with(e));
-        if !is_xml {
+    let mut documents = Vec::new();
+    for (path, _) in &epub.files {
+        if !is_xml(path) {
             continue;
         }
-        let problem = |message: String| Problem { file: path.clone(), message };
-        let Ok(text) = std::str::from_utf8(data) else {
-            problems.push(problem("not UTF-8".into()));
-            continue;
-        };
-        match parse(path, text) {
-            Ok(p) => {
-                parsed.insert(path, p);
-            }
-            Err(message) => problems.push(problem(message)),
+        let data = epub.read(path).expect("listed file");
+        match std::str::from_utf8(&data).map_err(|_| "not UTF-8".to_string()).and_then(|text| document(path, text)) {
+            Ok(d) => documents.push((path.clone(), d)),
+            Err(message) => problems.push(Problem { file: path.clone(), message }),
         }
     }
-    for (path, p) in &parsed {
+    let paths: HashSet<&str> = epub.files.iter().map(|(p, _)| p.as_str()).collect();
+    problems.extend(links(documents.iter().map(|(p, d)| (p.as_str(), d)), &paths));
+    problems.sort_by(|a, b| (&a.file, &a.message).cmp(&(&b.file, &b.message)));
+    problems
+}
+
+/// True for the files folio checks as XML.
+pub fn is_xml(path: &str) -> bool {
+    [".xhtml", ".opf", ".ncx", ".xml"].iter().any(|e| path.ends_with(e))
+}
+
+/// Checks that every internal link of the XHTML documents names a file of the package and an id in it.
+pub fn links<'a>(documents: impl Iterator<Item = (&'a str, &'a Document)>, paths: &HashSet<&str>) -> Vec<Problem> {
+    let documents: HashMap<&str, &Document> = documents.collect();
+    let mut problems = Vec::new();
+    for (path, d) in &documents {
         if !path.ends_with(".xhtml") {
             continue;
         }
-        for (href, target, fragment) in &p.links {
+        for (href, target, fragment) in &d.links {
             let exists = paths.contains(target.as_str());
-            let fragment_ok = match (fragment, parsed.get(target.as_str())) {
+            let fragment_ok = match (fragment, documents.get(target.as_str())) {
                 (None, _) => true,
                 (Some(f), Some(t)) => t.ids.contains(f),
                 (Some(_), None) => false,
@@ -65,19 +76,19 @@ pub fn check(epub: &Epub) -> Vec<Problem> {
             }
         }
     }
-    problems.sort_by(|a, b| (&a.file, &a.message).cmp(&(&b.file, &b.message)));
     problems
 }
 
 /// Checks that `xml` is a well-formed document with unique ids and only XML's own entities.
 pub fn well_formed(xml: &str) -> Result<(), String> {
-    parse("document.xhtml", xml).map(|_| ())
+    document("document.xhtml", xml).map(|_| ())
 }
 
-fn parse(path: &str, text: &str) -> Result<Parsed, String> {
+/// Parses one document at `path` inside the zip: well-formed, ids unique, only XML's five entities.
+pub fn document(path: &str, text: &str) -> Result<Document, String> {
     let mut reader = Reader::from_str(text);
     reader.config_mut().check_end_names = true;
-    let mut parsed = Parsed { ids: HashSet::new(), links: Vec::new() };
+    let mut parsed = Document::default();
     let mut depth = 0usize;
     let mut roots = 0usize;
     loop {
@@ -113,7 +124,7 @@ fn parse(path: &str, text: &str) -> Result<Parsed, String> {
     Ok(parsed)
 }
 
-fn element(e: &BytesStart<'_>, document: &str, parsed: &mut Parsed) -> Result<(), String> {
+fn element(e: &BytesStart<'_>, document: &str, parsed: &mut Document) -> Result<(), String> {
     let name = e.name().as_ref().to_string();
     for attr in e.attributes() {
         let attr = attr.map_err(|err| format!("bad attribute on <{name}>: {err}"))?;
@@ -167,7 +178,7 @@ mod tests {
     use super::*;
 
     fn epub(files: &[(&str, &str)]) -> Epub {
-        Epub { files: files.iter().map(|(p, d)| (p.to_string(), d.as_bytes().to_vec())).collect(), modified: 0 }
+        Epub { files: files.iter().map(|(p, d)| (p.to_string(), crate::package::Entry::Plain(d.as_bytes().to_vec()))).collect(), modified: 0 }
     }
 
     #[test]

@@ -9,15 +9,18 @@ pub mod nav;
 pub mod opf;
 pub mod xhtml;
 
-use std::io::{self, Cursor, Write};
+use std::borrow::Cow;
+use std::io::{self, Cursor, Read, Write};
 
+use serde::{Deserialize, Serialize};
 use zip::write::SimpleFileOptions;
-use zip::{CompressionMethod, ZipWriter};
+use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
 use crate::config::BookConfig;
 use crate::i18n::Strings;
 use crate::outline::{self, Outline, Target};
 use crate::render::{IMAGE_DIR, RenderedChapter, TEXT_DIR};
+use crate::validate;
 
 pub use self::assets::Asset;
 use self::nav::{Landmark, NavPoint};
@@ -41,8 +44,10 @@ pub struct Parts<'a> {
     pub outline: &'a Outline,
     /// Package file name of each outline entry.
     pub files: &'a [String],
-    /// Rendered chapters, in outline order (parts have none).
-    pub chapters: &'a [RenderedChapter],
+    /// Chapters ready for the package, in outline order (parts have none).
+    pub chapters: Vec<ChapterFile>,
+    /// How pages are framed (language, stylesheets).
+    pub frame: &'a Frame<'a>,
     /// Stylesheets, the default first.
     pub stylesheets: Vec<Asset>,
     /// Fonts.
@@ -55,129 +60,183 @@ pub struct Parts<'a> {
     pub bibliography: Option<String>,
 }
 
+/// The content of one file of the package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    /// Bytes to be compressed when zipping.
+    Plain(Vec<u8>),
+    /// Already compressed: a zip holding just this file, copied into the EPUB as it is.
+    Deflated(Vec<u8>),
+}
+
 /// The EPUB's files in zip order (paths inside the zip), ready to be zipped.
 #[derive(Debug, Clone)]
 pub struct Epub {
-    /// `(path, bytes)`, `mimetype` first.
-    pub files: Vec<(String, Vec<u8>)>,
+    /// `(path, content)`, `mimetype` first.
+    pub files: Vec<(String, Entry)>,
     /// Timestamp for every entry.
     pub modified: i64,
 }
 
 impl Epub {
-    /// The text of a file, for checks.
-    pub fn text(&self, path: &str) -> Option<&str> {
-        self.files.iter().find(|(p, _)| p == path).and_then(|(_, d)| std::str::from_utf8(d).ok())
+    /// The bytes of a file, decompressed if need be.
+    pub fn read(&self, path: &str) -> Option<Cow<'_, [u8]>> {
+        let (_, entry) = self.files.iter().find(|(p, _)| p == path)?;
+        match entry {
+            Entry::Plain(data) => Some(Cow::Borrowed(data)),
+            Entry::Deflated(zip) => {
+                let mut archive = ZipArchive::new(Cursor::new(zip.as_slice())).ok()?;
+                let mut data = Vec::new();
+                archive.by_index(0).ok()?.read_to_end(&mut data).ok()?;
+                Some(Cow::Owned(data))
+            }
+        }
     }
+}
+
+/// One chapter, finished: what the rest of the build needs to know, its checked XHTML document,
+/// and the document compressed. This is what the cache keeps.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ChapterFile {
+    /// The render stage's findings (its body is dropped once the document is made).
+    pub rendered: RenderedChapter,
+    /// folio's check of the document, or what is wrong with it.
+    pub document: Result<validate::Document, String>,
+    /// A zip holding just the document, deflated.
+    pub compressed: Vec<u8>,
+}
+
+/// Frames a rendered chapter as its XHTML document, checks it and compresses it.
+pub fn finish_chapter(mut rendered: RenderedChapter, frame: &Frame<'_>, outline: &Outline, files: &[String], modified: i64) -> io::Result<ChapterFile> {
+    let entry = &outline.entries[rendered.entry];
+    let matter = match entry.matter {
+        outline::Matter::Front => Matter::Front,
+        outline::Matter::Body => Matter::Body,
+        outline::Matter::Back => Matter::Back,
+    };
+    let body = std::mem::take(&mut rendered.body);
+    let text = frame.document(&entry.title, Some(matter), &body);
+    drop(body);
+    let path = format!("{ROOT}/{TEXT_DIR}/{}", files[rendered.entry]);
+    let document = validate::document(&path, &text);
+    let compressed = deflate_alone(&path, text.as_bytes(), modified)?;
+    Ok(ChapterFile { rendered, document, compressed })
+}
+
+/// A zip holding one deflated file, to be copied into the EPUB without compressing again.
+fn deflate_alone(path: &str, data: &[u8], modified: i64) -> io::Result<Vec<u8>> {
+    let mut zip = ZipWriter::new(Cursor::new(Vec::with_capacity(data.len() / 3)));
+    zip.start_file(path, entry_options(path, modified)).map_err(io::Error::other)?;
+    zip.write_all(data)?;
+    Ok(zip.finish().map_err(io::Error::other)?.into_inner())
+}
+
+fn entry_options(path: &str, modified: i64) -> SimpleFileOptions {
+    let method = if path == "mimetype" { CompressionMethod::Stored } else { CompressionMethod::Deflated };
+    SimpleFileOptions::default().compression_method(method).last_modified_time(zip_datetime(modified)).unix_permissions(0o644)
 }
 
 /// Builds every file of the package.
 pub fn assemble(parts: Parts<'_>) -> Epub {
     let config = parts.config;
-    let stylesheet_hrefs: Vec<String> = parts.stylesheets.iter().map(|s| s.href.clone()).collect();
-    let frame = Frame { config, stylesheets: &stylesheet_hrefs };
+    let frame = parts.frame;
     let mut items: Vec<Item> = Vec::new();
-    let mut documents: Vec<(String, Vec<u8>)> = Vec::new();
-    let mut add = |items: &mut Vec<Item>, id: String, href: String, media_type: &'static str, properties: Vec<&'static str>, spine: Option<bool>, data: Vec<u8>| {
+    let mut documents: Vec<(String, Entry)> = Vec::new();
+    let mut add = |items: &mut Vec<Item>, id: String, href: String, media_type: &'static str, properties: Vec<&'static str>, spine: Option<bool>, data: Entry| {
         documents.push((format!("{ROOT}/{href}"), data));
         items.push(Item { id, href, media_type, properties, spine });
     };
 
     for (i, css) in parts.stylesheets.into_iter().enumerate() {
-        add(&mut items, format!("css-{}", i + 1), css.href, css.media_type, vec![], None, css.data);
+        add(&mut items, format!("css-{}", i + 1), css.href, css.media_type, vec![], None, Entry::Plain(css.data));
     }
     for (i, font) in parts.fonts.into_iter().enumerate() {
-        add(&mut items, format!("font-{}", i + 1), font.href, font.media_type, vec![], None, font.data);
+        add(&mut items, format!("font-{}", i + 1), font.href, font.media_type, vec![], None, Entry::Plain(font.data));
     }
     let mut landmarks = Vec::new();
     if let Some(cover) = parts.cover {
         let page = frame.document(parts.strings.cover, Some(Matter::Front), &xhtml::cover_body(&cover.href, config, parts.strings));
-        add(&mut items, "cover-image".into(), cover.href, cover.media_type, vec!["cover-image"], None, cover.data);
+        add(&mut items, "cover-image".into(), cover.href, cover.media_type, vec!["cover-image"], None, Entry::Plain(cover.data));
         let href = format!("{TEXT_DIR}/cover.xhtml");
         landmarks.push(Landmark { kind: "cover", label: parts.strings.cover.to_string(), href: href.clone() });
-        add(&mut items, "cover".into(), href, "application/xhtml+xml", vec![], Some(true), page.into_bytes());
+        add(&mut items, "cover".into(), href, "application/xhtml+xml", vec![], Some(true), Entry::Plain(page.into_bytes()));
     }
     for (i, image) in parts.images.into_iter().enumerate() {
-        let properties = vec![];
-        add(&mut items, format!("img-{}", i + 1), image.href, image.media_type, properties, None, image.data);
+        add(&mut items, format!("img-{}", i + 1), image.href, image.media_type, vec![], None, Entry::Plain(image.data));
     }
 
     let title_href = format!("{TEXT_DIR}/titlepage.xhtml");
     let title_page = frame.document(&config.title, Some(Matter::Front), &xhtml::title_page_body(config, parts.strings));
     landmarks.push(Landmark { kind: "titlepage", label: parts.strings.title_page.to_string(), href: title_href.clone() });
-    add(&mut items, "titlepage".into(), title_href, "application/xhtml+xml", vec![], Some(true), title_page.into_bytes());
+    add(&mut items, "titlepage".into(), title_href, "application/xhtml+xml", vec![], Some(true), Entry::Plain(title_page.into_bytes()));
     let nav_href = format!("{TEXT_DIR}/nav.xhtml");
     landmarks.push(Landmark { kind: "toc", label: parts.strings.contents.to_string(), href: format!("{nav_href}#toc") });
     // The nav document is added once its content is known; reserve its place in the spine.
     let nav_index = items.len();
 
     let mut flat_toc: Vec<(usize, String, String)> = Vec::new();
-    let mut chapters = parts.chapters.iter().peekable();
-    let mut facts = ContentFacts { all_images_described: true, ..ContentFacts::default() };
+    let mut facts = ContentFacts { all_images_described: parts.chapters.iter().all(|c| c.rendered.undescribed_images == 0), ..ContentFacts::default() };
+    let mut chapters = parts.chapters.into_iter().peekable();
     let mut has_bodymatter = false;
     for (index, entry) in parts.outline.entries.iter().enumerate() {
         let file = &parts.files[index];
         let href = format!("{TEXT_DIR}/{file}");
-        let matter = match entry.matter {
-            outline::Matter::Front => Matter::Front,
-            outline::Matter::Body => Matter::Body,
-            outline::Matter::Back => Matter::Back,
-        };
-        if matter == Matter::Body && !has_bodymatter {
+        if entry.matter == outline::Matter::Body && !has_bodymatter {
             has_bodymatter = true;
             landmarks.push(Landmark { kind: "bodymatter", label: parts.strings.start.to_string(), href: href.clone() });
         }
         flat_toc.push((entry.depth, entry.title.clone(), href.clone()));
-        let (body, properties) = match &entry.target {
-            Target::Part => (xhtml::part_body(&entry.title, "part-title"), vec![]),
+        let id = file.trim_end_matches(".xhtml").to_string();
+        match &entry.target {
+            Target::Part => {
+                let page = frame.document(&entry.title, Some(Matter::Body), &xhtml::part_body(&entry.title, "part-title"));
+                add(&mut items, id, href, "application/xhtml+xml", vec![], Some(true), Entry::Plain(page.into_bytes()));
+            }
             Target::Chapter(_) => {
-                let Some(chapter) = chapters.next_if(|c| c.entry == index) else { continue };
-                let first_is_title = chapter.headings.first().is_some_and(|h| h.level == 1);
-                for heading in chapter.headings.iter().skip(usize::from(first_is_title)) {
+                let Some(chapter) = chapters.next_if(|c| c.rendered.entry == index) else { continue };
+                let rendered = &chapter.rendered;
+                let first_is_title = rendered.headings.first().is_some_and(|h| h.level == 1);
+                for heading in rendered.headings.iter().skip(usize::from(first_is_title)) {
                     if heading.level <= config.toc_depth && heading.level >= 2 {
                         flat_toc.push((entry.depth + usize::from(heading.level) - 1, heading.text.clone(), format!("{href}#{}", heading.id)));
                     }
                 }
-                facts.has_mathml |= chapter.has_mathml;
+                facts.has_mathml |= rendered.has_mathml;
                 let mut properties = vec![];
-                if chapter.has_svg {
+                if rendered.has_svg {
                     properties.push("svg");
                 }
-                if chapter.has_mathml {
+                if rendered.has_mathml {
                     properties.push("mathml");
                 }
-                (chapter.body.clone(), properties)
+                add(&mut items, id, href, "application/xhtml+xml", properties, Some(true), Entry::Deflated(chapter.compressed));
             }
-        };
-        let document = frame.document(&entry.title, Some(matter), &body);
-        let id = file.trim_end_matches(".xhtml").to_string();
-        add(&mut items, id, href, "application/xhtml+xml", properties, Some(true), document.into_bytes());
+        }
     }
     if let Some(bibliography) = &parts.bibliography {
         let href = format!("{TEXT_DIR}/sources.xhtml");
         flat_toc.push((0, parts.strings.sources.to_string(), href.clone()));
         landmarks.push(Landmark { kind: "bibliography", label: parts.strings.sources.to_string(), href: href.clone() });
         let document = frame.document(parts.strings.sources, Some(Matter::Back), bibliography);
-        add(&mut items, "sources".into(), href, "application/xhtml+xml", vec![], Some(true), document.into_bytes());
+        add(&mut items, "sources".into(), href, "application/xhtml+xml", vec![], Some(true), Entry::Plain(document.into_bytes()));
     }
 
     let toc: Vec<NavPoint> = nav::tree(flat_toc);
     let nav_body = nav::nav_body(&toc, &landmarks, parts.strings.contents, parts.strings.landmarks);
     let nav_document = frame.document(parts.strings.contents, Some(Matter::Front), &nav_body);
-    documents.insert(nav_index, (format!("{ROOT}/{nav_href}"), nav_document.into_bytes()));
+    documents.insert(nav_index, (format!("{ROOT}/{nav_href}"), Entry::Plain(nav_document.into_bytes())));
     items.insert(nav_index, Item { id: "nav".into(), href: nav_href, media_type: "application/xhtml+xml", properties: vec!["nav"], spine: Some(true) });
     let ncx = nav::ncx(&toc, parts.identifier, &config.title, &config.language);
     items.push(Item { id: "ncx".into(), href: "toc.ncx".into(), media_type: "application/x-dtbncx+xml", properties: vec![], spine: None });
 
     facts.has_images = items.iter().any(|i| i.media_type.starts_with("image/") && i.id != "cover-image");
-    facts.all_images_described = parts.chapters.iter().all(|c| !c.body.contains(" alt=\"\""));
     let opf = opf::package_document(config, parts.identifier, parts.modified, &items, facts);
 
     let mut files = vec![
-        ("mimetype".to_string(), b"application/epub+zip".to_vec()),
-        ("META-INF/container.xml".to_string(), CONTAINER.as_bytes().to_vec()),
-        (format!("{ROOT}/package.opf"), opf.into_bytes()),
-        (format!("{ROOT}/toc.ncx"), ncx.into_bytes()),
+        ("mimetype".to_string(), Entry::Plain(b"application/epub+zip".to_vec())),
+        ("META-INF/container.xml".to_string(), Entry::Plain(CONTAINER.as_bytes().to_vec())),
+        (format!("{ROOT}/package.opf"), Entry::Plain(opf.into_bytes())),
+        (format!("{ROOT}/toc.ncx"), Entry::Plain(ncx.into_bytes())),
     ];
     files.extend(documents);
     Epub { files, modified: parts.modified }
@@ -192,13 +251,19 @@ pub fn image_href(name: &str) -> String {
 
 /// Zips the files into `sink`: `mimetype` stored and first, the rest deflated, fixed timestamps.
 pub fn write_zip<W: Write + io::Seek>(epub: &Epub, sink: W) -> io::Result<W> {
-    let when = zip_datetime(epub.modified);
     let mut zip = ZipWriter::new(sink);
-    for (path, data) in &epub.files {
-        let method = if path == "mimetype" { CompressionMethod::Stored } else { CompressionMethod::Deflated };
-        let options = SimpleFileOptions::default().compression_method(method).last_modified_time(when).unix_permissions(0o644);
-        zip.start_file(path.as_str(), options).map_err(io::Error::other)?;
-        zip.write_all(data)?;
+    for (path, entry) in &epub.files {
+        match entry {
+            Entry::Plain(data) => {
+                zip.start_file(path.as_str(), entry_options(path, epub.modified)).map_err(io::Error::other)?;
+                zip.write_all(data)?;
+            }
+            Entry::Deflated(single) => {
+                let mut archive = ZipArchive::new(Cursor::new(single.as_slice())).map_err(io::Error::other)?;
+                let file = archive.by_index_raw(0).map_err(io::Error::other)?;
+                zip.raw_copy_file(file).map_err(io::Error::other)?;
+            }
+        }
     }
     zip.finish().map_err(io::Error::other)
 }

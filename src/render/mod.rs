@@ -15,6 +15,7 @@ use std::fmt::Write as _;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use serde::{Deserialize, Serialize};
 use pulldown_cmark::{Alignment, BrokenLink, CodeBlockKind, CowStr, Event, HeadingLevel, LinkType, Options, Parser, Tag, TagEnd};
 
 use crate::cite::{Sources, parse_citation};
@@ -93,7 +94,7 @@ impl<'a> Context<'a> {
 }
 
 /// A heading, for the table of contents.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Heading {
     /// 1 for `#`, up to 6.
     pub level: u8,
@@ -104,7 +105,7 @@ pub struct Heading {
 }
 
 /// A link to another chapter, whose fragment is checked once every chapter is rendered.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CrossLink {
     /// Outline entry of the target chapter.
     pub entry: usize,
@@ -117,7 +118,7 @@ pub struct CrossLink {
 }
 
 /// An image a chapter uses; its bytes are read and checked when packaging.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ImageRef {
     /// Path relative to the book folder.
     pub path: PathBuf,
@@ -128,7 +129,7 @@ pub struct ImageRef {
 }
 
 /// One chapter, rendered.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct RenderedChapter {
     /// Outline entry.
     pub entry: usize,
@@ -150,6 +151,8 @@ pub struct RenderedChapter {
     pub has_svg: bool,
     /// The body has MathML.
     pub has_mathml: bool,
+    /// Images whose alt text is empty or missing.
+    pub undescribed_images: usize,
     /// Problems found.
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -913,6 +916,9 @@ impl<'a> ChapterRenderer<'a> {
             self.result.has_mathml = clean.has_mathml;
         }
         self.result.ids = collect_ids(&body);
+        let images = body.matches("<img ").count();
+        let described = body.match_indices(" alt=\"").filter(|(i, m)| !body[i + m.len()..].starts_with('"')).count();
+        self.result.undescribed_images = images.saturating_sub(described);
         for (fragment, written, location) in std::mem::take(&mut self.local_fragments) {
             if !self.result.ids.contains(&fragment) {
                 self.result.diagnostics.push(location.error(format!("no heading or anchor '#{written}' in this chapter")));

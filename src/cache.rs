@@ -1,0 +1,183 @@
+//! The build cache: finished chapters stored by a hash of everything that went into them, so a
+//! rebuild after an edit renders and compresses only what changed.
+//!
+//! A key hashes folio's version, the book's configuration files, the chapter's text and every file
+//! it includes, its place in the book and the build's timestamp. An entry holds a magic number,
+//! folio's version, the payload and a checksum; anything that does not read back exactly is a miss,
+//! rebuilt and overwritten, never trusted. Entries this build did not use are deleted at the end, so
+//! the cache holds one book's current chapters and no more.
+
+use std::collections::HashSet;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use xxhash_rust::xxh3::{Xxh3, xxh3_64};
+
+use crate::package::ChapterFile;
+
+const MAGIC: &[u8; 8] = b"FOLIOC01";
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// A 128-bit content hash.
+pub type Key = u128;
+
+/// Feeds the parts of a key; each part is length-prefixed so parts cannot run into each other.
+#[derive(Default)]
+pub struct KeyBuilder(Xxh3);
+
+impl KeyBuilder {
+    /// Starts a key with folio's version.
+    pub fn new() -> Self {
+        let mut builder = Self(Xxh3::new());
+        builder.add(VERSION.as_bytes());
+        builder
+    }
+
+    /// Adds one part.
+    pub fn add(&mut self, part: &[u8]) -> &mut Self {
+        self.0.update(&(part.len() as u64).to_le_bytes());
+        self.0.update(part);
+        self
+    }
+
+    /// The key.
+    pub fn finish(&self) -> Key {
+        self.0.digest128()
+    }
+}
+
+/// One book's cache folder.
+pub struct Cache {
+    dir: PathBuf,
+    used: Mutex<HashSet<String>>,
+}
+
+impl Cache {
+    /// The cache for the book identified by `book`, inside `root` (created when first written).
+    pub fn new(root: &Path, book: Key) -> Self {
+        Self { dir: root.join(format!("book-{:016x}", (book >> 64) as u64)), used: Mutex::new(HashSet::new()) }
+    }
+
+    fn file_name(key: Key) -> String {
+        format!("{key:032x}.chapter")
+    }
+
+    /// The chapter stored under `key`, if it reads back intact.
+    pub fn get(&self, key: Key) -> Option<ChapterFile> {
+        let name = Self::file_name(key);
+        self.used.lock().expect("not poisoned").insert(name.clone());
+        let bytes = fs::read(self.dir.join(&name)).ok()?;
+        decode(&bytes)
+    }
+
+    /// Stores a chapter under `key`. It is written to a temporary file and renamed, so a reader never
+    /// sees half of it; it is not synced to disk, since a damaged entry is detected and rebuilt anyway.
+    pub fn put(&self, key: Key, chapter: &ChapterFile) -> io::Result<()> {
+        fs::create_dir_all(&self.dir)?;
+        let name = Self::file_name(key);
+        self.used.lock().expect("not poisoned").insert(name.clone());
+        let temp = self.dir.join(format!(".{name}.{}.tmp", std::process::id()));
+        let written = fs::write(&temp, encode(chapter)?).and_then(|()| fs::rename(&temp, self.dir.join(&name)));
+        if written.is_err() {
+            let _ = fs::remove_file(&temp);
+        }
+        written
+    }
+
+    /// Deletes entries this build did not use.
+    pub fn prune(&self) -> io::Result<()> {
+        let used = self.used.lock().expect("not poisoned");
+        let Ok(entries) = fs::read_dir(&self.dir) else { return Ok(()) };
+        for entry in entries {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".chapter") && !used.contains(&name) {
+                fs::remove_file(entry.path())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The folder of this book's entries.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+fn encode(chapter: &ChapterFile) -> io::Result<Vec<u8>> {
+    let payload = postcard::to_stdvec(chapter).map_err(io::Error::other)?;
+    let mut bytes = Vec::with_capacity(payload.len() + 32);
+    bytes.extend_from_slice(MAGIC);
+    bytes.push(VERSION.len() as u8);
+    bytes.extend_from_slice(VERSION.as_bytes());
+    bytes.extend_from_slice(&payload);
+    let checksum = xxh3_64(&bytes);
+    bytes.extend_from_slice(&checksum.to_le_bytes());
+    Ok(bytes)
+}
+
+fn decode(bytes: &[u8]) -> Option<ChapterFile> {
+    let (body, checksum) = bytes.split_at_checked(bytes.len().checked_sub(8)?)?;
+    if xxh3_64(body).to_le_bytes() != checksum {
+        return None;
+    }
+    let rest = body.strip_prefix(MAGIC)?;
+    let (&len, rest) = rest.split_first()?;
+    let (version, payload) = rest.split_at_checked(usize::from(len))?;
+    if version != VERSION.as_bytes() {
+        return None;
+    }
+    postcard::from_bytes(payload).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::RenderedChapter;
+
+    fn sample() -> ChapterFile {
+        let rendered = RenderedChapter { entry: 3, note_count: 7, ..RenderedChapter::default() };
+        ChapterFile { rendered, document: Ok(Default::default()), compressed: vec![1, 2, 3] }
+    }
+
+    #[test]
+    fn round_trips_and_rejects_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path(), 42);
+        assert!(cache.get(1).is_none());
+        cache.put(1, &sample()).unwrap();
+        let back = cache.get(1).unwrap();
+        assert_eq!((back.rendered.entry, back.rendered.note_count, back.compressed), (3, 7, vec![1, 2, 3]));
+
+        // Flip one byte: the checksum catches it and the entry is a miss.
+        let path = cache.dir().join(Cache::file_name(1));
+        let mut bytes = fs::read(&path).unwrap();
+        bytes[12] ^= 0xff;
+        fs::write(&path, &bytes).unwrap();
+        assert!(cache.get(1).is_none());
+        // Truncated or empty files are misses too.
+        fs::write(&path, b"FOLIOC01").unwrap();
+        assert!(cache.get(1).is_none());
+    }
+
+    #[test]
+    fn prune_keeps_only_used_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = Cache::new(dir.path(), 7);
+        first.put(1, &sample()).unwrap();
+        first.put(2, &sample()).unwrap();
+        let second = Cache::new(dir.path(), 7);
+        assert!(second.get(2).is_some());
+        second.prune().unwrap();
+        assert!(second.get(1).is_none() && second.get(2).is_some());
+    }
+
+    #[test]
+    fn keys_separate_their_parts() {
+        let a = KeyBuilder::new().add(b"ab").add(b"c").finish();
+        let b = KeyBuilder::new().add(b"a").add(b"bc").finish();
+        assert_ne!(a, b);
+    }
+}
