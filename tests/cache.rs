@@ -1,0 +1,72 @@
+//! The build cache: a warm build after an edit gives the same bytes as a clean build, a damaged
+//! cache is rebuilt rather than trusted, and `--no-cache` / `--cache-dir` do what they say.
+
+mod common;
+
+use std::fs;
+
+use common::books::{fixture, folio};
+
+fn build(dir: &std::path::Path, args: &[&str]) -> String {
+    let mut all = vec!["build", "book"];
+    all.extend_from_slice(args);
+    let run = folio(dir, &all);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    run.stderr
+}
+
+#[test]
+fn warm_build_after_an_edit_matches_a_clean_build() {
+    let dir = fixture("mdbook");
+    let root = dir.path();
+    let first = build(root, &["-o", "out/book.epub"]);
+    assert!(!first.contains("from cache"), "{first}");
+    assert!(root.join("out/.folio-cache").is_dir(), "the cache sits beside the output by default");
+
+    let second = build(root, &["-o", "out/book.epub"]);
+    assert!(second.contains("7 chapters, 7 from cache"), "{second}");
+
+    let chapter = root.join("book/src/tables.md");
+    let text = fs::read_to_string(&chapter).unwrap().replace("done", "finished");
+    fs::write(&chapter, text).unwrap();
+    // An included file is part of the chapter that includes it.
+    fs::write(root.join("book/examples/hello.rs"), "// ANCHOR: main\nfn main() {}\n// ANCHOR_END: main\n").unwrap();
+    let third = build(root, &["-o", "out/book.epub"]);
+    assert!(third.contains("7 chapters, 5 from cache"), "{third}");
+
+    build(root, &["-o", "clean.epub", "--no-cache"]);
+    assert!(!root.join(".folio-cache").exists(), "--no-cache writes no cache");
+    assert_eq!(fs::read(root.join("out/book.epub")).unwrap(), fs::read(root.join("clean.epub")).unwrap());
+}
+
+#[test]
+fn a_damaged_cache_is_rebuilt_not_trusted() {
+    let dir = fixture("citations");
+    let root = dir.path();
+    build(root, &["-o", "clean.epub", "--no-cache"]);
+    build(root, &["-o", "out.epub", "--cache-dir", "my-cache"]);
+    let entries: Vec<_> = fs::read_dir(root.join("my-cache")).unwrap().flat_map(|book| fs::read_dir(book.unwrap().path()).unwrap()).map(|e| e.unwrap().path()).collect();
+    assert_eq!(entries.len(), 2, "one entry per chapter: {entries:?}");
+    // One entry flipped in the middle, one cut short.
+    let mut bytes = fs::read(&entries[0]).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x55;
+    fs::write(&entries[0], bytes).unwrap();
+    fs::write(&entries[1], b"FOLIOC01").unwrap();
+    let rebuilt = build(root, &["-o", "out.epub", "--cache-dir", "my-cache"]);
+    assert!(!rebuilt.contains("from cache"), "damaged entries were used: {rebuilt}");
+    assert_eq!(fs::read(root.join("out.epub")).unwrap(), fs::read(root.join("clean.epub")).unwrap());
+    let healed = build(root, &["-o", "out.epub", "--cache-dir", "my-cache"]);
+    assert!(healed.contains("2 from cache"), "{healed}");
+}
+
+#[test]
+fn diagnostics_are_replayed_from_the_cache() {
+    let dir = fixture("mdbook");
+    let root = dir.path();
+    let cold = folio(root, &["build", "book", "-o", "out.epub", "--quiet"]);
+    let warm = folio(root, &["build", "book", "-o", "out.epub", "--quiet"]);
+    assert_eq!(cold.code, 0);
+    assert!(cold.stderr.contains("warning"), "the fixture has warnings");
+    assert_eq!(cold.stderr, warm.stderr);
+}
