@@ -9,6 +9,8 @@ use clap::{Parser, Subcommand};
 use folio::diagnostic::Diagnostic;
 use folio::{Build, Settings};
 
+mod watch;
+
 /// Build valid, accessible, reproducible EPUB 3 books from Markdown, offline.
 #[derive(Parser)]
 #[command(name = "folio", version, about)]
@@ -39,6 +41,20 @@ enum Command {
         #[arg(short, long)]
         quiet: bool,
     },
+    /// Build, then rebuild on every change to the book folder until Ctrl-C.
+    Watch {
+        /// The book folder; default `book`, else `.`.
+        book: Option<PathBuf>,
+        /// Where to write the EPUB; default `dist/<slug>.epub`.
+        #[arg(short, long, value_name = "OUT.epub")]
+        output: Option<PathBuf>,
+        /// Allow reading from this ancestor of the book folder.
+        #[arg(long, value_name = "DIR")]
+        root: Option<PathBuf>,
+        /// Keep the build cache here instead of `.folio-cache/` beside the output.
+        #[arg(long, value_name = "DIR")]
+        cache_dir: Option<PathBuf>,
+    },
     /// Check a book folder: everything `build` would report, writing nothing.
     Check {
         /// The book folder; default `book`, else `.`.
@@ -61,8 +77,12 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Build { book, output, root, cache_dir, no_cache, quiet } => {
             let cache = if no_cache { Cache::Off } else { cache_dir.map_or(Cache::BesideOutput, Cache::In) };
-            run_build(book, output, root, cache, quiet)
+            match run_build(&BuildArgs { book, output, root, cache, quiet }) {
+                Ok(_) => ExitCode::SUCCESS,
+                Err(code) => ExitCode::from(code),
+            }
         }
+        Command::Watch { book, output, root, cache_dir } => watch::run(BuildArgs { book, output, root, cache: cache_dir.map_or(Cache::BesideOutput, Cache::In), quiet: false }),
         Command::Check { book, root, strict } => run_check(book, root, strict),
     }
 }
@@ -81,7 +101,17 @@ fn book_dir(given: Option<PathBuf>) -> Result<PathBuf, String> {
     }
 }
 
+/// What `build` and `watch` were asked to do.
+struct BuildArgs {
+    book: Option<PathBuf>,
+    output: Option<PathBuf>,
+    root: Option<PathBuf>,
+    cache: Cache,
+    quiet: bool,
+}
+
 /// Where the build cache goes.
+#[derive(Clone)]
 enum Cache {
     /// `.folio-cache/` in the output's folder (the default).
     BesideOutput,
@@ -114,51 +144,53 @@ fn report(diagnostics: &[Diagnostic]) {
     }
 }
 
-fn fail(message: impl std::fmt::Display) -> ExitCode {
+/// Prints an error that keeps folio from running and gives its exit code.
+fn fail(message: impl std::fmt::Display) -> u8 {
     eprintln!("error: {message}");
-    ExitCode::from(CANNOT_RUN)
+    CANNOT_RUN
 }
 
-fn compile(book: Option<PathBuf>, settings: Settings) -> Result<(PathBuf, Build), ExitCode> {
+fn compile(book: Option<PathBuf>, settings: Settings) -> Result<(PathBuf, Build), u8> {
     let dir = book_dir(book).map_err(fail)?;
     let build = folio::build(&dir, &settings).map_err(fail)?;
     report(&build.diagnostics);
     Ok((dir, build))
 }
 
-fn run_build(book: Option<PathBuf>, output: Option<PathBuf>, root: Option<PathBuf>, cache: Cache, quiet: bool) -> ExitCode {
-    let started = Instant::now();
-    let cache_dir = match cache {
+/// Where the output goes: `-o`, else `dist/<slug>.epub`.
+fn output_path(args: &BuildArgs, slug: &str) -> PathBuf {
+    args.output.clone().unwrap_or_else(|| default_output(slug))
+}
+
+/// The cache folder for these arguments.
+fn cache_dir(args: &BuildArgs) -> Option<PathBuf> {
+    match &args.cache {
         Cache::Off => None,
-        Cache::In(dir) => Some(dir),
+        Cache::In(dir) => Some(dir.clone()),
         Cache::BesideOutput => {
             // The default output's folder does not depend on the title, so it is known before building.
-            let out = output.clone().unwrap_or_else(|| default_output("book"));
+            let out = output_path(args, "book");
             let folder = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
             Some(folder.join(".folio-cache"))
         }
-    };
-    let (dir, build) = match compile(book, settings(root, cache_dir)) {
-        Ok(b) => b,
-        Err(code) => return code,
-    };
+    }
+}
+
+/// Builds once; `Ok(path)` of the written EPUB, or the exit code.
+fn run_build(args: &BuildArgs) -> Result<PathBuf, u8> {
+    let started = Instant::now();
+    let (dir, build) = compile(args.book.clone(), settings(args.root.clone(), cache_dir(args)))?;
     let Some(epub) = build.epub.as_ref() else {
         let errors = build.diagnostics.iter().filter(|d| d.is_error()).count();
         eprintln!("error: could not build the book: {errors} error{}", if errors == 1 { "" } else { "s" });
-        return ExitCode::from(BOOK_ERRORS);
+        return Err(BOOK_ERRORS);
     };
-    let output = output.unwrap_or_else(|| default_output(&build.slug));
-    if let Err(message) = refuse_source_output(&dir, &output) {
-        return fail(message);
-    }
-    let bytes = match folio::package::zip_bytes(epub) {
-        Ok(b) => b,
-        Err(e) => return fail(format!("failed to zip the book ({e})")),
-    };
-    if let Err(e) = folio::write::atomically(&output, |w| w.write_all(&bytes)) {
-        return fail(format!("failed to write '{}' ({})", output.display(), folio::load::describe(&e)));
-    }
-    if !quiet {
+    let output = output_path(args, &build.slug);
+    refuse_source_output(&dir, &output).map_err(fail)?;
+    let bytes = folio::package::zip_bytes(epub).map_err(|e| fail(format!("failed to zip the book ({e})")))?;
+    folio::write::atomically(&output, |w| w.write_all(&bytes))
+        .map_err(|e| fail(format!("failed to write '{}' ({})", output.display(), folio::load::describe(&e))))?;
+    if !args.quiet {
         let cached = match build.stats.cached {
             0 => String::new(),
             n => format!(", {n} from cache"),
@@ -172,7 +204,7 @@ fn run_build(book: Option<PathBuf>, output: Option<PathBuf>, root: Option<PathBu
             started.elapsed().as_millis()
         );
     }
-    ExitCode::SUCCESS
+    Ok(output)
 }
 
 /// Refuses to overwrite one of the book's own files (a Markdown chapter, book.toml, …).
@@ -188,7 +220,7 @@ fn refuse_source_output(book: &Path, output: &Path) -> Result<(), String> {
 fn run_check(book: Option<PathBuf>, root: Option<PathBuf>, strict: bool) -> ExitCode {
     let (_, build) = match compile(book, settings(root, None)) {
         Ok(b) => b,
-        Err(code) => return code,
+        Err(code) => return ExitCode::from(code),
     };
     let warnings = build.diagnostics.iter().filter(|d| !d.is_error()).count();
     if build.has_errors() || (strict && warnings > 0) { ExitCode::from(BOOK_ERRORS) } else { ExitCode::SUCCESS }

@@ -1,0 +1,78 @@
+//! `folio watch`: build, then rebuild whenever a file in the book folder changes, until Ctrl-C.
+//!
+//! Rebuilds go through the cache, so only edited chapters are rendered again. A build with errors
+//! prints them and leaves the last good EPUB in place.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use notify::RecursiveMode;
+use notify_debouncer_mini::{DebounceEventResult, new_debouncer};
+
+use super::{BuildArgs, book_dir, cache_dir, fail, run_build};
+
+/// Quiet time after the last change before rebuilding: editors write a file in several steps.
+const DEBOUNCE: Duration = Duration::from_millis(150);
+
+pub(crate) fn run(mut args: BuildArgs) -> ExitCode {
+    let dir = match book_dir(args.book.clone()) {
+        Ok(d) => d,
+        Err(message) => return ExitCode::from(fail(message)),
+    };
+    args.book = Some(dir.clone());
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    if let Err(e) = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst)) {
+        return ExitCode::from(fail(format!("cannot catch Ctrl-C ({e})")));
+    }
+    let _ = run_build(&args);
+    let (tx, rx) = mpsc::channel::<DebounceEventResult>();
+    let mut debouncer = match new_debouncer(DEBOUNCE, tx) {
+        Ok(d) => d,
+        Err(e) => return ExitCode::from(fail(format!("cannot watch files ({e})"))),
+    };
+    let watched = args.root.clone().unwrap_or_else(|| dir.clone());
+    let watched = absolute(&watched).unwrap_or(watched);
+    if let Err(e) = debouncer.watcher().watch(&watched, RecursiveMode::Recursive) {
+        return ExitCode::from(fail(format!("cannot watch '{}' ({e})", watched.display())));
+    }
+    eprintln!("watching {} for changes (Ctrl-C to stop)", watched.display());
+    let ignored = Ignored { cache: cache_dir(&args).and_then(|c| absolute(&c)) };
+    while !stop.load(Ordering::SeqCst) {
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(Ok(events)) => {
+                let changed: Vec<&PathBuf> = events.iter().map(|e| &e.path).filter(|p| !ignored.covers(p)).collect();
+                if let Some(first) = changed.first() {
+                    eprintln!("changed: {}", first.display());
+                    let _ = run_build(&args);
+                }
+            }
+            Ok(Err(e)) => eprintln!("warning: file watching failed ({e})"),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    eprintln!("stopped watching");
+    ExitCode::SUCCESS
+}
+
+/// What folio writes itself (EPUBs, their temporary files, the cache), so its own writes never
+/// trigger a rebuild; a book never reads an `.epub`.
+struct Ignored {
+    cache: Option<PathBuf>,
+}
+
+impl Ignored {
+    fn covers(&self, path: &Path) -> bool {
+        let name = path.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+        name.ends_with(".tmp") || name.ends_with(".epub") || self.cache.as_deref().is_some_and(|c| path.starts_with(c))
+    }
+}
+
+fn absolute(path: &Path) -> Option<PathBuf> {
+    std::path::absolute(path).ok()
+}

@@ -1,0 +1,63 @@
+//! `folio watch`: builds, rebuilds after an edit, keeps the last good EPUB while the book has
+//! errors, and stops cleanly on Ctrl-C (SIGINT).
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use common::books::{fixture, unzip};
+
+#[cfg(unix)]
+#[test]
+fn rebuilds_on_save_and_stops_on_ctrl_c() {
+    let dir = fixture("rtl");
+    let root = dir.path();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_folio"))
+        .args(["watch", "book", "-o", "out/book.epub"])
+        .current_dir(root)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let wait_for = |needle: &str| -> String {
+        loop {
+            let line = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|_| panic!("no '{needle}' from folio watch"));
+            if line.contains(needle) {
+                return line;
+            }
+        }
+    };
+    wait_for("built out/book.epub");
+    wait_for("watching");
+    let chapter = root.join("book/src/one.md");
+
+    // An edit is rebuilt, from the cache for everything else.
+    std::fs::write(&chapter, "# الفصل الأول\n\nنص جديد تماما.\n").unwrap();
+    wait_for("built out/book.epub");
+    let (_, files) = unzip(&root.join("out/book.epub"));
+    let (_, chapter_file) = files.iter().find(|(path, _)| path.starts_with("EPUB/text/c001")).unwrap();
+    let text = String::from_utf8(chapter_file.clone()).unwrap();
+    assert!(text.contains("نص جديد تماما"), "{text}");
+
+    // A broken save is reported at its line; the last good EPUB stays.
+    let good = std::fs::read(root.join("out/book.epub")).unwrap();
+    std::fs::write(&chapter, "# الفصل الأول\n\nنص[^missing]\n").unwrap();
+    wait_for("book/src/one.md:3:3: error: undefined footnote '[^missing]'");
+    wait_for("could not build the book");
+    assert_eq!(std::fs::read(root.join("out/book.epub")).unwrap(), good);
+
+    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    wait_for("stopped watching");
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "{exit:?}");
+}
