@@ -374,10 +374,10 @@ fn validate(source: &SourceText, raw: RawFile, has_preprocessors: bool, diags: &
         subjects: epub.subjects,
         series: epub.series,
         series_index: epub.series_index,
-        cover: epub.cover.map(Located::from_spanned),
-        stylesheets: epub.stylesheets.into_iter().map(Located::from_spanned).collect(),
+        cover: local_files(source, epub.cover.into_iter().collect(), "cover", diags).pop(),
+        stylesheets: local_files(source, epub.stylesheets, "stylesheet", diags),
         default_stylesheet: epub.default_stylesheet.unwrap_or(true),
-        fonts: epub.fonts.into_iter().map(Located::from_spanned).collect(),
+        fonts: local_files(source, epub.fonts, "font", diags),
         toc_depth,
         footnote_numbering: epub.footnote_numbering,
         smart_punctuation: epub.smart_punctuation.unwrap_or(true),
@@ -385,6 +385,21 @@ fn validate(source: &SourceText, raw: RawFile, has_preprocessors: bool, diags: &
         base_url,
         has_preprocessors,
     })
+}
+
+/// Keeps the files that live in the book folder; a URL gets a warning, since folio works offline.
+fn local_files(source: &SourceText, files: Vec<Spanned<PathBuf>>, what: &str, diags: &mut Vec<Diagnostic>) -> Vec<Located<PathBuf>> {
+    files
+        .into_iter()
+        .filter(|f| {
+            let remote = crate::text::has_scheme(&f.get_ref().to_string_lossy());
+            if remote {
+                diags.push(source.warning(f.span(), format!("remote {what} '{}' is not embedded (folio works offline) and is left out", f.get_ref().display())));
+            }
+            !remote
+        })
+        .map(Located::from_spanned)
+        .collect()
 }
 
 /// Accepts `"YYYY"`, `"YYYY-MM"`, `"YYYY-MM-DD"` strings and TOML dates or date-times.
@@ -475,6 +490,16 @@ mod tests {
         assert!(diags[0].starts_with("book.toml:3:12: error: `en_GB!` is not a valid BCP 47 language tag"));
         assert!(diags[1].starts_with("book.toml:5:8: error: invalid date"));
         assert!(diags[2].starts_with("book.toml:6:8: error: `978-0-306-40615-6` is not a valid ISBN"));
+    }
+
+    #[test]
+    fn remote_files_are_left_out_with_a_warning() {
+        let (config, diags) = load_str("[book]\ntitle = \"T\"\n[epub]\nstylesheets = [\"https://x.org/a.css\", \"local.css\"]\ncover = \"http://x.org/c.png\"\n");
+        let config = config.unwrap();
+        assert_eq!(config.stylesheets.iter().map(|s| s.value.clone()).collect::<Vec<_>>(), [PathBuf::from("local.css")]);
+        assert!(config.cover.is_none());
+        assert_eq!(diags.len(), 2, "{diags:?}");
+        assert!(diags[0].starts_with("book.toml:4:16: warning: remote stylesheet 'https://x.org/a.css' is not embedded"), "{diags:?}");
     }
 
     #[test]

@@ -21,6 +21,22 @@ const BASE: &[(&str, &[u8])] = &[
 
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0\x90wS\xde\0\0\0\x0cIDATx\x9cc\xf8\xcf\xc0\0\0\x03\x01\x01\0\xc9\xfe\x92\xef\0\0\0\0IEND\xaeB`\x82";
 
+/// 1,001 nested `<div>`s: past folio's limit for raw HTML.
+const DEEP_HTML: &[u8] = {
+    const DIV: &[u8] = b"<div>";
+    const N: usize = 1_001;
+    const BYTES: [u8; DIV.len() * N] = {
+        let mut out = [0u8; DIV.len() * N];
+        let mut i = 0;
+        while i < out.len() {
+            out[i] = DIV[i % DIV.len()];
+            i += 1;
+        }
+        out
+    };
+    &BYTES
+};
+
 struct Case {
     name: &'static str,
     files: &'static [(&'static str, &'static [u8])],
@@ -61,6 +77,7 @@ const CASES: &[Case] = &[
     case("image-outside-book", &[("book/src/one.md", b"# One\n\n![Secret](../../secret.png)\n")], 1),
     case("image-not-an-image", &[("book/src/one.md", b"# One\n\n![Chart](chart.png)\n"), ("book/src/chart.png", b"not an image")], 1),
     case("image-wrong-extension", &[("book/src/one.md", b"# One\n\n![Chart](chart.jpg)\n"), ("book/src/chart.jpg", PNG)], 1),
+    case("raw-html-too-deep", &[("book/src/one.md", DEEP_HTML)], 1),
     case(
         "many-errors-at-once",
         &[

@@ -119,11 +119,32 @@ pub struct ScanReport {
     pub references: Vec<(u64, Reference)>,
 }
 
+/// Raw HTML nested deeper than this is refused: no book needs it, and HTML5 tree building costs
+/// time quadratic in the depth (Blink caps its parser's depth at 512 for the same reason).
+pub const MAX_DEPTH: usize = 1_000;
+
+/// Elements that never hold others open: void elements, and those whose end tag is optional and
+/// usually left out (`<p>a<p>b` is two siblings, not nesting).
+const NOT_NESTING: &[&str] = &[
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr",
+    "p", "li", "dt", "dd", "tr", "td", "th", "thead", "tbody", "tfoot", "colgroup", "caption", "option", "optgroup", "rt", "rp",
+];
+
+/// What a chapter's scan carries from one raw HTML fragment to the next.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ScanState {
+    /// Depth inside `<svg>` or `<math>`, whose elements the HTML rules do not cover.
+    foreign_depth: usize,
+    /// Elements opened and not yet closed (an estimate: the tree builder closes some implicitly).
+    open_depth: usize,
+    /// The deepest `open_depth` seen.
+    pub max_depth: usize,
+}
+
 #[derive(Default)]
 struct ScanSink {
     report: RefCell<ScanReport>,
-    /// Depth inside `<svg>` or `<math>`, whose elements the HTML rules do not cover.
-    foreign_depth: std::cell::Cell<usize>,
+    state: std::cell::Cell<ScanState>,
 }
 
 impl TokenSink for ScanSink {
@@ -133,16 +154,25 @@ impl TokenSink for ScanSink {
         let Token::TagToken(tag) = token else { return TokenSinkResult::Continue };
         let name = &*tag.name;
         let foreign_root = matches!(name, "svg" | "math");
+        let mut state = self.state.get();
         if tag.kind != TagKind::StartTag {
             if foreign_root {
-                self.foreign_depth.set(self.foreign_depth.get().saturating_sub(1));
+                state.foreign_depth = state.foreign_depth.saturating_sub(1);
             }
+            state.open_depth = state.open_depth.saturating_sub(1);
+            self.state.set(state);
             return TokenSinkResult::Continue;
+        }
+        if !tag.self_closing && !NOT_NESTING.contains(&name) {
+            state.open_depth += 1;
+            state.max_depth = state.max_depth.max(state.open_depth);
         }
         let mut report = self.report.borrow_mut();
         if foreign_root && !tag.self_closing {
-            self.foreign_depth.set(self.foreign_depth.get() + 1);
-        } else if self.foreign_depth.get() == 0 {
+            state.foreign_depth += 1;
+            self.state.set(state);
+        } else if state.foreign_depth == 0 {
+            self.state.set(state);
             if let Some(message) = removal_message(name, html_rule(name)) {
                 report.warnings.push((line, message));
             }
@@ -165,15 +195,15 @@ impl TokenSink for ScanSink {
 }
 
 /// Tokenizes one raw HTML fragment (no tree building) to find what `sanitize` will change.
-/// `foreign_depth` carries the nesting in `<svg>`/`<math>` from one fragment of a chapter to the next.
-pub fn scan(fragment: &str, foreign_depth: &mut usize) -> ScanReport {
-    let sink = ScanSink { foreign_depth: std::cell::Cell::new(*foreign_depth), ..ScanSink::default() };
+/// `state` carries nesting from one fragment of a chapter to the next.
+pub fn scan(fragment: &str, state: &mut ScanState) -> ScanReport {
+    let sink = ScanSink { state: std::cell::Cell::new(*state), ..ScanSink::default() };
     let tokenizer = Tokenizer::new(sink, TokenizerOpts::default());
     let queue = BufferQueue::default();
     queue.push_back(StrTendril::from_slice(fragment));
     let _ = tokenizer.feed(&queue);
     tokenizer.end();
-    *foreign_depth = tokenizer.sink.foreign_depth.get();
+    *state = tokenizer.sink.state.get();
     tokenizer.sink.report.into_inner()
 }
 
@@ -600,11 +630,11 @@ mod tests {
 
     #[test]
     fn scan_reports_with_lines() {
-        let mut depth = 0;
-        assert!(scan("<svg>", &mut depth).warnings.is_empty());
-        assert!(scan("<circle/></svg>", &mut depth).warnings.is_empty());
-        assert_eq!(depth, 0);
-        let report = scan("<p>\n<script>x</script>\n<img src=\"a.png\" onerror=\"y\"><a href=\"b.md#c\">", &mut depth);
+        let mut state = ScanState::default();
+        assert!(scan("<svg>", &mut state).warnings.is_empty());
+        assert!(scan("<circle/></svg>", &mut state).warnings.is_empty());
+        assert_eq!((state.foreign_depth, state.max_depth), (0, 1));
+        let report = scan("<p>\n<script>x</script>\n<img src=\"a.png\" onerror=\"y\"><a href=\"b.md#c\">", &mut state);
         assert_eq!(
             report.warnings,
             [(2, "<script> removed: e-books carry no scripts".to_string()), (3, "event handler `onerror` on <img> removed: e-books carry no scripts".to_string())]

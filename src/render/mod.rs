@@ -251,7 +251,9 @@ struct ChapterRenderer<'a> {
     in_table_head: bool,
     html_block: Option<(String, usize)>,
     has_raw_html: bool,
-    foreign_depth: usize,
+    html_scan: html::ScanState,
+    /// Where raw HTML first nested deeper than [`html::MAX_DEPTH`].
+    too_deep: Option<usize>,
     cited: HashSet<String>,
     result: RenderedChapter,
     local_fragments: Vec<(String, String, Location)>,
@@ -279,7 +281,8 @@ impl<'a> ChapterRenderer<'a> {
             in_table_head: false,
             html_block: None,
             has_raw_html: false,
-            foreign_depth: 0,
+            html_scan: html::ScanState::default(),
+            too_deep: None,
             cited: HashSet::new(),
             result: RenderedChapter { entry, ..RenderedChapter::default() },
             local_fragments: Vec::new(),
@@ -849,7 +852,12 @@ impl<'a> ChapterRenderer<'a> {
 
     /// Reports, at their Markdown position, what raw HTML will lose, and registers its links and images.
     fn scan_html(&mut self, raw: &str, start: usize) {
-        let report = html::scan(raw, &mut self.foreign_depth);
+        let report = html::scan(raw, &mut self.html_scan);
+        if self.html_scan.max_depth > html::MAX_DEPTH && self.too_deep.is_none() {
+            self.too_deep = Some(start);
+            let message = format!("raw HTML nests deeper than {} elements; folio refuses it", html::MAX_DEPTH);
+            self.error(&(start..start), message);
+        }
         let source = &self.chapter.text.text;
         let line_start = |line: u64| -> usize {
             source[start..].match_indices('\n').nth(line.saturating_sub(2) as usize).filter(|_| line > 1).map_or(start, |(i, _)| start + i + 1)
@@ -893,7 +901,8 @@ impl<'a> ChapterRenderer<'a> {
         body.push_str(&content);
         body.push_str("</section>\n");
         self.notes.write_section(&mut body, &self.definitions, self.ctx.strings);
-        if self.has_raw_html {
+        // Too deep was reported as an error; sanitizing it would only cost time.
+        if self.has_raw_html && self.too_deep.is_none() {
             let this = &self;
             let own_images: HashSet<String> = self.result.images.iter().map(|i| format!("../{IMAGE_DIR}/{}", i.name)).collect();
             // The body mixes the author's raw HTML with hrefs folio already rewrote; those are kept as they are.
