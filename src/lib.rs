@@ -46,9 +46,21 @@ pub const DEFAULT_STYLESHEET: &str = include_str!("../styles/folio.css");
 /// 1980-01-01T00:00:00Z: the timestamp used when neither `[epub] date` nor `SOURCE_DATE_EPOCH` gives one.
 pub const DEFAULT_EPOCH: i64 = 315_532_800;
 
+/// Told how many chapters are finished, out of how many, as a build goes.
+#[derive(Clone)]
+pub struct Progress(pub std::sync::Arc<dyn Fn(usize, usize) + Send + Sync>);
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress")
+    }
+}
+
 /// How to run a build.
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
+    /// Called as chapters are finished (the CLI draws a progress bar with it).
+    pub progress: Option<Progress>,
     /// Widens what may be read to this ancestor of the book folder (`--root`).
     pub root: Option<PathBuf>,
     /// `SOURCE_DATE_EPOCH`, used when book.toml has no date.
@@ -127,7 +139,8 @@ pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
     let frame = package::xhtml::Frame { config: &book.config, stylesheets: &stylesheet_hrefs };
     let book_key = book_key(&root, &book, sources.as_ref());
     let cache = settings.cache_dir.as_ref().map(|dir| cache::Cache::new(dir, book_key));
-    let job = ChapterJob { ctx: &ctx, frame: &frame, modified, book_key, cache: cache.as_ref() };
+    let finished = std::sync::atomic::AtomicUsize::new(0);
+    let job = ChapterJob { ctx: &ctx, frame: &frame, modified, book_key, cache: cache.as_ref(), progress: settings.progress.as_ref(), finished: &finished, total: book.chapters.len() };
     let (chapters, cached) = finish_chapters(&job, &book).map_err(RunError::Output)?;
     if let Some(cache) = &cache {
         if let Err(e) = cache.prune() {
@@ -226,9 +239,19 @@ struct ChapterJob<'a> {
     modified: i64,
     book_key: cache::Key,
     cache: Option<&'a cache::Cache>,
+    progress: Option<&'a Progress>,
+    finished: &'a std::sync::atomic::AtomicUsize,
+    total: usize,
 }
 
 impl ChapterJob<'_> {
+    fn tick(&self) {
+        if let Some(progress) = self.progress {
+            let done = self.finished.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            (progress.0)(done, self.total);
+        }
+    }
+
     /// Renders, frames, checks and compresses one chapter, or takes it from the cache; true when cached.
     fn finish(&self, chapter: &load::ChapterSource, note_offset: usize) -> io::Result<(package::ChapterFile, bool)> {
         let entry = self.ctx.chapter_entries[&chapter.path];
@@ -245,6 +268,7 @@ impl ChapterJob<'_> {
         });
         if let (Some(cache), Some(key)) = (self.cache, key) {
             if let Some(done) = cache.get(key) {
+                self.tick();
                 return Ok((done, true));
             }
         }
@@ -254,6 +278,7 @@ impl ChapterJob<'_> {
             // A cache that cannot be written only makes the next build slower.
             let _ = cache.put(key, &done);
         }
+        self.tick();
         Ok((done, false))
     }
 }

@@ -123,7 +123,28 @@ enum Cache {
 
 fn settings(root: Option<PathBuf>, cache_dir: Option<PathBuf>) -> Settings {
     let source_date_epoch = std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|s| s.trim().parse().ok());
-    Settings { root, source_date_epoch, cache_dir }
+    Settings { root, source_date_epoch, cache_dir, progress: None }
+}
+
+/// A progress bar on stderr for builds that take a while; never in pipes, CI or `--quiet`.
+fn progress_bar(quiet: bool) -> Option<(indicatif::ProgressBar, folio::Progress)> {
+    use std::io::IsTerminal;
+    if quiet || !std::io::stderr().is_terminal() || std::env::var_os("CI").is_some() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::hidden();
+    bar.set_style(indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} chapters").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
+    let started = Instant::now();
+    let shown = bar.clone();
+    let progress = folio::Progress(std::sync::Arc::new(move |done, total| {
+        // Fast builds finish before a bar would help; show it only once a build has run a while.
+        if shown.is_hidden() && started.elapsed() > std::time::Duration::from_millis(300) {
+            shown.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        }
+        shown.set_length(total as u64);
+        shown.set_position(done as u64);
+    }));
+    Some((bar, progress))
 }
 
 /// The default output: `dist/<slug>.epub`.
@@ -153,7 +174,6 @@ fn fail(message: impl std::fmt::Display) -> u8 {
 fn compile(book: Option<PathBuf>, settings: Settings) -> Result<(PathBuf, Build), u8> {
     let dir = book_dir(book).map_err(fail)?;
     let build = folio::build(&dir, &settings).map_err(fail)?;
-    report(&build.diagnostics);
     Ok((dir, build))
 }
 
@@ -179,7 +199,17 @@ fn cache_dir(args: &BuildArgs) -> Option<PathBuf> {
 /// Builds once; `Ok(path)` of the written EPUB, or the exit code.
 fn run_build(args: &BuildArgs) -> Result<PathBuf, u8> {
     let started = Instant::now();
-    let (dir, build) = compile(args.book.clone(), settings(args.root.clone(), cache_dir(args)))?;
+    let mut settings = settings(args.root.clone(), cache_dir(args));
+    let bar = progress_bar(args.quiet).map(|(bar, progress)| {
+        settings.progress = Some(progress);
+        bar
+    });
+    let compiled = compile(args.book.clone(), settings);
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let (dir, build) = compiled?;
+    report(&build.diagnostics);
     let Some(epub) = build.epub.as_ref() else {
         let errors = build.diagnostics.iter().filter(|d| d.is_error()).count();
         eprintln!("error: could not build the book: {errors} error{}", if errors == 1 { "" } else { "s" });
@@ -222,6 +252,7 @@ fn run_check(book: Option<PathBuf>, root: Option<PathBuf>, strict: bool) -> Exit
         Ok(b) => b,
         Err(code) => return ExitCode::from(code),
     };
+    report(&build.diagnostics);
     let warnings = build.diagnostics.iter().filter(|d| !d.is_error()).count();
     if build.has_errors() || (strict && warnings > 0) { ExitCode::from(BOOK_ERRORS) } else { ExitCode::SUCCESS }
 }
