@@ -2,10 +2,21 @@
 
 use std::fmt::Write as _;
 
-/// Escapes text for XHTML element content and double-quoted attribute values.
+/// Escapes text for XHTML element content and double-quoted attribute values, dropping the
+/// characters XML 1.0 forbids (control characters other than tab and newlines, U+FFFE, U+FFFF).
 pub fn escape(out: &mut String, text: &str) {
+    let text = if text.chars().any(is_forbidden_in_xml) {
+        std::borrow::Cow::Owned(text.chars().filter(|c| !is_forbidden_in_xml(*c)).collect())
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    };
     // Writing to a String cannot fail.
-    let _ = pulldown_cmark_escape::escape_html(&mut *out, text);
+    let _ = pulldown_cmark_escape::escape_html(&mut *out, &text);
+}
+
+/// Characters that may not appear in an XML 1.0 document, even escaped.
+pub fn is_forbidden_in_xml(c: char) -> bool {
+    matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}')
 }
 
 /// Escapes text into a new string.
@@ -167,6 +178,11 @@ mod tests {
         assert_ne!(asset_name(Path::new("a b.png")), asset_name(Path::new("a-b.png")));
         assert_eq!(asset_name(Path::new("plain.png")), "plain.png");
         assert!(asset_name(Path::new("src/Ünï code.jpg")).is_ascii());
+    }
+
+    #[test]
+    fn escaping_drops_what_xml_forbids() {
+        assert_eq!(escaped("a\u{1}b\tc\u{ffff}<&\""), "ab\tc&lt;&amp;&quot;");
     }
 
     #[test]

@@ -86,6 +86,9 @@ pub fn well_formed(xml: &str) -> Result<(), String> {
 
 /// Parses one document at `path` inside the zip: well-formed, ids unique, only XML's five entities.
 pub fn document(path: &str, text: &str) -> Result<Document, String> {
+    if let Some(i) = text.find(crate::text::is_forbidden_in_xml) {
+        return Err(format!("character U+{:04X} at byte {i} is not allowed in XML", text[i..].chars().next().map_or(0, u32::from)));
+    }
     let mut reader = Reader::from_str(text);
     reader.config_mut().check_end_names = true;
     let mut parsed = Document::default();

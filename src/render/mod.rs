@@ -71,6 +71,8 @@ impl<'a> Context<'a> {
     /// Builds the context: file names for every outline entry, and the chapter lookup.
     pub fn new(config: &'a BookConfig, outline: &'a Outline, sources: Option<&'a Sources>) -> Self {
         let mut chapter_entries = HashMap::new();
+        // Numbers as wide as the largest, so file names sort in reading order.
+        let width = outline.entries.len().to_string().len().max(3);
         let files = outline
             .entries
             .iter()
@@ -86,7 +88,7 @@ impl<'a> Context<'a> {
                 if slug.is_empty() {
                     slug = "chapter".to_string();
                 }
-                format!("c{:03}-{slug}.xhtml", i + 1)
+                format!("c{:0width$}-{slug}.xhtml", i + 1)
             })
             .collect();
         Self { config, outline, files, chapter_entries, sources, strings: crate::i18n::strings(&config.language) }
