@@ -889,20 +889,9 @@ impl<'a> ChapterRenderer<'a> {
                 self.result.diagnostics.push(d);
             }
         }
-        let content = self.buffers.pop().expect("chapter buffer");
-        let matter = self.ctx.outline.entries[self.entry].matter;
-        let mut body = String::with_capacity(content.len() + 512);
-        body.push_str("<section");
-        if matter == crate::outline::Matter::Body {
-            body.push_str(" epub:type=\"chapter\" role=\"doc-chapter\"");
-        }
-        if let Some(first) = self.headings.first() {
-            let _ = write!(body, " aria-labelledby=\"{}\"", crate::text::escaped(&first.id));
-        }
-        body.push_str(">\n");
-        body.push_str(&content);
-        body.push_str("</section>\n");
-        self.notes.write_section(&mut body, &self.definitions, self.ctx.strings);
+        let mut content = self.buffers.pop().expect("chapter buffer");
+        let mut notes = String::new();
+        self.notes.write_section(&mut notes, &self.definitions, self.ctx.strings);
         // Too deep was reported as an error; sanitizing it would only cost time.
         if self.has_raw_html && self.too_deep.is_none() {
             let this = &self;
@@ -921,12 +910,41 @@ impl<'a> ChapterRenderer<'a> {
                     _ => None,
                 },
             };
-            let clean = html::sanitize(&body, &rewrite);
-            body = clean.xhtml;
-            self.result.has_svg = clean.has_svg;
-            self.result.has_mathml = clean.has_mathml;
+            let (mut has_svg, mut has_mathml) = (false, false);
+            for part in [&mut content, &mut notes] {
+                let clean = html::sanitize(part, &rewrite);
+                *part = clean.xhtml;
+                has_svg |= clean.has_svg;
+                has_mathml |= clean.has_mathml;
+            }
+            self.result.has_svg = has_svg;
+            self.result.has_mathml = has_mathml;
         }
-        self.result.ids = collect_ids(&body);
+        let ids: HashSet<String> = collect_ids(&content).into_iter().chain(collect_ids(&notes)).collect();
+        // Malformed raw HTML can swallow a heading (`<a&` takes the next tag as attributes).
+        let chapter_file = self.chapter.text.chapter_file().path.clone();
+        self.headings.retain(|h| {
+            let kept = ids.contains(&h.id);
+            if !kept {
+                let message = format!("heading '{}' was swallowed by malformed raw HTML before it", h.text);
+                self.result.diagnostics.push(Diagnostic::warning(&chapter_file, message));
+            }
+            kept
+        });
+        let matter = self.ctx.outline.entries[self.entry].matter;
+        let mut body = String::with_capacity(content.len() + notes.len() + 128);
+        body.push_str("<section");
+        if matter == crate::outline::Matter::Body {
+            body.push_str(" epub:type=\"chapter\" role=\"doc-chapter\"");
+        }
+        if let Some(first) = self.headings.first() {
+            let _ = write!(body, " aria-labelledby=\"{}\"", crate::text::escaped(&first.id));
+        }
+        body.push_str(">\n");
+        body.push_str(&content);
+        body.push_str("</section>\n");
+        body.push_str(&notes);
+        self.result.ids = ids;
         let images = body.matches("<img ").count();
         let described = body.match_indices(" alt=\"").filter(|(i, m)| !body[i + m.len()..].starts_with('"')).count();
         self.result.undescribed_images = images.saturating_sub(described);
