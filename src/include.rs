@@ -263,11 +263,10 @@ fn select_lines(text: &str, lines: &[Range<usize>], selector: Option<&str>) -> R
         }
     }
     // Like mdBook, the selection ends without its last newline: the directive's own line break follows.
-    if let Some(last) = runs.last_mut() {
-        if text[last.clone()].ends_with('\n') {
+    if let Some(last) = runs.last_mut()
+        && text[last.clone()].ends_with('\n') {
             last.end -= 1;
         }
-    }
     runs.retain(|r| !r.is_empty());
     Ok(runs)
 }

@@ -142,11 +142,10 @@ pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
     let finished = std::sync::atomic::AtomicUsize::new(0);
     let job = ChapterJob { ctx: &ctx, frame: &frame, modified, book_key, cache: cache.as_ref(), progress: settings.progress.as_ref(), finished: &finished, total: book.chapters.len() };
     let (chapters, cached) = finish_chapters(&job, &book).map_err(RunError::Output)?;
-    if let Some(cache) = &cache {
-        if let Err(e) = cache.prune() {
+    if let Some(cache) = &cache
+        && let Err(e) = cache.prune() {
             diagnostics.push(Diagnostic::warning(cache.dir(), format!("cannot clean the build cache ({})", load::describe(&e))));
         }
-    }
     let stats = Stats { chapters: chapters.len(), cached, notes: chapters.iter().map(|c| c.rendered.note_count).sum() };
     for chapter in &chapters {
         diagnostics.extend(chapter.rendered.diagnostics.iter().cloned());
@@ -266,12 +265,11 @@ impl ChapterJob<'_> {
             }
             key.finish()
         });
-        if let (Some(cache), Some(key)) = (self.cache, key) {
-            if let Some(done) = cache.get(key) {
+        if let (Some(cache), Some(key)) = (self.cache, key)
+            && let Some(done) = cache.get(key) {
                 self.tick();
                 return Ok((done, true));
             }
-        }
         let rendered = render::render(self.ctx, chapter, entry, note_offset);
         let done = package::finish_chapter(rendered, self.frame, self.ctx.outline, &self.ctx.files, self.modified)?;
         if let (Some(cache), Some(key)) = (self.cache, key) {

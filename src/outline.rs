@@ -253,7 +253,9 @@ pub fn percent_decode(s: &str) -> String {
 mod tests {
     use super::*;
 
-    fn outline(text: &str) -> (Vec<(String, usize, Matter, Target)>, Vec<String>) {
+    type Line = (String, usize, Matter, Target);
+
+    fn outline(text: &str) -> (Vec<Line>, Vec<String>) {
         let src = SourceText::new("SUMMARY.md", text.to_string());
         let (o, d) = parse(&src);
         (

@@ -187,7 +187,7 @@ mod tests {
 
     #[test]
     fn urls() {
-        assert!(is_web_url("https://example.org/a b") == false);
+        assert!(!is_web_url("https://example.org/a b"));
         assert!(is_web_url("http://example.org"));
         assert!(!is_web_url("example.org"));
         assert!(!is_web_url("https://"));

@@ -133,11 +133,10 @@ fn element(e: &BytesStart<'_>, document: &str, parsed: &mut Document) -> Result<
         let attr = attr.map_err(|err| format!("bad attribute on <{name}>: {err}"))?;
         let value = attr.normalized_value(quick_xml::XmlVersion::Implicit1_0).map_err(|err| format!("bad attribute value on <{name}>: {err}"))?;
         match attr.key.as_ref() {
-            "id" => {
-                if !parsed.ids.insert(value.to_string()) {
+            "id"
+                if !parsed.ids.insert(value.to_string()) => {
                     return Err(format!("duplicate id '{value}'"));
                 }
-            }
             "href" | "src" | "xlink:href" if !matches!(name.as_str(), "item" | "rootfile") => {
                 if let Some(link) = internal_link(document, &value) {
                     parsed.links.push(link);

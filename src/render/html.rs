@@ -464,7 +464,7 @@ impl<'a> XhtmlWriter<'a> {
     /// Writes a start tag; `None` when the element is dropped with its content.
     fn open_element(&mut self, name: &'a QualName, attrs: &[Attribute], inside_foreign: bool) -> Option<OpenTag<'a>> {
         let (tag, foreign_root): (&'a str, Option<&str>) = if name.ns == ns!(html) {
-            match html_rule(&*name.local) {
+            match html_rule(&name.local) {
                 Rule::Keep => ((&*name.local), None),
                 Rule::Rename(new) => (new, None),
                 Rule::Unwrap => return Some(OpenTag::Unwrapped),

@@ -165,7 +165,7 @@ pub fn render(ctx: &Context<'_>, chapter: &ChapterSource, entry: usize, note_off
     let has_sources = ctx.sources.is_some();
     let mut callback = |link: BrokenLink<'_>| {
         (has_sources && link.link_type == LinkType::Shortcut && link.reference.starts_with('@'))
-            .then(|| (CowStr::Borrowed(CITATION_MARKER), CowStr::Borrowed("")))
+            .then_some((CowStr::Borrowed(CITATION_MARKER), CowStr::Borrowed("")))
     };
     let events: Vec<(Event<'_>, Range<usize>)> =
         Parser::new_with_broken_link_callback(text, markdown_options(ctx.config), Some(&mut callback)).into_offset_iter().collect();
@@ -333,7 +333,7 @@ impl<'a> ChapterRenderer<'a> {
         }
         match event {
             Event::Start(tag) => self.start(tag, range),
-            Event::End(tag) => self.end(*tag, range),
+            Event::End(tag) => self.end(*tag),
             Event::Text(text) => {
                 if let Some(code) = &mut self.code {
                     code.text.push_str(text);
@@ -465,7 +465,7 @@ impl<'a> ChapterRenderer<'a> {
         }
     }
 
-    fn end(&mut self, tag: TagEnd, range: &Range<usize>) {
+    fn end(&mut self, tag: TagEnd) {
         match tag {
             TagEnd::Paragraph => self.push("</p>\n"),
             TagEnd::Heading(_) => self.end_heading(),
@@ -506,7 +506,6 @@ impl<'a> ChapterRenderer<'a> {
             TagEnd::Image => {}
             TagEnd::MetadataBlock(_) => {}
         }
-        let _ = range;
     }
 
     fn end_heading(&mut self) {

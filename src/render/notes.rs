@@ -112,7 +112,7 @@ impl Notes {
         if self.notes.is_empty() {
             return;
         }
-        let _ = write!(out, "<section class=\"footnotes\" epub:type=\"footnotes\" aria-label=\"{}\">\n", strings.notes);
+        let _ = writeln!(out, "<section class=\"footnotes\" epub:type=\"footnotes\" aria-label=\"{}\">", strings.notes);
         for (index, note) in self.notes.iter().enumerate() {
             let number = self.offset + index + 1;
             let body = match &note.content {
@@ -122,7 +122,7 @@ impl Notes {
                 },
                 Content::Citation(xhtml) => format!("<p>{xhtml}.</p>"),
             };
-            let _ = write!(out, "<aside class=\"footnote\" epub:type=\"footnote\" role=\"doc-footnote\" id=\"note.{number}\">\n");
+            let _ = writeln!(out, "<aside class=\"footnote\" epub:type=\"footnote\" role=\"doc-footnote\" id=\"note.{number}\">");
             let back = format!("<a class=\"footnote-back\" role=\"doc-backlink\" href=\"#noteref.{number}\">{number}.</a> ");
             let mut more = String::new();
             for k in 2..=note.references {
