@@ -1,4 +1,4 @@
-//! The build cache: finished chapters stored by a hash of everything that went into them, so a
+//! The build cache: finished chapters and pages stored by a hash of everything that went into them, so a
 //! rebuild after an edit renders and compresses only what changed.
 //!
 //! A key hashes folio's version, the book's configuration files, the chapter's text and every file
@@ -15,7 +15,10 @@ use std::sync::Mutex;
 
 use xxhash_rust::xxh3::{Xxh3, xxh3_64};
 
-use crate::package::ChapterFile;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::package::Finished;
 
 const MAGIC: &[u8; 8] = b"FOLIOC01";
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -61,25 +64,25 @@ impl Cache {
     }
 
     fn file_name(key: Key) -> String {
-        format!("{key:032x}.chapter")
+        format!("{key:032x}.entry")
     }
 
-    /// The chapter stored under `key`, if it reads back intact.
-    pub fn get(&self, key: Key) -> Option<ChapterFile> {
+    /// The entry stored under `key` (its metadata and its finished document), if it reads back intact.
+    pub fn get<T: DeserializeOwned>(&self, key: Key) -> Option<(T, Finished)> {
         let name = Self::file_name(key);
         self.used.lock().expect("not poisoned").insert(name.clone());
         let bytes = fs::read(self.dir.join(&name)).ok()?;
         decode(&bytes)
     }
 
-    /// Stores a chapter under `key`. It is written to a temporary file and renamed, so a reader never
+    /// Stores an entry under `key`. It is written to a temporary file and renamed, so a reader never
     /// sees half of it; it is not synced to disk, since a damaged entry is detected and rebuilt anyway.
-    pub fn put(&self, key: Key, chapter: &ChapterFile) -> io::Result<()> {
+    pub fn put<T: Serialize>(&self, key: Key, meta: &T, finished: &Finished) -> io::Result<()> {
         fs::create_dir_all(&self.dir)?;
         let name = Self::file_name(key);
         self.used.lock().expect("not poisoned").insert(name.clone());
         let temp = self.dir.join(format!(".{name}.{}.tmp", std::process::id()));
-        let written = fs::write(&temp, encode(chapter)?).and_then(|()| fs::rename(&temp, self.dir.join(&name)));
+        let written = fs::write(&temp, encode(meta, finished)?).and_then(|()| fs::rename(&temp, self.dir.join(&name)));
         if written.is_err() {
             let _ = fs::remove_file(&temp);
         }
@@ -93,7 +96,7 @@ impl Cache {
         for entry in entries {
             let entry = entry?;
             let name = entry.file_name().to_string_lossy().into_owned();
-            if name.ends_with(".chapter") && !used.contains(&name) {
+            if name.ends_with(".entry") && !used.contains(&name) {
                 fs::remove_file(entry.path())?;
             }
         }
@@ -106,30 +109,48 @@ impl Cache {
     }
 }
 
-fn encode(chapter: &ChapterFile) -> io::Result<Vec<u8>> {
-    let payload = postcard::to_stdvec(chapter).map_err(io::Error::other)?;
-    let mut bytes = Vec::with_capacity(payload.len() + 32);
+/// Layout: magic, version, the metadata's length and postcard bytes, the document check's length
+/// and postcard bytes, the compressed document as it is (serde would copy it byte by byte), and a
+/// checksum of everything before it.
+fn encode<T: Serialize>(meta: &T, finished: &Finished) -> io::Result<Vec<u8>> {
+    let meta = postcard::to_stdvec(meta).map_err(io::Error::other)?;
+    let document = postcard::to_stdvec(&finished.document).map_err(io::Error::other)?;
+    let mut bytes = Vec::with_capacity(meta.len() + document.len() + finished.compressed.len() + 48);
     bytes.extend_from_slice(MAGIC);
     bytes.push(VERSION.len() as u8);
     bytes.extend_from_slice(VERSION.as_bytes());
-    bytes.extend_from_slice(&payload);
+    for part in [&meta, &document] {
+        bytes.extend_from_slice(&(part.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(part);
+    }
+    bytes.extend_from_slice(&finished.compressed);
     let checksum = xxh3_64(&bytes);
     bytes.extend_from_slice(&checksum.to_le_bytes());
     Ok(bytes)
 }
 
-fn decode(bytes: &[u8]) -> Option<ChapterFile> {
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Option<(T, Finished)> {
     let (body, checksum) = bytes.split_at_checked(bytes.len().checked_sub(8)?)?;
     if xxh3_64(body).to_le_bytes() != checksum {
         return None;
     }
     let rest = body.strip_prefix(MAGIC)?;
     let (&len, rest) = rest.split_first()?;
-    let (version, payload) = rest.split_at_checked(usize::from(len))?;
+    let (version, rest) = rest.split_at_checked(usize::from(len))?;
     if version != VERSION.as_bytes() {
         return None;
     }
-    postcard::from_bytes(payload).ok()
+    let (meta, rest) = length_prefixed(rest)?;
+    let (document, compressed) = length_prefixed(rest)?;
+    let meta = postcard::from_bytes(meta).ok()?;
+    let document = postcard::from_bytes(document).ok()?;
+    Some((meta, Finished { document, compressed: compressed.to_vec() }))
+}
+
+fn length_prefixed(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (len, rest) = bytes.split_at_checked(8)?;
+    let len = usize::try_from(u64::from_le_bytes(len.try_into().ok()?)).ok()?;
+    rest.split_at_checked(len)
 }
 
 #[cfg(test)]
@@ -137,41 +158,51 @@ mod tests {
     use super::*;
     use crate::render::RenderedChapter;
 
-    fn sample() -> ChapterFile {
+    fn sample() -> (RenderedChapter, Finished) {
         let rendered = RenderedChapter { entry: 3, note_count: 7, ..RenderedChapter::default() };
-        ChapterFile { rendered, document: Ok(Default::default()), compressed: vec![1, 2, 3] }
+        (rendered, Finished { document: Err("bad".into()), compressed: vec![1, 2, 3] })
+    }
+
+    fn put(cache: &Cache, key: Key) {
+        let (meta, finished) = sample();
+        cache.put(key, &meta, &finished).unwrap();
+    }
+
+    fn get(cache: &Cache, key: Key) -> Option<(RenderedChapter, Finished)> {
+        cache.get(key)
     }
 
     #[test]
     fn round_trips_and_rejects_damage() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path(), 42);
-        assert!(cache.get(1).is_none());
-        cache.put(1, &sample()).unwrap();
-        let back = cache.get(1).unwrap();
-        assert_eq!((back.rendered.entry, back.rendered.note_count, back.compressed), (3, 7, vec![1, 2, 3]));
+        assert!(get(&cache, 1).is_none());
+        put(&cache, 1);
+        let (meta, finished) = get(&cache, 1).unwrap();
+        assert_eq!((meta.entry, meta.note_count), (3, 7));
+        assert_eq!(finished, sample().1);
 
         // Flip one byte: the checksum catches it and the entry is a miss.
         let path = cache.dir().join(Cache::file_name(1));
         let mut bytes = fs::read(&path).unwrap();
         bytes[12] ^= 0xff;
         fs::write(&path, &bytes).unwrap();
-        assert!(cache.get(1).is_none());
+        assert!(get(&cache, 1).is_none());
         // Truncated or empty files are misses too.
         fs::write(&path, b"FOLIOC01").unwrap();
-        assert!(cache.get(1).is_none());
+        assert!(get(&cache, 1).is_none());
     }
 
     #[test]
     fn prune_keeps_only_used_entries() {
         let dir = tempfile::tempdir().unwrap();
         let first = Cache::new(dir.path(), 7);
-        first.put(1, &sample()).unwrap();
-        first.put(2, &sample()).unwrap();
+        put(&first, 1);
+        put(&first, 2);
         let second = Cache::new(dir.path(), 7);
-        assert!(second.get(2).is_some());
+        assert!(get(&second, 2).is_some());
         second.prune().unwrap();
-        assert!(second.get(1).is_none() && second.get(2).is_some());
+        assert!(get(&second, 1).is_none() && get(&second, 2).is_some());
     }
 
     #[test]

@@ -60,7 +60,19 @@ struct RawSource {
 }
 
 /// The fields a source may have.
-const FIELDS: &[&str] = &["key", "kind", "author", "organization", "title", "publication", "publisher", "number", "date", "url", "accessed"];
+const FIELDS: &[&str] = &[
+    "key",
+    "kind",
+    "author",
+    "organization",
+    "title",
+    "publication",
+    "publisher",
+    "number",
+    "date",
+    "url",
+    "accessed",
+];
 
 /// A date with the precision it was given: year, year-month or full date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,15 +82,33 @@ pub struct PartialDate {
     day: Option<u8>,
 }
 
-const MONTHS: [&str; 12] =
-    ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
 
 impl PartialDate {
     fn parse(s: &str) -> Option<Self> {
         let mut parts = s.trim().split('-');
         let year = parts.next().filter(|y| y.len() == 4)?.parse().ok()?;
-        let month: Option<u8> = parts.next().map(|m| m.parse().ok().filter(|m| (1..=12).contains(m))).map_or(Some(None), |m| m.map(Some))?;
-        let day: Option<u8> = parts.next().map(|d| d.parse().ok().filter(|d| (1..=31).contains(d))).map_or(Some(None), |d| d.map(Some))?;
+        let month: Option<u8> = parts
+            .next()
+            .map(|m| m.parse().ok().filter(|m| (1..=12).contains(m)))
+            .map_or(Some(None), |m| m.map(Some))?;
+        let day: Option<u8> = parts
+            .next()
+            .map(|d| d.parse().ok().filter(|d| (1..=31).contains(d)))
+            .map_or(Some(None), |d| d.map(Some))?;
         if parts.next().is_some() || (day.is_some() && month.is_none()) {
             return None;
         }
@@ -169,7 +199,9 @@ pub fn load(file: SourceText) -> (Option<Sources>, Vec<Diagnostic>) {
             let mut message = format!("invalid sources file: {}", e.message().trim_end().trim_end_matches('.'));
             let mut hint = None;
             // serde lists every field; name the likely one instead.
-            if let Some(field) = message.split("unknown field `").nth(1).and_then(|rest| rest.split('`').next()).map(str::to_string) {
+            if let Some(field) =
+                message.split("unknown field `").nth(1).and_then(|rest| rest.split('`').next()).map(str::to_string)
+            {
                 message = format!("unknown field `{field}` in a source");
                 hint = did_you_mean(&field, FIELDS.iter().copied()).map(|f| format!("did you mean `{f}`?"));
             }
@@ -188,18 +220,26 @@ pub fn load(file: SourceText) -> (Option<Sources>, Vec<Diagnostic>) {
         let key_range = entry.key.span();
         let key = entry.key.into_inner();
         if parse_citation(&format!("@{key}")).is_err() {
-            diags.push(file.error(key_range.clone(), format!("'{key}' is not a valid citation key (use letters, digits and - _ : . /)")));
+            diags.push(file.error(
+                key_range.clone(),
+                format!("'{key}' is not a valid citation key (use letters, digits and - _ : . /)"),
+            ));
         }
         if let Some(&first) = by_key.get(&key) {
             let line = file.position(entries.get::<usize>(first).map_or(0, |s: &Source| s.key_range.start)).line;
-            diags.push(file.error(key_range.clone(), format!("duplicate source key '{key}' (first defined at line {line})")));
+            diags.push(
+                file.error(key_range.clone(), format!("duplicate source key '{key}' (first defined at line {line})")),
+            );
             continue;
         }
         let mut date_field = |value: Option<Spanned<String>>, name: &str| {
             value.and_then(|d| {
                 let parsed = PartialDate::parse(d.get_ref());
                 if parsed.is_none() {
-                    diags.push(file.error(d.span(), format!("invalid {name} '{}': write YYYY, YYYY-MM or YYYY-MM-DD", d.get_ref())));
+                    diags.push(file.error(
+                        d.span(),
+                        format!("invalid {name} '{}': write YYYY, YYYY-MM or YYYY-MM-DD", d.get_ref()),
+                    ));
                 }
                 parsed
             })
@@ -210,7 +250,9 @@ pub fn load(file: SourceText) -> (Option<Sources>, Vec<Diagnostic>) {
             if is_web_url(u.get_ref()) {
                 Some(u.into_inner().trim().to_string())
             } else {
-                diags.push(file.error(u.span(), format!("'{}' is not a URL (expected http:// or https://)", u.get_ref())));
+                diags.push(
+                    file.error(u.span(), format!("'{}' is not a URL (expected http:// or https://)", u.get_ref())),
+                );
                 None
             }
         });
@@ -305,7 +347,11 @@ impl Source {
 
     fn title_xhtml(&self, separator: &str) -> String {
         let title = crate::text::escaped(&self.title);
-        if italic_title(self.kind) { format!("<em>{title}</em>") } else { format!("\u{201c}{title}{separator}\u{201d}") }
+        if italic_title(self.kind) {
+            format!("<em>{title}</em>")
+        } else {
+            format!("\u{201c}{title}{separator}\u{201d}")
+        }
     }
 
     /// The container (publication, publisher, number, date) parts shared by notes and bibliography.
@@ -430,7 +476,12 @@ impl Source {
 
     /// Sort key for the bibliography: first author's family name (or organisation, or title), no leading "The".
     pub fn sort_key(&self) -> String {
-        let lead = self.authors.first().map(|a| family_name(a).to_string()).or_else(|| self.organization.clone()).unwrap_or_else(|| self.title.clone());
+        let lead = self
+            .authors
+            .first()
+            .map(|a| family_name(a).to_string())
+            .or_else(|| self.organization.clone())
+            .unwrap_or_else(|| self.title.clone());
         let lead = lead.strip_prefix("The ").unwrap_or(&lead);
         format!("{}\u{0}{}", deunicode::deunicode(lead).to_lowercase(), self.title.to_lowercase())
     }
@@ -466,7 +517,9 @@ mod tests {
 
     #[test]
     fn treaty_in_italics() {
-        let (s, _) = sources("[[source]]\nkey = \"crc\"\nkind = \"treaty\"\norganization = \"United Nations\"\ntitle = \"Convention Relating to the Status of Refugees\"\ndate = \"1951-07-28\"\nnumber = \"189 U.N.T.S. 137\"\n");
+        let (s, _) = sources(
+            "[[source]]\nkey = \"crc\"\nkind = \"treaty\"\norganization = \"United Nations\"\ntitle = \"Convention Relating to the Status of Refugees\"\ndate = \"1951-07-28\"\nnumber = \"189 U.N.T.S. 137\"\n",
+        );
         let s = s.unwrap();
         assert_eq!(
             s.get("crc").unwrap().note(Some("art. 33")),
@@ -476,11 +529,15 @@ mod tests {
 
     #[test]
     fn bad_entries_are_located() {
-        let text = format!("{NEWS}[[source]]\nkey = \"smith\"\nkind = \"web\"\ntitle = \"x\"\nurl = \"not a url\"\ndate = \"2017-13\"\n");
+        let text = format!(
+            "{NEWS}[[source]]\nkey = \"smith\"\nkind = \"web\"\ntitle = \"x\"\nurl = \"not a url\"\ndate = \"2017-13\"\n"
+        );
         let (s, d) = sources(&text);
         assert!(s.is_none());
         assert_eq!(d, ["sources.toml:10:7: error: duplicate source key 'smith' (first defined at line 2)"]);
-        let (_, d) = sources("[[source]]\nkey = \"a\"\nkind = \"web\"\ntitle = \"x\"\nurl = \"not a url\"\ndate = \"2017-13\"\n");
+        let (_, d) = sources(
+            "[[source]]\nkey = \"a\"\nkind = \"web\"\ntitle = \"x\"\nurl = \"not a url\"\ndate = \"2017-13\"\n",
+        );
         assert_eq!(
             d,
             [

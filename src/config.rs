@@ -74,9 +74,7 @@ pub enum DatePrecision {
 impl BookDate {
     /// `dc:date` form at the precision given.
     pub fn to_w3cdtf(self) -> String {
-        let date = time::OffsetDateTime::from_unix_timestamp(self.unix_seconds)
-            .expect("validated on load")
-            .date();
+        let date = time::OffsetDateTime::from_unix_timestamp(self.unix_seconds).expect("validated on load").date();
         match self.precision {
             DatePrecision::Year => format!("{:04}", date.year()),
             DatePrecision::Month => format!("{:04}-{:02}", date.year(), date.month() as u8),
@@ -195,9 +193,25 @@ struct RawEpub {
 const BOOK_KEYS: &[&str] = &["title", "authors", "description", "language", "src", "multilingual", "text-direction"];
 /// Keys of folio's strict `[epub]` table.
 const EPUB_KEYS: &[&str] = &[
-    "identifier", "isbn", "subtitle", "publisher", "date", "rights", "subjects", "series", "series-index",
-    "contributors", "cover", "stylesheets", "default-stylesheet", "fonts", "toc-depth", "footnote-numbering",
-    "smart-punctuation", "sources", "base-url",
+    "identifier",
+    "isbn",
+    "subtitle",
+    "publisher",
+    "date",
+    "rights",
+    "subjects",
+    "series",
+    "series-index",
+    "contributors",
+    "cover",
+    "stylesheets",
+    "default-stylesheet",
+    "fonts",
+    "toc-depth",
+    "footnote-numbering",
+    "smart-punctuation",
+    "sources",
+    "base-url",
 ];
 /// mdBook's other tables: accepted and ignored.
 const MDBOOK_TABLES: &[&str] = &["output", "preprocessor", "rust", "build"];
@@ -263,7 +277,12 @@ fn check_keys(source: &SourceText, tree: &DeTable<'_>, diags: &mut Vec<Diagnosti
     has_preprocessors
 }
 
-fn validate(source: &SourceText, raw: RawFile, has_preprocessors: bool, diags: &mut Vec<Diagnostic>) -> Option<BookConfig> {
+fn validate(
+    source: &SourceText,
+    raw: RawFile,
+    has_preprocessors: bool,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<BookConfig> {
     let RawFile { book, epub } = raw;
     let title = match book.title {
         Some(t) if !t.get_ref().trim().is_empty() => t.into_inner(),
@@ -273,8 +292,7 @@ fn validate(source: &SourceText, raw: RawFile, has_preprocessors: bool, diags: &
         }
         None => {
             diags.push(
-                Diagnostic::error(&source.path, "the book has no title")
-                    .with_hint("add `title = \"…\"` under [book]"),
+                Diagnostic::error(&source.path, "the book has no title").with_hint("add `title = \"…\"` under [book]"),
             );
             String::new()
         }
@@ -297,7 +315,9 @@ fn validate(source: &SourceText, raw: RawFile, has_preprocessors: bool, diags: &
             "rtl" => true,
             "ltr" => false,
             other => {
-                diags.push(source.error(dir.span(), format!("text-direction must be \"ltr\" or \"rtl\", not \"{other}\"")));
+                diags.push(
+                    source.error(dir.span(), format!("text-direction must be \"ltr\" or \"rtl\", not \"{other}\"")),
+                );
                 false
             }
         },
@@ -308,7 +328,10 @@ fn validate(source: &SourceText, raw: RawFile, has_preprocessors: bool, diags: &
         None => {
             diags.push(
                 source
-                    .error(isbn.span(), format!("`{}` is not a valid ISBN (wrong length or check digit)", isbn.get_ref()))
+                    .error(
+                        isbn.span(),
+                        format!("`{}` is not a valid ISBN (wrong length or check digit)", isbn.get_ref()),
+                    )
                     .with_hint("an ISBN has 13 digits (or 10, the last may be X); hyphens and spaces are allowed"),
             );
             None
@@ -388,13 +411,24 @@ fn validate(source: &SourceText, raw: RawFile, has_preprocessors: bool, diags: &
 }
 
 /// Keeps the files that live in the book folder; a URL gets a warning, since folio works offline.
-fn local_files(source: &SourceText, files: Vec<Spanned<PathBuf>>, what: &str, diags: &mut Vec<Diagnostic>) -> Vec<Located<PathBuf>> {
+fn local_files(
+    source: &SourceText,
+    files: Vec<Spanned<PathBuf>>,
+    what: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<Located<PathBuf>> {
     files
         .into_iter()
         .filter(|f| {
             let remote = crate::text::has_scheme(&f.get_ref().to_string_lossy());
             if remote {
-                diags.push(source.warning(f.span(), format!("remote {what} '{}' is not embedded (folio works offline) and is left out", f.get_ref().display())));
+                diags.push(source.warning(
+                    f.span(),
+                    format!(
+                        "remote {what} '{}' is not embedded (folio works offline) and is left out",
+                        f.get_ref().display()
+                    ),
+                ));
             }
             !remote
         })
@@ -413,7 +447,9 @@ fn parse_date(value: &toml::Value) -> Option<BookDate> {
         _ => return None,
     };
     let parts: Vec<&str> = text.split('-').collect();
-    let number = |s: &str, len: usize| (s.len() == len && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse::<i32>().ok()).flatten();
+    let number = |s: &str, len: usize| {
+        (s.len() == len && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse::<i32>().ok()).flatten()
+    };
     let (year, month, day, precision) = match parts.as_slice() {
         [y] => (number(y, 4)?, 1, 1, DatePrecision::Year),
         [y, m] => (number(y, 4)?, number(m, 2)?, 1, DatePrecision::Month),
@@ -433,14 +469,13 @@ fn normalize_isbn(raw: &str) -> Option<String> {
     let valid = match isbn.len() {
         13 => {
             let digits: Option<Vec<u32>> = isbn.chars().map(digit).collect();
-            digits.is_some_and(|d| d.iter().enumerate().map(|(i, v)| if i % 2 == 0 { *v } else { v * 3 }).sum::<u32>() % 10 == 0)
+            digits.is_some_and(|d| {
+                d.iter().enumerate().map(|(i, v)| if i % 2 == 0 { *v } else { v * 3 }).sum::<u32>() % 10 == 0
+            })
         }
         10 => {
-            let digits: Option<Vec<u32>> = isbn
-                .chars()
-                .enumerate()
-                .map(|(i, c)| if i == 9 && c == 'X' { Some(10) } else { digit(c) })
-                .collect();
+            let digits: Option<Vec<u32>> =
+                isbn.chars().enumerate().map(|(i, c)| if i == 9 && c == 'X' { Some(10) } else { digit(c) }).collect();
             digits.is_some_and(|d| d.iter().enumerate().map(|(i, v)| (10 - i as u32) * v).sum::<u32>() % 11 == 0)
         }
         _ => false,
@@ -485,7 +520,9 @@ mod tests {
 
     #[test]
     fn bad_values_are_located() {
-        let (_, diags) = load_str("[book]\ntitle = \"T\"\nlanguage = \"en_GB!\"\n[epub]\ndate = \"2017-02-30\"\nisbn = \"978-0-306-40615-6\"\n");
+        let (_, diags) = load_str(
+            "[book]\ntitle = \"T\"\nlanguage = \"en_GB!\"\n[epub]\ndate = \"2017-02-30\"\nisbn = \"978-0-306-40615-6\"\n",
+        );
         assert_eq!(diags.len(), 3, "{diags:?}");
         assert!(diags[0].starts_with("book.toml:3:12: error: `en_GB!` is not a valid BCP 47 language tag"));
         assert!(diags[1].starts_with("book.toml:5:8: error: invalid date"));
@@ -494,12 +531,20 @@ mod tests {
 
     #[test]
     fn remote_files_are_left_out_with_a_warning() {
-        let (config, diags) = load_str("[book]\ntitle = \"T\"\n[epub]\nstylesheets = [\"https://x.org/a.css\", \"local.css\"]\ncover = \"http://x.org/c.png\"\n");
+        let (config, diags) = load_str(
+            "[book]\ntitle = \"T\"\n[epub]\nstylesheets = [\"https://x.org/a.css\", \"local.css\"]\ncover = \"http://x.org/c.png\"\n",
+        );
         let config = config.unwrap();
-        assert_eq!(config.stylesheets.iter().map(|s| s.value.clone()).collect::<Vec<_>>(), [PathBuf::from("local.css")]);
+        assert_eq!(
+            config.stylesheets.iter().map(|s| s.value.clone()).collect::<Vec<_>>(),
+            [PathBuf::from("local.css")]
+        );
         assert!(config.cover.is_none());
         assert_eq!(diags.len(), 2, "{diags:?}");
-        assert!(diags[0].starts_with("book.toml:4:16: warning: remote stylesheet 'https://x.org/a.css' is not embedded"), "{diags:?}");
+        assert!(
+            diags[0].starts_with("book.toml:4:16: warning: remote stylesheet 'https://x.org/a.css' is not embedded"),
+            "{diags:?}"
+        );
     }
 
     #[test]
@@ -522,7 +567,12 @@ mod tests {
     fn missing_title_and_wrong_type() {
         let (_, diags) = load_str("[book]\nauthors = \"me\"\n");
         assert_eq!(diags.len(), 1);
-        assert!(diags[0].starts_with("book.toml:2:11: error: invalid book.toml: invalid type: string \"me\", expected a sequence"), "{diags:?}");
+        assert!(
+            diags[0].starts_with(
+                "book.toml:2:11: error: invalid book.toml: invalid type: string \"me\", expected a sequence"
+            ),
+            "{diags:?}"
+        );
         let (_, diags) = load_str("[book]\n");
         assert_eq!(diags, ["book.toml: error: the book has no title\nhint: add `title = \"…\"` under [book]"]);
     }

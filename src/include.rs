@@ -14,8 +14,8 @@ const MAX_DEPTH: usize = 10;
 /// A chapter's text after expansion.
 #[derive(Debug)]
 pub struct Expanded {
-    /// The expanded Markdown.
-    pub text: String,
+    /// The expanded Markdown, when directives changed anything (else the chapter file's text is it).
+    expanded: Option<String>,
     /// The chapter file first, then every included file.
     files: Vec<SourceText>,
     /// Sorted by `start`: from offset `start` of `text` on, bytes come from `files[file]` at `file_start`.
@@ -32,7 +32,12 @@ struct Segment {
 impl Expanded {
     /// A chapter without directives: the text maps to itself.
     pub fn plain(source: SourceText) -> Self {
-        Self { text: source.text.clone(), files: vec![source], segments: vec![Segment { start: 0, file: 0, file_start: 0 }] }
+        Self { expanded: None, files: vec![source], segments: vec![Segment { start: 0, file: 0, file_start: 0 }] }
+    }
+
+    /// The Markdown to parse.
+    pub fn text(&self) -> &str {
+        self.expanded.as_deref().unwrap_or(&self.files[0].text)
     }
 
     /// The chapter file itself.
@@ -75,7 +80,7 @@ pub fn expand(root: &ReadRoot, src: &Path, chapter: &Path, source: SourceText) -
     }
     let mut expander = Expander {
         root,
-        out: Expanded { text: String::with_capacity(source.text.len()), files: vec![], segments: vec![] },
+        out: Expanded { expanded: Some(String::with_capacity(source.text.len())), files: vec![], segments: vec![] },
         diags: Vec::new(),
     };
     let book_relative = src.join(chapter);
@@ -108,8 +113,9 @@ impl Expander<'_> {
         if range.is_empty() {
             return;
         }
-        self.out.segments.push(Segment { start: self.out.text.len(), file, file_start: range.start });
-        self.out.text.push_str(&self.out.files[file].text[range]);
+        let out = self.out.expanded.as_mut().expect("expanding");
+        self.out.segments.push(Segment { start: out.len(), file, file_start: range.start });
+        out.push_str(&self.out.files[file].text[range]);
     }
 
     fn expand_range(&mut self, file: usize, path: &Path, range: Range<usize>, depth: usize) {
@@ -134,9 +140,10 @@ impl Expander<'_> {
                 }
                 other => {
                     let source = &self.out.files[file];
-                    self.diags.push(
-                        source.warning(drange.clone(), format!("mdBook directive `{{{{#{other}}}}}` is not supported and is left as text")),
-                    );
+                    self.diags.push(source.warning(
+                        drange.clone(),
+                        format!("mdBook directive `{{{{#{other}}}}}` is not supported and is left as text"),
+                    ));
                     self.copy(file, drange);
                 }
             }
@@ -157,9 +164,13 @@ impl Expander<'_> {
             false
         };
         if depth >= MAX_DEPTH {
-            return warn(self, format!("includes nest deeper than {MAX_DEPTH} levels (a cycle?); `{target}` is not included"));
+            return warn(
+                self,
+                format!("includes nest deeper than {MAX_DEPTH} levels (a cycle?); `{target}` is not included"),
+            );
         }
-        let Some(relative) = normalize_relative(here, Path::new(target)).filter(|_| !Path::new(target).is_absolute()) else {
+        let Some(relative) = normalize_relative(here, Path::new(target)).filter(|_| !Path::new(target).is_absolute())
+        else {
             return warn(self, format!("include '{target}' is outside the book folder and is left as text"));
         };
         let source = match self.root.read_text(&relative) {
@@ -231,7 +242,13 @@ fn select_lines(text: &str, lines: &[Range<usize>], selector: Option<&str>) -> R
     let chosen: Vec<Range<usize>> = match selector {
         None | Some("") => lines.to_vec(),
         Some(sel) if sel.chars().next().is_some_and(|c| c.is_ascii_digit() || c == ':') => {
-            let parse = |s: &str| if s.is_empty() { Ok(None) } else { s.parse::<usize>().map(Some).map_err(|_| format!("bad line range '{sel}'")) };
+            let parse = |s: &str| {
+                if s.is_empty() {
+                    Ok(None)
+                } else {
+                    s.parse::<usize>().map(Some).map_err(|_| format!("bad line range '{sel}'"))
+                }
+            };
             let (from, to) = match sel.split_once(':') {
                 Some((a, b)) => (parse(a)?.unwrap_or(1), parse(b)?.unwrap_or(lines.len())),
                 None => {
@@ -264,9 +281,10 @@ fn select_lines(text: &str, lines: &[Range<usize>], selector: Option<&str>) -> R
     }
     // Like mdBook, the selection ends without its last newline: the directive's own line break follows.
     if let Some(last) = runs.last_mut()
-        && text[last.clone()].ends_with('\n') {
-            last.end -= 1;
-        }
+        && text[last.clone()].ends_with('\n')
+    {
+        last.end -= 1;
+    }
     runs.retain(|r| !r.is_empty());
     Ok(runs)
 }
@@ -296,7 +314,10 @@ mod tests {
     fn finds_directives() {
         let found = find_directives("x {{#include a.rs:2}} {{#title T}}", 10);
         assert_eq!(found.len(), 2);
-        assert_eq!((found[0].name.as_str(), found[0].args.as_str(), found[0].range.clone()), ("include", "a.rs:2", 12..31));
+        assert_eq!(
+            (found[0].name.as_str(), found[0].args.as_str(), found[0].range.clone()),
+            ("include", "a.rs:2", 12..31)
+        );
         assert_eq!(found[1].name, "title");
     }
 }

@@ -119,18 +119,16 @@ pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
         diagnostic::sort(&mut diagnostics);
         return Ok(Build { epub: None, diagnostics, stats: Stats::default(), slug: "book".into() });
     };
-    let sources = book.config.sources.as_ref().and_then(|file| {
-        match root.read_text(&file.value) {
-            Ok(text) => {
-                let (sources, diags) = cite::load(text);
-                diagnostics.extend(diags);
-                sources
-            }
-            Err(e) => {
-                let shown = root.display_path(&file.value);
-                diagnostics.push(e.diagnostic(&shown, "sources file", Some((&book.config_source, file.range.clone()))));
-                None
-            }
+    let sources = book.config.sources.as_ref().and_then(|file| match root.read_text(&file.value) {
+        Ok(text) => {
+            let (sources, diags) = cite::load(text);
+            diagnostics.extend(diags);
+            sources
+        }
+        Err(e) => {
+            let shown = root.display_path(&file.value);
+            diagnostics.push(e.diagnostic(&shown, "sources file", Some((&book.config_source, file.range.clone()))));
+            None
         }
     });
     let ctx = render::Context::new(&book.config, &book.outline, sources.as_ref());
@@ -140,12 +138,23 @@ pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
     let book_key = book_key(&root, &book, sources.as_ref());
     let cache = settings.cache_dir.as_ref().map(|dir| cache::Cache::new(dir, book_key));
     let finished = std::sync::atomic::AtomicUsize::new(0);
-    let job = ChapterJob { ctx: &ctx, frame: &frame, modified, book_key, cache: cache.as_ref(), progress: settings.progress.as_ref(), finished: &finished, total: book.chapters.len() };
+    let job = ChapterJob {
+        ctx: &ctx,
+        frame: &frame,
+        modified,
+        book_key,
+        cache: cache.as_ref(),
+        progress: settings.progress.as_ref(),
+        finished: &finished,
+        total: book.chapters.len(),
+    };
     let (chapters, cached) = finish_chapters(&job, &book).map_err(RunError::Output)?;
     if let Some(cache) = &cache
-        && let Err(e) = cache.prune() {
-            diagnostics.push(Diagnostic::warning(cache.dir(), format!("cannot clean the build cache ({})", load::describe(&e))));
-        }
+        && let Err(e) = cache.prune()
+    {
+        diagnostics
+            .push(Diagnostic::warning(cache.dir(), format!("cannot clean the build cache ({})", load::describe(&e))));
+    }
     let stats = Stats { chapters: chapters.len(), cached, notes: chapters.iter().map(|c| c.rendered.note_count).sum() };
     for chapter in &chapters {
         diagnostics.extend(chapter.rendered.diagnostics.iter().cloned());
@@ -169,14 +178,15 @@ pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
     let identifier = identifier(&book.config);
     // Each chapter's document was checked when it was finished (and cached with the result).
     let mut documents: Vec<(String, validate::Document)> = Vec::new();
-    for chapter in &chapters {
-        let path = format!("EPUB/{}/{}", render::TEXT_DIR, ctx.files[chapter.rendered.entry]);
-        match &chapter.document {
-            Ok(d) => documents.push((path, d.clone())),
-            Err(message) => diagnostics.push(internal_error(&book, &ctx.files, &path, message)),
+    let mut chapters = chapters;
+    for chapter in &mut chapters {
+        let path = package::text_path(&ctx.files[chapter.rendered.entry]);
+        match std::mem::replace(&mut chapter.finished.document, Ok(validate::Document::default())) {
+            Ok(d) => documents.push((path, d)),
+            Err(message) => diagnostics.push(internal_error(&book, &ctx.files, &path, &message)),
         }
     }
-    let epub = package::assemble(package::Parts {
+    let mut epub = package::assemble(package::Parts {
         config: &book.config,
         identifier: &identifier,
         modified,
@@ -191,15 +201,25 @@ pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
         cover: assets.cover,
         bibliography,
     });
-    for (path, entry) in &epub.files {
-        let package::Entry::Plain(data) = entry else { continue };
-        if !validate::is_xml(path) {
-            continue;
+    // The generated pages (contents, NCX, OPF, …) are checked and compressed the same way, through the cache.
+    let finished: Vec<(usize, package::Finished)> = epub
+        .files
+        .par_iter()
+        .enumerate()
+        .filter_map(|(i, (path, entry))| match entry {
+            package::Entry::Plain(data) if validate::is_xml(path) => Some((i, path, data)),
+            _ => None,
+        })
+        .map(|(i, path, data)| finish_generated(cache.as_ref(), path, data, modified).map(|f| (i, f)))
+        .collect::<io::Result<_>>()
+        .map_err(RunError::Output)?;
+    for (i, page) in finished {
+        let path = epub.files[i].0.clone();
+        match page.document {
+            Ok(d) => documents.push((path, d)),
+            Err(message) => diagnostics.push(internal_error(&book, &ctx.files, &path, &message)),
         }
-        match std::str::from_utf8(data).map_err(|_| "not UTF-8".to_string()).and_then(|t| validate::document(path, t)) {
-            Ok(d) => documents.push((path.clone(), d)),
-            Err(message) => diagnostics.push(internal_error(&book, &ctx.files, path, &message)),
-        }
+        epub.files[i].1 = package::Entry::Deflated(page.compressed);
     }
     let paths: HashSet<&str> = epub.files.iter().map(|(p, _)| p.as_str()).collect();
     for problem in validate::links(documents.iter().map(|(p, d)| (p.as_str(), d)), &paths) {
@@ -218,7 +238,28 @@ fn internal_error(book: &BookSources, files: &[String], package_path: &str, mess
 /// Package paths of the stylesheets, the default first; known before any is read.
 fn stylesheet_hrefs(config: &BookConfig) -> Vec<String> {
     let default = config.default_stylesheet.then(|| "css/folio.css".to_string());
-    default.into_iter().chain(config.stylesheets.iter().map(|css| format!("css/{}", text::asset_name(&css.value)))).collect()
+    default
+        .into_iter()
+        .chain(config.stylesheets.iter().map(|css| format!("css/{}", text::asset_name(&css.value))))
+        .collect()
+}
+
+/// Checks and compresses a generated page, or takes the result from the cache.
+fn finish_generated(
+    cache: Option<&cache::Cache>,
+    path: &str,
+    data: &[u8],
+    modified: i64,
+) -> io::Result<package::Finished> {
+    let text = std::str::from_utf8(data).map_err(io::Error::other)?;
+    let Some(cache) = cache else { return package::finish_document(path, text, modified) };
+    let key = cache::KeyBuilder::new().add(path.as_bytes()).add(data).add(&modified.to_le_bytes()).finish();
+    if let Some(((), finished)) = cache.get(key) {
+        return Ok(finished);
+    }
+    let finished = package::finish_document(path, text, modified)?;
+    let _ = cache.put(key, &(), &finished);
+    Ok(finished)
 }
 
 /// Hashes what every chapter depends on besides its own text: where the book is and its configuration files.
@@ -266,15 +307,16 @@ impl ChapterJob<'_> {
             key.finish()
         });
         if let (Some(cache), Some(key)) = (self.cache, key)
-            && let Some(done) = cache.get(key) {
-                self.tick();
-                return Ok((done, true));
-            }
+            && let Some((rendered, finished)) = cache.get(key)
+        {
+            self.tick();
+            return Ok((package::ChapterFile { rendered, finished }, true));
+        }
         let rendered = render::render(self.ctx, chapter, entry, note_offset);
         let done = package::finish_chapter(rendered, self.frame, self.ctx.outline, &self.ctx.files, self.modified)?;
         if let (Some(cache), Some(key)) = (self.cache, key) {
             // A cache that cannot be written only makes the next build slower.
-            let _ = cache.put(key, &done);
+            let _ = cache.put(key, &done.rendered, &done.finished);
         }
         self.tick();
         Ok((done, false))
@@ -343,7 +385,12 @@ struct Assets {
     cover: Option<Asset>,
 }
 
-fn read_assets(root: &ReadRoot, book: &BookSources, chapters: &[&RenderedChapter], diags: &mut Vec<Diagnostic>) -> Assets {
+fn read_assets(
+    root: &ReadRoot,
+    book: &BookSources,
+    chapters: &[&RenderedChapter],
+    diags: &mut Vec<Diagnostic>,
+) -> Assets {
     let config = &book.config;
     let at = |range: &std::ops::Range<usize>| book.config_source.location(range.start);
     let mut stylesheets = Vec::new();
@@ -367,7 +414,9 @@ fn read_assets(root: &ReadRoot, book: &BookSources, chapters: &[&RenderedChapter
                     let name = text::asset_name(Path::new(font.value.file_name().unwrap_or_default()));
                     fonts.push(Asset { href: format!("fonts/{name}"), media_type, data });
                 }
-                None => diags.push(location.error(format!("'{}' is not an OpenType, TrueType or WOFF font", font.value.display()))),
+                None => diags.push(
+                    location.error(format!("'{}' is not an OpenType, TrueType or WOFF font", font.value.display())),
+                ),
             },
             Err(d) => diags.push(d),
         }
@@ -386,7 +435,9 @@ fn read_assets(root: &ReadRoot, book: &BookSources, chapters: &[&RenderedChapter
     }
     let cover = config.cover.as_ref().and_then(|cover| {
         let extension = cover.value.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
-        package::assets::image(root, &cover.value, format!("images/cover.{extension}"), &at(&cover.range)).map_err(|d| diags.push(d)).ok()
+        package::assets::image(root, &cover.value, format!("images/cover.{extension}"), &at(&cover.range))
+            .map_err(|d| diags.push(d))
+            .ok()
     });
     Assets { stylesheets, fonts, images, cover }
 }

@@ -60,15 +60,20 @@ pub fn describe(e: &io::Error) -> String {
 impl ReadRoot {
     /// Opens a book folder; `root` widens what may be read to an ancestor folder.
     pub fn new(book_dir: &Path, root: Option<&Path>) -> io::Result<Self> {
-        let book_canonical = book_dir
-            .canonicalize()
-            .map_err(|e| io::Error::new(e.kind(), format!("cannot open book folder '{}': {}", book_dir.display(), describe(&e))))?;
+        let book_canonical = book_dir.canonicalize().map_err(|e| {
+            io::Error::new(e.kind(), format!("cannot open book folder '{}': {}", book_dir.display(), describe(&e)))
+        })?;
         let root_canonical = match root {
-            Some(r) => r.canonicalize().map_err(|e| io::Error::new(e.kind(), format!("cannot open --root folder '{}': {}", r.display(), describe(&e))))?,
+            Some(r) => r.canonicalize().map_err(|e| {
+                io::Error::new(e.kind(), format!("cannot open --root folder '{}': {}", r.display(), describe(&e)))
+            })?,
             None => book_canonical.clone(),
         };
         if !book_canonical.starts_with(&root_canonical) {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "--root must be the book folder or one of its ancestors"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "--root must be the book folder or one of its ancestors",
+            ));
         }
         Ok(Self { book_dir: book_dir.to_path_buf(), book_canonical, root_canonical })
     }

@@ -82,7 +82,13 @@ fn main() -> ExitCode {
                 Err(code) => ExitCode::from(code),
             }
         }
-        Command::Watch { book, output, root, cache_dir } => watch::run(BuildArgs { book, output, root, cache: cache_dir.map_or(Cache::BesideOutput, Cache::In), quiet: false }),
+        Command::Watch { book, output, root, cache_dir } => watch::run(BuildArgs {
+            book,
+            output,
+            root,
+            cache: cache_dir.map_or(Cache::BesideOutput, Cache::In),
+            quiet: false,
+        }),
         Command::Check { book, root, strict } => run_check(book, root, strict),
     }
 }
@@ -133,7 +139,10 @@ fn progress_bar(quiet: bool) -> Option<(indicatif::ProgressBar, folio::Progress)
         return None;
     }
     let bar = indicatif::ProgressBar::hidden();
-    bar.set_style(indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} chapters").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} chapters")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
     let started = Instant::now();
     let shown = bar.clone();
     let progress = folio::Progress(std::sync::Arc::new(move |done, total| {

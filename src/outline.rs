@@ -58,7 +58,9 @@ pub struct Outline {
 pub fn parse(source: &SourceText) -> (Outline, Vec<Diagnostic>) {
     let mut reader = SummaryReader { source, outline: Outline::default(), diags: Vec::new(), seen: HashMap::new() };
     reader.run();
-    if !reader.outline.entries.iter().any(|e| matches!(e.target, Target::Chapter(_))) && !reader.diags.iter().any(Diagnostic::is_error) {
+    if !reader.outline.entries.iter().any(|e| matches!(e.target, Target::Chapter(_)))
+        && !reader.diags.iter().any(Diagnostic::is_error)
+    {
         reader.diags.push(
             Diagnostic::error(&source.path, "SUMMARY.md lists no chapters")
                 .with_hint("list chapters as `- [Title](chapter.md)`"),
@@ -105,7 +107,8 @@ impl SummaryReader<'_> {
                         in_part = true;
                         self.push(text.trim().to_string(), 0, Matter::Body, Target::Part, range);
                     } else {
-                        self.diags.push(self.source.error(range, "only `#` part titles may appear between chapter lists"));
+                        self.diags
+                            .push(self.source.error(range, "only `#` part titles may appear between chapter lists"));
                     }
                 }
                 Event::Start(Tag::List(_)) => {
@@ -140,7 +143,10 @@ impl SummaryReader<'_> {
                         // Children of a skipped draft move up one level.
                         let depth = list_depth - 1 - draft_depths.len() + usize::from(in_part);
                         if dest.trim().is_empty() {
-                            self.diags.push(self.source.warning(range, format!("draft chapter '{}' has no file and is skipped", title.trim())));
+                            self.diags.push(self.source.warning(
+                                range,
+                                format!("draft chapter '{}' has no file and is skipped", title.trim()),
+                            ));
                             draft_depths.push(list_depth);
                             continue;
                         }
@@ -148,7 +154,10 @@ impl SummaryReader<'_> {
                     } else {
                         let matter = if seen_list { Matter::Back } else { Matter::Front };
                         if dest.trim().is_empty() {
-                            self.diags.push(self.source.warning(range, format!("draft chapter '{}' has no file and is skipped", title.trim())));
+                            self.diags.push(self.source.warning(
+                                range,
+                                format!("draft chapter '{}' has no file and is skipped", title.trim()),
+                            ));
                             continue;
                         }
                         self.push_chapter(title, &dest, 0, matter, range);
@@ -172,7 +181,8 @@ impl SummaryReader<'_> {
                     }
                 }
                 Event::Rule | Event::SoftBreak | Event::HardBreak => {}
-                Event::Start(Tag::Paragraph | Tag::Emphasis | Tag::Strong) | Event::End(TagEnd::Paragraph | TagEnd::Emphasis | TagEnd::Strong) => {}
+                Event::Start(Tag::Paragraph | Tag::Emphasis | Tag::Strong)
+                | Event::End(TagEnd::Paragraph | TagEnd::Emphasis | TagEnd::Strong) => {}
                 Event::Html(_) | Event::InlineHtml(_) => {} // comments and the like are allowed
                 Event::Start(_) => {
                     self.diags.push(self.source.error(range, "unexpected element in SUMMARY.md"));
@@ -195,7 +205,10 @@ impl SummaryReader<'_> {
             let first = self.source.position(first.start);
             self.diags.push(
                 self.source
-                    .error(range, format!("chapter '{}' is listed twice (first at line {})", path.display(), first.line))
+                    .error(
+                        range,
+                        format!("chapter '{}' is listed twice (first at line {})", path.display(), first.line),
+                    )
                     .with_hint("a file can appear once in the reading order; remove one of the entries"),
             );
             return;
@@ -297,7 +310,10 @@ mod tests {
     #[test]
     fn empty_summary_is_an_error() {
         let (_, diags) = outline("# Summary\n");
-        assert_eq!(diags, ["SUMMARY.md: error: SUMMARY.md lists no chapters\nhint: list chapters as `- [Title](chapter.md)`"]);
+        assert_eq!(
+            diags,
+            ["SUMMARY.md: error: SUMMARY.md lists no chapters\nhint: list chapters as `- [Title](chapter.md)`"]
+        );
     }
 
     #[test]

@@ -34,7 +34,13 @@ pub fn check_cross_links(outline: &Outline, chapters: &[&RenderedChapter]) -> Ve
 }
 
 /// The body of the Sources page, and warnings for sources never cited.
-pub fn bibliography(sources: &Sources, chapters: &[&RenderedChapter], outline: &Outline, files: &[String], strings: &Strings) -> (String, Vec<Diagnostic>) {
+pub fn bibliography(
+    sources: &Sources,
+    chapters: &[&RenderedChapter],
+    outline: &Outline,
+    files: &[String],
+    strings: &Strings,
+) -> (String, Vec<Diagnostic>) {
     // key → chapter entry → note reference ids, in reading order.
     let mut uses: BTreeMap<&str, BTreeMap<usize, Vec<&str>>> = BTreeMap::new();
     for chapter in chapters {
@@ -59,7 +65,9 @@ pub fn bibliography(sources: &Sources, chapters: &[&RenderedChapter], outline: &
         .collect();
     cited.sort_by_cached_key(|s| s.sort_key());
 
-    let mut out = String::from("<section class=\"bibliography\" epub:type=\"bibliography\" role=\"doc-bibliography\" aria-labelledby=\"sources-title\">\n<h1 id=\"sources-title\">");
+    let mut out = String::from(
+        "<section class=\"bibliography\" epub:type=\"bibliography\" role=\"doc-bibliography\" aria-labelledby=\"sources-title\">\n<h1 id=\"sources-title\">",
+    );
     escape(&mut out, strings.sources);
     out.push_str("</h1>\n<ul class=\"bibliography-list\">\n");
     for source in cited {

@@ -115,7 +115,8 @@ pub fn asset_name(path: &std::path::Path) -> String {
         Some((s, e)) if !e.contains('/') && !s.is_empty() => (s, Some(e.to_ascii_lowercase())),
         _ => (original.as_str(), None),
     };
-    let safe: String = stem.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '-') { c } else { '-' }).collect();
+    let safe: String =
+        stem.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '-') { c } else { '-' }).collect();
     let mut name = safe.clone();
     if safe != stem || !safe.starts_with(|c: char| c.is_ascii_alphanumeric()) {
         // FNV-1a: tiny, stable across platforms and releases.

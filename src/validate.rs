@@ -72,7 +72,10 @@ pub fn links<'a>(documents: impl Iterator<Item = (&'a str, &'a Document)>, paths
                 (Some(_), None) => false,
             };
             if !exists || !fragment_ok {
-                problems.push(Problem { file: path.to_string(), message: format!("link '{href}' has no target in the package") });
+                problems.push(Problem {
+                    file: path.to_string(),
+                    message: format!("link '{href}' has no target in the package"),
+                });
             }
         }
     }
@@ -87,7 +90,10 @@ pub fn well_formed(xml: &str) -> Result<(), String> {
 /// Parses one document at `path` inside the zip: well-formed, ids unique, only XML's five entities.
 pub fn document(path: &str, text: &str) -> Result<Document, String> {
     if let Some(i) = text.find(crate::text::is_forbidden_in_xml) {
-        return Err(format!("character U+{:04X} at byte {i} is not allowed in XML", text[i..].chars().next().map_or(0, u32::from)));
+        return Err(format!(
+            "character U+{:04X} at byte {i} is not allowed in XML",
+            text[i..].chars().next().map_or(0, u32::from)
+        ));
     }
     let mut reader = Reader::from_str(text);
     reader.config_mut().check_end_names = true;
@@ -95,7 +101,8 @@ pub fn document(path: &str, text: &str) -> Result<Document, String> {
     let mut depth = 0usize;
     let mut roots = 0usize;
     loop {
-        let event = reader.read_event().map_err(|e| format!("not well-formed XML at byte {}: {e}", reader.error_position()))?;
+        let event =
+            reader.read_event().map_err(|e| format!("not well-formed XML at byte {}: {e}", reader.error_position()))?;
         match event {
             Event::Start(e) => {
                 if depth == 0 {
@@ -131,12 +138,13 @@ fn element(e: &BytesStart<'_>, document: &str, parsed: &mut Document) -> Result<
     let name = e.name().as_ref().to_string();
     for attr in e.attributes() {
         let attr = attr.map_err(|err| format!("bad attribute on <{name}>: {err}"))?;
-        let value = attr.normalized_value(quick_xml::XmlVersion::Implicit1_0).map_err(|err| format!("bad attribute value on <{name}>: {err}"))?;
+        let value = attr
+            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+            .map_err(|err| format!("bad attribute value on <{name}>: {err}"))?;
         match attr.key.as_ref() {
-            "id"
-                if !parsed.ids.insert(value.to_string()) => {
-                    return Err(format!("duplicate id '{value}'"));
-                }
+            "id" if !parsed.ids.insert(value.to_string()) => {
+                return Err(format!("duplicate id '{value}'"));
+            }
             "href" | "src" | "xlink:href" if !matches!(name.as_str(), "item" | "rootfile") => {
                 if let Some(link) = internal_link(document, &value) {
                     parsed.links.push(link);
@@ -180,14 +188,23 @@ mod tests {
     use super::*;
 
     fn epub(files: &[(&str, &str)]) -> Epub {
-        Epub { files: files.iter().map(|(p, d)| (p.to_string(), crate::package::Entry::Plain(d.as_bytes().to_vec()))).collect(), modified: 0 }
+        Epub {
+            files: files
+                .iter()
+                .map(|(p, d)| (p.to_string(), crate::package::Entry::Plain(d.as_bytes().to_vec())))
+                .collect(),
+            modified: 0,
+        }
     }
 
     #[test]
     fn finds_ill_formed_and_broken_links() {
         let e = epub(&[
             ("EPUB/text/a.xhtml", "<html><body><p id=\"x\">&nbsp;</p></body></html>"),
-            ("EPUB/text/b.xhtml", "<html><body><a href=\"a.xhtml#y\">l</a><img src=\"../images/none.png\"/><p id=\"d\"/><p id=\"d\"/></body></html>"),
+            (
+                "EPUB/text/b.xhtml",
+                "<html><body><a href=\"a.xhtml#y\">l</a><img src=\"../images/none.png\"/><p id=\"d\"/><p id=\"d\"/></body></html>",
+            ),
             ("EPUB/text/c.xhtml", "<html><body><p></body></html>"),
         ]);
         let problems: Vec<String> = check(&e).into_iter().map(|p| format!("{}: {}", p.file, p.message)).collect();
@@ -201,9 +218,18 @@ mod tests {
     fn resolves_links_between_files() {
         let e = epub(&[
             ("EPUB/text/a.xhtml", "<html><body><p id=\"x\">t</p><a href=\"#x\">s</a></body></html>"),
-            ("EPUB/text/b.xhtml", "<html><body><a href=\"a.xhtml#x\">l</a><a href=\"a.xhtml#nope\">m</a><a href=\"https://e.org/#q\">w</a></body></html>"),
+            (
+                "EPUB/text/b.xhtml",
+                "<html><body><a href=\"a.xhtml#x\">l</a><a href=\"a.xhtml#nope\">m</a><a href=\"https://e.org/#q\">w</a></body></html>",
+            ),
         ]);
         let problems = check(&e);
-        assert_eq!(problems, [Problem { file: "EPUB/text/b.xhtml".into(), message: "link 'a.xhtml#nope' has no target in the package".into() }]);
+        assert_eq!(
+            problems,
+            [Problem {
+                file: "EPUB/text/b.xhtml".into(),
+                message: "link 'a.xhtml#nope' has no target in the package".into()
+            }]
+        );
     }
 }

@@ -18,10 +18,16 @@ pub fn atomically(path: &Path, write: impl FnOnce(&mut dyn Write) -> io::Result<
         _ => PathBuf::from("."),
     };
     fs::create_dir_all(&parent).map_err(|e| {
-        let reason = if parent.ancestors().any(Path::is_file) { "a file is in the way".to_string() } else { crate::load::describe(&e) };
+        let reason = if parent.ancestors().any(Path::is_file) {
+            "a file is in the way".to_string()
+        } else {
+            crate::load::describe(&e)
+        };
         io::Error::new(e.kind(), format!("cannot create folder '{}': {reason}", parent.display()))
     })?;
-    let name = path.file_name().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the output path has no file name"))?;
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the output path has no file name"))?;
     let temp = parent.join(format!(".{}.{}.tmp", name.to_string_lossy(), std::process::id()));
     let result = (|| {
         let file = File::create(&temp)?;

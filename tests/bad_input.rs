@@ -140,7 +140,11 @@ fn run_case(case: &Case) -> Option<String> {
     if fs::read(root.join("old.epub")).unwrap() != OLD_EPUB {
         failures.push("the previous EPUB was changed".to_string());
     }
-    let leftovers: Vec<_> = fs::read_dir(root).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).filter(|n| n.ends_with(".tmp")).collect();
+    let leftovers: Vec<_> = fs::read_dir(root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
     if !leftovers.is_empty() {
         failures.push(format!("temporary files left: {leftovers:?}"));
     }

@@ -45,14 +45,23 @@ fn a_damaged_cache_is_rebuilt_not_trusted() {
     let root = dir.path();
     build(root, &["-o", "clean.epub", "--no-cache"]);
     build(root, &["-o", "out.epub", "--cache-dir", "my-cache"]);
-    let entries: Vec<_> = fs::read_dir(root.join("my-cache")).unwrap().flat_map(|book| fs::read_dir(book.unwrap().path()).unwrap()).map(|e| e.unwrap().path()).collect();
-    assert_eq!(entries.len(), 2, "one entry per chapter: {entries:?}");
-    // One entry flipped in the middle, one cut short.
-    let mut bytes = fs::read(&entries[0]).unwrap();
-    let middle = bytes.len() / 2;
-    bytes[middle] ^= 0x55;
-    fs::write(&entries[0], bytes).unwrap();
-    fs::write(&entries[1], b"FOLIOC01").unwrap();
+    let entries: Vec<_> = fs::read_dir(root.join("my-cache"))
+        .unwrap()
+        .flat_map(|book| fs::read_dir(book.unwrap().path()).unwrap())
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(entries.len() > 2, "an entry per chapter and per generated page: {entries:?}");
+    // Every entry damaged: half flipped in the middle, half cut short.
+    for (i, entry) in entries.iter().enumerate() {
+        let mut bytes = fs::read(entry).unwrap();
+        if i % 2 == 0 {
+            let middle = bytes.len() / 2;
+            bytes[middle] ^= 0x55;
+        } else {
+            bytes.truncate(bytes.len() / 3);
+        }
+        fs::write(entry, bytes).unwrap();
+    }
     let rebuilt = build(root, &["-o", "out.epub", "--cache-dir", "my-cache"]);
     assert!(!rebuilt.contains("from cache"), "damaged entries were used: {rebuilt}");
     assert_eq!(fs::read(root.join("out.epub")).unwrap(), fs::read(root.join("clean.epub")).unwrap());

@@ -65,5 +65,11 @@ fn saved_fuzz_inputs_keep_every_invariant() {
             eprintln!("{name}: slow, {elapsed:?}");
         }
     }
-    assert!(failures.is_empty(), "{} of {} saved fuzz inputs fail:\n\n{}", failures.len(), files.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} saved fuzz inputs fail:\n\n{}",
+        failures.len(),
+        files.len(),
+        failures.join("\n\n")
+    );
 }

@@ -28,8 +28,16 @@ fn two_builds_in_different_time_zones_are_byte_identical() {
     let dir = tempfile::tempdir().unwrap();
     let a = dir.path().join("a.epub");
     let b = dir.path().join("b.epub");
-    let run_a = folio_with_env(&repo(), &["build", "book", "-o", a.to_str().unwrap()], &[("TZ", "America/Los_Angeles"), ("LC_ALL", "C")]);
-    let run_b = folio_with_env(&repo(), &["build", "book", "-o", b.to_str().unwrap()], &[("TZ", "Asia/Tokyo"), ("LC_ALL", "C.UTF-8")]);
+    let run_a = folio_with_env(
+        &repo(),
+        &["build", "book", "-o", a.to_str().unwrap()],
+        &[("TZ", "America/Los_Angeles"), ("LC_ALL", "C")],
+    );
+    let run_b = folio_with_env(
+        &repo(),
+        &["build", "book", "-o", b.to_str().unwrap()],
+        &[("TZ", "Asia/Tokyo"), ("LC_ALL", "C.UTF-8")],
+    );
     assert_eq!((run_a.code, run_b.code), (0, 0), "{}{}", run_a.stderr, run_b.stderr);
     assert!(std::fs::read(&a).unwrap() == std::fs::read(&b).unwrap(), "the two builds differ");
 }

@@ -84,12 +84,18 @@ proptest! {
 
 /// A random book whose chapters are well-formed by construction (every note defined).
 fn book_files(chapters: &[String]) -> Vec<(String, String)> {
-    let mut files = vec![("book/book.toml".to_string(), "[book]\ntitle = \"Random & <Book>\"\nauthors = [\"A \\\"B\\\" C\"]\n".to_string())];
+    let mut files = vec![(
+        "book/book.toml".to_string(),
+        "[book]\ntitle = \"Random & <Book>\"\nauthors = [\"A \\\"B\\\" C\"]\n".to_string(),
+    )];
     let mut summary = String::new();
     for (i, body) in chapters.iter().enumerate() {
         summary.push_str(&format!("- [Chapter {i} \\<&\\>](<ch {i}.md>)\n"));
         let body = body.replace("[^n]", "").replace("\n\n[^n]: a note\n\n", "\n\n");
-        files.push((format!("book/src/ch {i}.md"), format!("# Chapter {i}\n\n{body}\n\n## Target {{#h}}\n\nEnd.[^n]\n\n[^n]: The note.\n")));
+        files.push((
+            format!("book/src/ch {i}.md"),
+            format!("# Chapter {i}\n\n{body}\n\n## Target {{#h}}\n\nEnd.[^n]\n\n[^n]: The note.\n"),
+        ));
     }
     files.push(("book/src/SUMMARY.md".to_string(), summary));
     files

@@ -15,11 +15,14 @@ fn xml_special_characters_in_every_metadata_field() {
     let toml = format!(
         "[book]\ntitle = {nasty}\nauthors = [{nasty}]\ndescription = {nasty}\nlanguage = 'en'\n\n[epub]\nsubtitle = {nasty}\npublisher = {nasty}\nrights = {nasty}\nsubjects = [{nasty}]\nseries = {nasty}\ncontributors = [{{ name = {nasty}, role = 'edt' }}]\nidentifier = 'urn:uuid:0f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b'\n"
     );
-    write_files(dir.path(), &[
-        ("book/book.toml", &toml),
-        ("book/src/SUMMARY.md", "- [A & B <c> \"d\"](one.md)\n"),
-        ("book/src/one.md", "# A & B <c> \"d\"\n\nText.\n"),
-    ]);
+    write_files(
+        dir.path(),
+        &[
+            ("book/book.toml", &toml),
+            ("book/src/SUMMARY.md", "- [A & B <c> \"d\"](one.md)\n"),
+            ("book/src/one.md", "# A & B <c> \"d\"\n\nText.\n"),
+        ],
+    );
     let run = folio(dir.path(), &["build", "book", "-o", "out.epub"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     epubcheck::assert_valid(&dir.path().join("out.epub"));
@@ -49,7 +52,14 @@ fn thousands_of_chapters_and_extreme_content() {
         extreme.push_str("- item\n");
     }
     summary.push_str("- [Extreme](extreme.md)\n");
-    write_files(root, &[("book/book.toml", "[book]\ntitle = \"Many\"\n"), ("book/src/SUMMARY.md", &summary), ("book/src/extreme.md", &extreme)]);
+    write_files(
+        root,
+        &[
+            ("book/book.toml", "[book]\ntitle = \"Many\"\n"),
+            ("book/src/SUMMARY.md", &summary),
+            ("book/src/extreme.md", &extreme),
+        ],
+    );
     let run = folio(root, &["build", "book", "-o", "out.epub", "--no-cache"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stderr.contains("2001 chapters"), "{}", run.stderr);
@@ -58,6 +68,11 @@ fn thousands_of_chapters_and_extreme_content() {
     assert_eq!(order.iter().filter(|p| p.starts_with("EPUB/text/c")).count(), 2_001);
     let chapter = text(&files, "EPUB/text/c0001-chapter-0.xhtml");
     // Punctuation-only and emoji headings get valid, distinct ids, and links to them resolve.
-    assert!(chapter.contains("<h2 id=\"h-\">!!!</h2>") && chapter.contains("<h2 id=\"h--1\">🎉</h2>") && chapter.contains("<h2 id=\"h--2\">🎉</h2>"), "{chapter}");
+    assert!(
+        chapter.contains("<h2 id=\"h-\">!!!</h2>")
+            && chapter.contains("<h2 id=\"h--1\">🎉</h2>")
+            && chapter.contains("<h2 id=\"h--2\">🎉</h2>"),
+        "{chapter}"
+    );
     assert!(chapter.contains("href=\"c0002-chapter-1.xhtml#h-\""), "{chapter}");
 }

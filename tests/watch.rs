@@ -30,7 +30,8 @@ fn rebuilds_on_save_and_stops_on_ctrl_c() {
     });
     let wait_for = |needle: &str| -> String {
         loop {
-            let line = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|_| panic!("no '{needle}' from folio watch"));
+            let line =
+                rx.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|_| panic!("no '{needle}' from folio watch"));
             if line.contains(needle) {
                 return line;
             }
@@ -39,9 +40,15 @@ fn rebuilds_on_save_and_stops_on_ctrl_c() {
     wait_for("built out/book.epub");
     wait_for("watching");
     let chapter = root.join("book/src/one.md");
+    // Saved the way most editors save: a new file renamed over the old one, so no half-written state is seen.
+    let save = |text: &str| {
+        let temp = root.join("book/src/.one.md.swp");
+        std::fs::write(&temp, text).unwrap();
+        std::fs::rename(&temp, &chapter).unwrap();
+    };
 
     // An edit is rebuilt, from the cache for everything else.
-    std::fs::write(&chapter, "# الفصل الأول\n\nنص جديد تماما.\n").unwrap();
+    save("# الفصل الأول\n\nنص جديد تماما.\n");
     wait_for("built out/book.epub");
     let (_, files) = unzip(&root.join("out/book.epub"));
     let (_, chapter_file) = files.iter().find(|(path, _)| path.starts_with("EPUB/text/c001")).unwrap();
@@ -50,7 +57,7 @@ fn rebuilds_on_save_and_stops_on_ctrl_c() {
 
     // A broken save is reported at its line; the last good EPUB stays.
     let good = std::fs::read(root.join("out/book.epub")).unwrap();
-    std::fs::write(&chapter, "# الفصل الأول\n\nنص[^missing]\n").unwrap();
+    save("# الفصل الأول\n\nنص[^missing]\n");
     wait_for("book/src/one.md:3:3: error: undefined footnote '[^missing]'");
     wait_for("could not build the book");
     assert_eq!(std::fs::read(root.join("out/book.epub")).unwrap(), good);

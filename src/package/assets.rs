@@ -37,7 +37,11 @@ pub fn sniff_image(data: &[u8]) -> Option<&'static str> {
 fn looks_like_svg(data: &[u8]) -> bool {
     let head = String::from_utf8_lossy(&data[..data.len().min(1024)]);
     let head = head.trim_start_matches('\u{feff}').trim_start();
-    (head.starts_with("<?xml") || head.starts_with("<svg") || head.starts_with("<!--") || head.starts_with("<!DOCTYPE svg")) && head.contains("<svg")
+    (head.starts_with("<?xml")
+        || head.starts_with("<svg")
+        || head.starts_with("<!--")
+        || head.starts_with("<!DOCTYPE svg"))
+        && head.contains("<svg")
 }
 
 /// The font type of some bytes.

@@ -12,7 +12,6 @@ pub mod xhtml;
 use std::borrow::Cow;
 use std::io::{self, Cursor, Read, Write};
 
-use serde::{Deserialize, Serialize};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
@@ -94,20 +93,44 @@ impl Epub {
     }
 }
 
-/// One chapter, finished: what the rest of the build needs to know, its checked XHTML document,
-/// and the document compressed. This is what the cache keeps.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct ChapterFile {
-    /// The render stage's findings (its body is dropped once the document is made).
-    pub rendered: RenderedChapter,
+/// A document ready for the zip: folio's check of it and its compressed bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finished {
     /// folio's check of the document, or what is wrong with it.
     pub document: Result<validate::Document, String>,
     /// A zip holding just the document, deflated.
     pub compressed: Vec<u8>,
 }
 
+/// Checks and compresses one XML document of the package.
+pub fn finish_document(path: &str, text: &str, modified: i64) -> io::Result<Finished> {
+    let document = validate::document(path, text);
+    let compressed = deflate_alone(path, text.as_bytes(), modified)?;
+    Ok(Finished { document, compressed })
+}
+
+/// One chapter, finished: what the rest of the build needs to know, and its document.
+#[derive(Debug)]
+pub struct ChapterFile {
+    /// The render stage's findings (its body is dropped once the document is made).
+    pub rendered: RenderedChapter,
+    /// The chapter's XHTML document, checked and compressed.
+    pub finished: Finished,
+}
+
+/// Package path of a file in the text folder.
+pub fn text_path(file: &str) -> String {
+    format!("{ROOT}/{TEXT_DIR}/{file}")
+}
+
 /// Frames a rendered chapter as its XHTML document, checks it and compresses it.
-pub fn finish_chapter(mut rendered: RenderedChapter, frame: &Frame<'_>, outline: &Outline, files: &[String], modified: i64) -> io::Result<ChapterFile> {
+pub fn finish_chapter(
+    mut rendered: RenderedChapter,
+    frame: &Frame<'_>,
+    outline: &Outline,
+    files: &[String],
+    modified: i64,
+) -> io::Result<ChapterFile> {
     let entry = &outline.entries[rendered.entry];
     let matter = match entry.matter {
         outline::Matter::Front => Matter::Front,
@@ -117,10 +140,8 @@ pub fn finish_chapter(mut rendered: RenderedChapter, frame: &Frame<'_>, outline:
     let body = std::mem::take(&mut rendered.body);
     let text = frame.document(&entry.title, Some(matter), &body);
     drop(body);
-    let path = format!("{ROOT}/{TEXT_DIR}/{}", files[rendered.entry]);
-    let document = validate::document(&path, &text);
-    let compressed = deflate_alone(&path, text.as_bytes(), modified)?;
-    Ok(ChapterFile { rendered, document, compressed })
+    let finished = finish_document(&text_path(&files[rendered.entry]), &text, modified)?;
+    Ok(ChapterFile { rendered, finished })
 }
 
 /// A zip holding one deflated file, to be copied into the EPUB without compressing again.
@@ -133,7 +154,10 @@ fn deflate_alone(path: &str, data: &[u8], modified: i64) -> io::Result<Vec<u8>> 
 
 fn entry_options(path: &str, modified: i64) -> SimpleFileOptions {
     let method = if path == "mimetype" { CompressionMethod::Stored } else { CompressionMethod::Deflated };
-    SimpleFileOptions::default().compression_method(method).last_modified_time(zip_datetime(modified)).unix_permissions(0o644)
+    SimpleFileOptions::default()
+        .compression_method(method)
+        .last_modified_time(zip_datetime(modified))
+        .unix_permissions(0o644)
 }
 
 /// Builds every file of the package.
@@ -142,7 +166,13 @@ pub fn assemble(parts: Parts<'_>) -> Epub {
     let frame = parts.frame;
     let mut items: Vec<Item> = Vec::new();
     let mut documents: Vec<(String, Entry)> = Vec::new();
-    let mut add = |items: &mut Vec<Item>, id: String, href: String, media_type: &'static str, properties: Vec<&'static str>, spine: Option<bool>, data: Entry| {
+    let mut add = |items: &mut Vec<Item>,
+                   id: String,
+                   href: String,
+                   media_type: &'static str,
+                   properties: Vec<&'static str>,
+                   spine: Option<bool>,
+                   data: Entry| {
         documents.push((format!("{ROOT}/{href}"), data));
         items.push(Item { id, href, media_type, properties, spine });
     };
@@ -155,11 +185,31 @@ pub fn assemble(parts: Parts<'_>) -> Epub {
     }
     let mut landmarks = Vec::new();
     if let Some(cover) = parts.cover {
-        let page = frame.document(parts.strings.cover, Some(Matter::Front), &xhtml::cover_body(&cover.href, config, parts.strings));
-        add(&mut items, "cover-image".into(), cover.href, cover.media_type, vec!["cover-image"], None, Entry::Plain(cover.data));
+        let page = frame.document(
+            parts.strings.cover,
+            Some(Matter::Front),
+            &xhtml::cover_body(&cover.href, config, parts.strings),
+        );
+        add(
+            &mut items,
+            "cover-image".into(),
+            cover.href,
+            cover.media_type,
+            vec!["cover-image"],
+            None,
+            Entry::Plain(cover.data),
+        );
         let href = format!("{TEXT_DIR}/cover.xhtml");
         landmarks.push(Landmark { kind: "cover", label: parts.strings.cover.to_string(), href: href.clone() });
-        add(&mut items, "cover".into(), href, "application/xhtml+xml", vec![], Some(true), Entry::Plain(page.into_bytes()));
+        add(
+            &mut items,
+            "cover".into(),
+            href,
+            "application/xhtml+xml",
+            vec![],
+            Some(true),
+            Entry::Plain(page.into_bytes()),
+        );
     }
     for (i, image) in parts.images.into_iter().enumerate() {
         add(&mut items, format!("img-{}", i + 1), image.href, image.media_type, vec![], None, Entry::Plain(image.data));
@@ -167,15 +217,34 @@ pub fn assemble(parts: Parts<'_>) -> Epub {
 
     let title_href = format!("{TEXT_DIR}/titlepage.xhtml");
     let title_page = frame.document(&config.title, Some(Matter::Front), &xhtml::title_page_body(config, parts.strings));
-    landmarks.push(Landmark { kind: "titlepage", label: parts.strings.title_page.to_string(), href: title_href.clone() });
-    add(&mut items, "titlepage".into(), title_href, "application/xhtml+xml", vec![], Some(true), Entry::Plain(title_page.into_bytes()));
+    landmarks.push(Landmark {
+        kind: "titlepage",
+        label: parts.strings.title_page.to_string(),
+        href: title_href.clone(),
+    });
+    add(
+        &mut items,
+        "titlepage".into(),
+        title_href,
+        "application/xhtml+xml",
+        vec![],
+        Some(true),
+        Entry::Plain(title_page.into_bytes()),
+    );
     let nav_href = format!("{TEXT_DIR}/nav.xhtml");
-    landmarks.push(Landmark { kind: "toc", label: parts.strings.contents.to_string(), href: format!("{nav_href}#toc") });
+    landmarks.push(Landmark {
+        kind: "toc",
+        label: parts.strings.contents.to_string(),
+        href: format!("{nav_href}#toc"),
+    });
     // The nav document is added once its content is known; reserve its place in the spine.
     let nav_index = items.len();
 
     let mut flat_toc: Vec<(usize, String, String)> = Vec::new();
-    let mut facts = ContentFacts { all_images_described: parts.chapters.iter().all(|c| c.rendered.undescribed_images == 0), ..ContentFacts::default() };
+    let mut facts = ContentFacts {
+        all_images_described: parts.chapters.iter().all(|c| c.rendered.undescribed_images == 0),
+        ..ContentFacts::default()
+    };
     let mut chapters = parts.chapters.into_iter().peekable();
     let mut has_bodymatter = false;
     for (index, entry) in parts.outline.entries.iter().enumerate() {
@@ -189,7 +258,8 @@ pub fn assemble(parts: Parts<'_>) -> Epub {
         let id = file.trim_end_matches(".xhtml").to_string();
         match &entry.target {
             Target::Part => {
-                let page = frame.document(&entry.title, Some(Matter::Body), &xhtml::part_body(&entry.title, "part-title"));
+                let page =
+                    frame.document(&entry.title, Some(Matter::Body), &xhtml::part_body(&entry.title, "part-title"));
                 add(&mut items, id, href, "application/xhtml+xml", vec![], Some(true), Entry::Plain(page.into_bytes()));
             }
             Target::Chapter(_) => {
@@ -198,7 +268,11 @@ pub fn assemble(parts: Parts<'_>) -> Epub {
                 let first_is_title = rendered.headings.first().is_some_and(|h| h.level == 1);
                 for heading in rendered.headings.iter().skip(usize::from(first_is_title)) {
                     if heading.level <= config.toc_depth && heading.level >= 2 {
-                        flat_toc.push((entry.depth + usize::from(heading.level) - 1, heading.text.clone(), format!("{href}#{}", heading.id)));
+                        flat_toc.push((
+                            entry.depth + usize::from(heading.level) - 1,
+                            heading.text.clone(),
+                            format!("{href}#{}", heading.id),
+                        ));
                     }
                 }
                 facts.has_mathml |= rendered.has_mathml;
@@ -209,7 +283,15 @@ pub fn assemble(parts: Parts<'_>) -> Epub {
                 if rendered.has_mathml {
                     properties.push("mathml");
                 }
-                add(&mut items, id, href, "application/xhtml+xml", properties, Some(true), Entry::Deflated(chapter.compressed));
+                add(
+                    &mut items,
+                    id,
+                    href,
+                    "application/xhtml+xml",
+                    properties,
+                    Some(true),
+                    Entry::Deflated(chapter.finished.compressed),
+                );
             }
         }
     }
@@ -218,16 +300,39 @@ pub fn assemble(parts: Parts<'_>) -> Epub {
         flat_toc.push((0, parts.strings.sources.to_string(), href.clone()));
         landmarks.push(Landmark { kind: "bibliography", label: parts.strings.sources.to_string(), href: href.clone() });
         let document = frame.document(parts.strings.sources, Some(Matter::Back), bibliography);
-        add(&mut items, "sources".into(), href, "application/xhtml+xml", vec![], Some(true), Entry::Plain(document.into_bytes()));
+        add(
+            &mut items,
+            "sources".into(),
+            href,
+            "application/xhtml+xml",
+            vec![],
+            Some(true),
+            Entry::Plain(document.into_bytes()),
+        );
     }
 
     let toc: Vec<NavPoint> = nav::tree(flat_toc);
     let nav_body = nav::nav_body(&toc, &landmarks, parts.strings.contents, parts.strings.landmarks);
     let nav_document = frame.document(parts.strings.contents, Some(Matter::Front), &nav_body);
     documents.insert(nav_index, (format!("{ROOT}/{nav_href}"), Entry::Plain(nav_document.into_bytes())));
-    items.insert(nav_index, Item { id: "nav".into(), href: nav_href, media_type: "application/xhtml+xml", properties: vec!["nav"], spine: Some(true) });
+    items.insert(
+        nav_index,
+        Item {
+            id: "nav".into(),
+            href: nav_href,
+            media_type: "application/xhtml+xml",
+            properties: vec!["nav"],
+            spine: Some(true),
+        },
+    );
     let ncx = nav::ncx(&toc, parts.identifier, &config.title, &config.language);
-    items.push(Item { id: "ncx".into(), href: "toc.ncx".into(), media_type: "application/x-dtbncx+xml", properties: vec![], spine: None });
+    items.push(Item {
+        id: "ncx".into(),
+        href: "toc.ncx".into(),
+        media_type: "application/x-dtbncx+xml",
+        properties: vec![],
+        spine: None,
+    });
 
     facts.has_images = items.iter().any(|i| i.media_type.starts_with("image/") && i.id != "cover-image");
     let opf = opf::package_document(config, parts.identifier, parts.modified, &items, facts);
@@ -275,7 +380,15 @@ pub fn zip_bytes(epub: &Epub) -> io::Result<Vec<u8>> {
 
 fn zip_datetime(unix_seconds: i64) -> zip::DateTime {
     // DOS time starts in 1980; anything earlier is clamped to its first instant.
-    let t = time::OffsetDateTime::from_unix_timestamp(unix_seconds.max(315_532_800)).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    zip::DateTime::from_date_and_time(t.year().min(2107) as u16, t.month() as u8, t.day(), t.hour(), t.minute(), t.second())
-        .unwrap_or_default()
+    let t = time::OffsetDateTime::from_unix_timestamp(unix_seconds.max(315_532_800))
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    zip::DateTime::from_date_and_time(
+        t.year().min(2107) as u16,
+        t.month() as u8,
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+    )
+    .unwrap_or_default()
 }

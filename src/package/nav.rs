@@ -50,7 +50,9 @@ fn depth_of(points: &[NavPoint]) -> usize {
 
 /// The body of `nav.xhtml` (it sits in `text/`, so hrefs step up one folder).
 pub fn nav_body(points: &[NavPoint], landmarks: &[Landmark], contents: &str, landmarks_label: &str) -> String {
-    let mut out = String::from("<nav epub:type=\"toc\" role=\"doc-toc\" id=\"toc\" aria-labelledby=\"toc-title\">\n<h1 id=\"toc-title\">");
+    let mut out = String::from(
+        "<nav epub:type=\"toc\" role=\"doc-toc\" id=\"toc\" aria-labelledby=\"toc-title\">\n<h1 id=\"toc-title\">",
+    );
     escape(&mut out, contents);
     out.push_str("</h1>\n");
     write_list(&mut out, points, true);
@@ -94,7 +96,9 @@ fn write_list(out: &mut String, points: &[NavPoint], top: bool) {
 
 /// The whole `toc.ncx`.
 pub fn ncx(points: &[NavPoint], identifier: &str, title: &str, language: &str) -> String {
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ncx xmlns=\"http://www.daisy.org/z3986/2005/ncx/\" version=\"2005-1\" xml:lang=\"");
+    let mut out = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ncx xmlns=\"http://www.daisy.org/z3986/2005/ncx/\" version=\"2005-1\" xml:lang=\"",
+    );
     escape(&mut out, language);
     out.push_str("\">\n<head>\n<meta name=\"dtb:uid\" content=\"");
     escape(&mut out, identifier);
@@ -138,7 +142,12 @@ mod tests {
         assert_eq!(points.len(), 2);
         assert_eq!(points[0].children[0].label, "A");
         let nav = nav_body(&points, &[], "Contents", "Landmarks");
-        assert!(nav.contains("<li><a href=\"c001.xhtml\">One</a>\n<ol>\n<li><a href=\"c001.xhtml#a\">A</a></li>\n</ol>\n</li>"), "{nav}");
+        assert!(
+            nav.contains(
+                "<li><a href=\"c001.xhtml\">One</a>\n<ol>\n<li><a href=\"c001.xhtml#a\">A</a></li>\n</ol>\n</li>"
+            ),
+            "{nav}"
+        );
         let ncx = ncx(&points, "urn:x", "T", "en");
         assert!(ncx.contains("<meta name=\"dtb:depth\" content=\"2\"/>"));
         assert!(ncx.contains("playOrder=\"3\"><navLabel><text>Two &amp; more</text>"), "{ncx}");

@@ -34,7 +34,15 @@ pub struct ContentFacts {
 /// `YYYY-MM-DDThh:mm:ssZ` for a Unix time.
 pub fn w3c_datetime(unix_seconds: i64) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp(unix_seconds).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", t.year(), t.month() as u8, t.day(), t.hour(), t.minute(), t.second())
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        t.month() as u8,
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }
 
 fn element(out: &mut String, name: &str, attrs: &str, text: &str) {
@@ -44,9 +52,18 @@ fn element(out: &mut String, name: &str, attrs: &str, text: &str) {
 }
 
 /// Writes the OPF.
-pub fn package_document(config: &BookConfig, identifier: &str, modified: i64, items: &[Item], facts: ContentFacts) -> String {
+pub fn package_document(
+    config: &BookConfig,
+    identifier: &str,
+    modified: i64,
+    items: &[Item],
+    facts: ContentFacts,
+) -> String {
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = write!(out, "<package xmlns=\"http://www.idpf.org/2007/opf\" version=\"3.0\" unique-identifier=\"pub-id\" xml:lang=\"");
+    let _ = write!(
+        out,
+        "<package xmlns=\"http://www.idpf.org/2007/opf\" version=\"3.0\" unique-identifier=\"pub-id\" xml:lang=\""
+    );
     escape(&mut out, &config.language);
     out.push('"');
     if config.right_to_left {
@@ -66,7 +83,11 @@ pub fn package_document(config: &BookConfig, identifier: &str, modified: i64, it
         element(&mut out, "dc:title", " id=\"subtitle\"", subtitle);
         out.push_str("<meta refines=\"#subtitle\" property=\"title-type\">subtitle</meta>\n");
     }
-    let people = config.authors.iter().map(|a| (a.as_str(), "aut")).chain(config.contributors.iter().map(|c| (c.name.as_str(), c.role.as_str())));
+    let people = config
+        .authors
+        .iter()
+        .map(|a| (a.as_str(), "aut"))
+        .chain(config.contributors.iter().map(|c| (c.name.as_str(), c.role.as_str())));
     for (i, (name, role)) in people.enumerate() {
         let id = format!("creator{}", i + 1);
         let tag = if role == "aut" { "dc:creator" } else { "dc:contributor" };
@@ -163,8 +184,12 @@ fn accessibility(out: &mut String, facts: ContentFacts) {
     meta("accessibilityHazard", "none");
     let summary = match (facts.has_images, facts.all_images_described) {
         (false, _) => "Text only, with headings, a table of contents and notes linked both ways.",
-        (true, true) => "Text with headings, a table of contents and notes linked both ways; every image has a text description.",
-        (true, false) => "Text with headings, a table of contents and notes linked both ways; some images lack a text description.",
+        (true, true) => {
+            "Text with headings, a table of contents and notes linked both ways; every image has a text description."
+        }
+        (true, false) => {
+            "Text with headings, a table of contents and notes linked both ways; some images lack a text description."
+        }
     };
     meta("accessibilitySummary", summary);
 }

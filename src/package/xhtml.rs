@@ -32,7 +32,10 @@ impl Frame<'_> {
         let lang = escaped(&self.config.language);
         let mut out = String::with_capacity(body.len() + 600);
         out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE html>\n");
-        let _ = write!(out, "<html xmlns=\"http://www.w3.org/1999/xhtml\" xmlns:epub=\"http://www.idpf.org/2007/ops\" lang=\"{lang}\" xml:lang=\"{lang}\"");
+        let _ = write!(
+            out,
+            "<html xmlns=\"http://www.w3.org/1999/xhtml\" xmlns:epub=\"http://www.idpf.org/2007/ops\" lang=\"{lang}\" xml:lang=\"{lang}\""
+        );
         if self.config.right_to_left {
             out.push_str(" dir=\"rtl\"");
         }
@@ -106,7 +109,9 @@ pub fn title_page_body(config: &BookConfig, strings: &Strings) -> String {
 
 /// A part title page.
 pub fn part_body(title: &str, id: &str) -> String {
-    let mut out = format!("<section class=\"part\" epub:type=\"part\" role=\"doc-part\" aria-labelledby=\"{id}\">\n<h1 class=\"part-title\" id=\"{id}\">");
+    let mut out = format!(
+        "<section class=\"part\" epub:type=\"part\" role=\"doc-part\" aria-labelledby=\"{id}\">\n<h1 class=\"part-title\" id=\"{id}\">"
+    );
     escape(&mut out, title);
     out.push_str("</h1>\n</section>\n");
     out

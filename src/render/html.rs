@@ -29,11 +29,78 @@ enum Rule {
 }
 
 const ALLOWED: &[&str] = &[
-    "a", "abbr", "address", "article", "aside", "b", "bdi", "bdo", "blockquote", "br", "caption", "cite", "code",
-    "col", "colgroup", "data", "dd", "del", "details", "dfn", "div", "dl", "dt", "em", "figcaption", "figure",
-    "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hgroup", "hr", "i", "img", "ins", "kbd", "li", "main",
-    "mark", "nav", "ol", "p", "pre", "q", "rp", "rt", "ruby", "s", "samp", "section", "small", "span", "strong",
-    "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "time", "tr", "u", "ul", "var", "wbr",
+    "a",
+    "abbr",
+    "address",
+    "article",
+    "aside",
+    "b",
+    "bdi",
+    "bdo",
+    "blockquote",
+    "br",
+    "caption",
+    "cite",
+    "code",
+    "col",
+    "colgroup",
+    "data",
+    "dd",
+    "del",
+    "details",
+    "dfn",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "figcaption",
+    "figure",
+    "footer",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hgroup",
+    "hr",
+    "i",
+    "img",
+    "ins",
+    "kbd",
+    "li",
+    "main",
+    "mark",
+    "nav",
+    "ol",
+    "p",
+    "pre",
+    "q",
+    "rp",
+    "rt",
+    "ruby",
+    "s",
+    "samp",
+    "section",
+    "small",
+    "span",
+    "strong",
+    "sub",
+    "summary",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "time",
+    "tr",
+    "u",
+    "ul",
+    "var",
+    "wbr",
 ];
 
 fn html_rule(name: &str) -> Rule {
@@ -59,19 +126,24 @@ fn removal_message(name: &str, rule: Rule) -> Option<String> {
         ("style", _) => Some("<style> removed: put CSS in a stylesheet listed in [epub] stylesheets".to_string()),
         (_, Rule::Drop) => Some(format!("<{name}> is not supported in the EPUB and is removed with its content")),
         ("html" | "body" | "tbody" | "thead", Rule::Unwrap) => None,
-        ("form" | "label" | "fieldset" | "legend", Rule::Unwrap) => Some(format!("<{name}> is not supported in the EPUB and is removed (its content is kept)")),
+        ("form" | "label" | "fieldset" | "legend", Rule::Unwrap) => {
+            Some(format!("<{name}> is not supported in the EPUB and is removed (its content is kept)"))
+        }
         (_, Rule::Unwrap) => Some(format!("unknown element <{name}> removed (its content is kept)")),
         _ => None,
     }
 }
 
 /// Attributes allowed on every HTML element (besides `aria-*` and `data-*`).
-const GLOBAL_ATTRS: &[&str] = &["id", "class", "title", "lang", "xml:lang", "dir", "role", "epub:type", "hidden", "style", "translate"];
+const GLOBAL_ATTRS: &[&str] =
+    &["id", "class", "title", "lang", "xml:lang", "dir", "role", "epub:type", "hidden", "style", "translate"];
 
 fn element_attr_allowed(element: &str, attr: &str) -> bool {
     GLOBAL_ATTRS.contains(&attr)
         || attr.starts_with("aria-")
-        || (attr.starts_with("data-") && attr.len() > 5 && attr[5..].bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'))
+        || (attr.starts_with("data-")
+            && attr.len() > 5
+            && attr[5..].bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'))
         || matches!(
             (element, attr),
             ("a", "href" | "hreflang" | "rel")
@@ -91,7 +163,8 @@ fn element_attr_allowed(element: &str, attr: &str) -> bool {
 
 /// True for URLs that could run code or smuggle content: `javascript:`, `vbscript:`, `data:`.
 pub fn is_active_url(url: &str) -> bool {
-    let compact: String = url.chars().filter(|c| !c.is_whitespace() && !c.is_control()).take(12).collect::<String>().to_ascii_lowercase();
+    let compact: String =
+        url.chars().filter(|c| !c.is_whitespace() && !c.is_control()).take(12).collect::<String>().to_ascii_lowercase();
     compact.starts_with("javascript:") || compact.starts_with("vbscript:") || compact.starts_with("data:")
 }
 
@@ -126,8 +199,9 @@ pub const MAX_DEPTH: usize = 1_000;
 /// Elements that never hold others open: void elements, and those whose end tag is optional and
 /// usually left out (`<p>a<p>b` is two siblings, not nesting).
 const NOT_NESTING: &[&str] = &[
-    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr",
-    "p", "li", "dt", "dd", "tr", "td", "th", "thead", "tbody", "tfoot", "colgroup", "caption", "option", "optgroup", "rt", "rp",
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr", "p",
+    "li", "dt", "dd", "tr", "td", "th", "thead", "tbody", "tfoot", "colgroup", "caption", "option", "optgroup", "rt",
+    "rp",
 ];
 
 /// What a chapter's scan carries from one raw HTML fragment to the next.
@@ -181,8 +255,12 @@ impl TokenSink for ScanSink {
             let attr_name = &*attr.name.local;
             let value = &*attr.value;
             if attr_name.starts_with("on") {
-                report.warnings.push((line, format!("event handler `{attr_name}` on <{name}> removed: e-books carry no scripts")));
-            } else if matches!(attr_name, "href" | "src" | "xlink:href" | "action" | "formaction") && is_active_url(value) {
+                report
+                    .warnings
+                    .push((line, format!("event handler `{attr_name}` on <{name}> removed: e-books carry no scripts")));
+            } else if matches!(attr_name, "href" | "src" | "xlink:href" | "action" | "formaction")
+                && is_active_url(value)
+            {
                 report.warnings.push((line, format!("`{attr_name}` with a script or data URL on <{name}> removed")));
             } else if (name, attr_name) == ("a", "href") {
                 report.references.push((line, Reference::Link(value.to_string())));
@@ -225,7 +303,14 @@ pub fn sanitize(body: &str, rewrite: &UrlRewriter<'_>) -> Sanitized {
     let sink = ArenaSink::default();
     let context = QualName::new(None, ns!(html), local_name!("body"));
     let dom = html5ever::parse_fragment(sink, Default::default(), context, vec![], false).one(body);
-    let mut writer = XhtmlWriter { dom: &dom, out: String::with_capacity(body.len() + body.len() / 8), rewrite, ids: HashSet::new(), has_svg: false, has_mathml: false };
+    let mut writer = XhtmlWriter {
+        dom: &dom,
+        out: String::with_capacity(body.len() + body.len() / 8),
+        rewrite,
+        ids: HashSet::new(),
+        has_svg: false,
+        has_mathml: false,
+    };
     // parse_fragment puts the fragment under an <html> element below the document.
     let root = dom.nodes[0].children.first().copied().unwrap_or(0);
     writer.write_children(root);
@@ -235,7 +320,10 @@ pub fn sanitize(body: &str, rewrite: &UrlRewriter<'_>) -> Sanitized {
 #[derive(Debug)]
 enum NodeData {
     Document,
-    Element { name: QualName, attrs: Vec<Attribute> },
+    Element {
+        name: QualName,
+        attrs: Vec<Attribute>,
+    },
     Text(StrTendril),
     /// Comments, processing instructions, doctypes: never written out.
     Ignored,
@@ -516,10 +604,9 @@ impl<'a> XhtmlWriter<'a> {
     }
 
     fn has_usable_src(&self, attrs: &[Attribute]) -> bool {
-        attrs
-            .iter()
-            .find(|a| &*a.name.local == "src")
-            .is_some_and(|a| !is_active_url(&a.value) && (self.rewrite)(&Reference::Image(a.value.to_string())).is_some())
+        attrs.iter().find(|a| &*a.name.local == "src").is_some_and(|a| {
+            !is_active_url(&a.value) && (self.rewrite)(&Reference::Image(a.value.to_string())).is_some()
+        })
     }
 
     fn write_attribute(&mut self, tag: &str, html: bool, attr: &Attribute, has_id: bool) {
@@ -528,7 +615,9 @@ impl<'a> XhtmlWriter<'a> {
             Some(prefix) => format!("{prefix}:{local}"),
             None => local.to_string(),
         };
-        if local.starts_with("on") || (html && !element_attr_allowed(tag, &qualified) && !(tag == "a" && qualified == "name")) {
+        if local.starts_with("on")
+            || (html && !element_attr_allowed(tag, &qualified) && !(tag == "a" && qualified == "name"))
+        {
             return;
         }
         let (prefix_ok, name_ok) = match qualified.split_once(':') {
@@ -544,7 +633,8 @@ impl<'a> XhtmlWriter<'a> {
             if is_active_url(&value) {
                 return;
             }
-            let reference = if local == "src" { Reference::Image(value.clone()) } else { Reference::Link(value.clone()) };
+            let reference =
+                if local == "src" { Reference::Image(value.clone()) } else { Reference::Link(value.clone()) };
             if html {
                 match (self.rewrite)(&reference) {
                     Some(new) => value = new,
@@ -600,7 +690,10 @@ mod tests {
         assert_eq!(clean("<p onclick=\"x()\">t<script>alert(1)</script></p>"), "<p>t</p>");
         assert_eq!(clean("<a href=\"javascript:x\">l</a><a href='JaVa\tscript:y'>m</a>"), "<a>l</a><a>m</a>");
         assert_eq!(clean("<!-- a -- b --><center>c</center><font color=red>d</font>"), "<div>c</div><span>d</span>");
-        assert_eq!(clean("<p id=\"1\">x</p><p id=\"1\">y</p><a name=\"n\">z</a>"), "<p id=\"h-1\">x</p><p>y</p><a id=\"n\">z</a>");
+        assert_eq!(
+            clean("<p id=\"1\">x</p><p id=\"1\">y</p><a name=\"n\">z</a>"),
+            "<p id=\"h-1\">x</p><p>y</p><a id=\"n\">z</a>"
+        );
         assert_eq!(clean("<div a\"b=1 x:y=2 class=\"c\">q</div>"), "<div class=\"c\">q</div>");
         assert_eq!(clean("<foo-bar>kept</foo-bar><iframe src=x></iframe>"), "kept");
     }
@@ -608,7 +701,11 @@ mod tests {
     #[test]
     fn html_inside_svg_restates_its_namespace() {
         let s = sanitize("<svg><foreignObject><p>x</p></foreignObject></svg>", &|_| None);
-        assert!(s.xhtml.contains("<foreignObject><p xmlns=\"http://www.w3.org/1999/xhtml\">x</p></foreignObject>"), "{}", s.xhtml);
+        assert!(
+            s.xhtml.contains("<foreignObject><p xmlns=\"http://www.w3.org/1999/xhtml\">x</p></foreignObject>"),
+            "{}",
+            s.xhtml
+        );
     }
 
     #[test]
@@ -637,7 +734,10 @@ mod tests {
         let report = scan("<p>\n<script>x</script>\n<img src=\"a.png\" onerror=\"y\"><a href=\"b.md#c\">", &mut state);
         assert_eq!(
             report.warnings,
-            [(2, "<script> removed: e-books carry no scripts".to_string()), (3, "event handler `onerror` on <img> removed: e-books carry no scripts".to_string())]
+            [
+                (2, "<script> removed: e-books carry no scripts".to_string()),
+                (3, "event handler `onerror` on <img> removed: e-books carry no scripts".to_string())
+            ]
         );
         assert_eq!(report.references, [(3, Reference::Image("a.png".into())), (3, Reference::Link("b.md#c".into()))]);
     }

@@ -15,8 +15,10 @@ use std::fmt::Write as _;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use pulldown_cmark::{
+    Alignment, BrokenLink, CodeBlockKind, CowStr, Event, HeadingLevel, LinkType, Options, Parser, Tag, TagEnd,
+};
 use serde::{Deserialize, Serialize};
-use pulldown_cmark::{Alignment, BrokenLink, CodeBlockKind, CowStr, Event, HeadingLevel, LinkType, Options, Parser, Tag, TagEnd};
 
 use crate::cite::{Sources, parse_citation};
 use crate::config::BookConfig;
@@ -161,14 +163,16 @@ pub struct RenderedChapter {
 
 /// Renders one chapter. `note_offset` shifts note numbers when the book numbers them across chapters.
 pub fn render(ctx: &Context<'_>, chapter: &ChapterSource, entry: usize, note_offset: usize) -> RenderedChapter {
-    let text = &chapter.text.text;
+    let text = &chapter.text.text();
     let has_sources = ctx.sources.is_some();
     let mut callback = |link: BrokenLink<'_>| {
         (has_sources && link.link_type == LinkType::Shortcut && link.reference.starts_with('@'))
             .then_some((CowStr::Borrowed(CITATION_MARKER), CowStr::Borrowed("")))
     };
     let events: Vec<(Event<'_>, Range<usize>)> =
-        Parser::new_with_broken_link_callback(text, markdown_options(ctx.config), Some(&mut callback)).into_offset_iter().collect();
+        Parser::new_with_broken_link_callback(text, markdown_options(ctx.config), Some(&mut callback))
+            .into_offset_iter()
+            .collect();
     let mut renderer = ChapterRenderer::new(ctx, chapter, entry, note_offset);
     for i in 0..events.len() {
         renderer.event(&events, i);
@@ -267,7 +271,7 @@ impl<'a> ChapterRenderer<'a> {
             ctx,
             chapter,
             entry,
-            buffers: vec![String::with_capacity(chapter.text.text.len() * 5 / 4 + 256)],
+            buffers: vec![String::with_capacity(chapter.text.text().len() * 5 / 4 + 256)],
             heading: None,
             heading_counts: HashMap::new(),
             headings: Vec::new(),
@@ -345,8 +349,8 @@ impl<'a> ChapterRenderer<'a> {
                 if text.as_ref() == "[" && self.is_undefined_footnote(events, i) {
                     let (Event::Text(label), _) = &events[i + 1] else { unreachable!("checked") };
                     let label = label.trim_start_matches('^').to_string();
-                    self.error(range, format!("undefined footnote '[^{label}]'"))
-                        .hint = Some(format!("add a definition `[^{label}]: …` to this chapter"));
+                    self.error(range, format!("undefined footnote '[^{label}]'")).hint =
+                        Some(format!("add a definition `[^{label}]: …` to this chapter"));
                 }
                 let out = self.buffers.last_mut().expect("chapter buffer");
                 escape(out, text);
@@ -378,14 +382,18 @@ impl<'a> ChapterRenderer<'a> {
             Event::SoftBreak => self.push("\n"),
             Event::HardBreak => self.push("<br/>\n"),
             Event::Rule => self.push("<hr/>\n"),
-            Event::TaskListMarker(done) => self.push(if *done { "<span class=\"task-marker\">\u{2611}</span> " } else { "<span class=\"task-marker\">\u{2610}</span> " }),
+            Event::TaskListMarker(done) => self.push(if *done {
+                "<span class=\"task-marker\">\u{2611}</span> "
+            } else {
+                "<span class=\"task-marker\">\u{2610}</span> "
+            }),
             Event::InlineMath(_) | Event::DisplayMath(_) => {}
         }
     }
 
     /// pulldown-cmark leaves `[^label]` without a definition as the texts `[`, `^label`, `]`.
     fn is_undefined_footnote(&self, events: &[(Event<'_>, Range<usize>)], i: usize) -> bool {
-        let source = &self.chapter.text.text;
+        let source = &self.chapter.text.text();
         matches!(
             (events.get(i + 1), events.get(i + 2)),
             (Some((Event::Text(label), _)), Some((Event::Text(close), close_range)))
@@ -523,7 +531,8 @@ impl<'a> ChapterRenderer<'a> {
             }
         };
         if self.headings.iter().any(|other| other.id == id) {
-            self.error(&h.range, format!("duplicate heading id '{id}'")).hint = Some("give one of the headings another `{#id}`".to_string());
+            self.error(&h.range, format!("duplicate heading id '{id}'")).hint =
+                Some("give one of the headings another `{#id}`".to_string());
         }
         let level = h.level as u8;
         let mut tag = format!("<h{level} id=\"");
@@ -711,7 +720,12 @@ impl<'a> ChapterRenderer<'a> {
                 if *entry == self.entry {
                     self.local_fragments.push((fragment.clone(), written.clone(), location));
                 } else {
-                    self.result.cross_links.push(CrossLink { entry: *entry, fragment: fragment.clone(), written: written.clone(), location });
+                    self.result.cross_links.push(CrossLink {
+                        entry: *entry,
+                        fragment: fragment.clone(),
+                        written: written.clone(),
+                        location,
+                    });
                 }
             }
             LinkTarget::Local { fragment, written, .. } => {
@@ -723,7 +737,11 @@ impl<'a> ChapterRenderer<'a> {
                 self.error(range, message).hint = Some("add the chapter to SUMMARY.md or fix the link".to_string());
             }
             LinkTarget::OutOfBook { absolute, leaves_book } => {
-                let what = if *leaves_book { "leads out of the book" } else { "points to a file that is not part of the EPUB" };
+                let what = if *leaves_book {
+                    "leads out of the book"
+                } else {
+                    "points to a file that is not part of the EPUB"
+                };
                 let message = match absolute {
                     Some(url) => format!("link '{dest}' {what}; it now points to {url}"),
                     None => format!("link '{dest}' {what} and becomes plain text"),
@@ -745,7 +763,8 @@ impl<'a> ChapterRenderer<'a> {
         let items = match parse_citation(label) {
             Ok(items) => items,
             Err(message) => {
-                self.error(range, message).hint = Some("write citations as [@key], [@key, p. 12] or [@a; @b]".to_string());
+                self.error(range, message).hint =
+                    Some("write citations as [@key], [@key, p. 12] or [@a; @b]".to_string());
                 return;
             }
         };
@@ -757,7 +776,11 @@ impl<'a> ChapterRenderer<'a> {
                 continue;
             };
             let first = self.cited.insert(item.key.clone());
-            parts.push(if first { source.note(item.locator.as_deref()) } else { source.short_note(item.locator.as_deref()) });
+            parts.push(if first {
+                source.note(item.locator.as_deref())
+            } else {
+                source.short_note(item.locator.as_deref())
+            });
         }
         if parts.len() != items.len() {
             return;
@@ -807,7 +830,10 @@ impl<'a> ChapterRenderer<'a> {
                 Some(href)
             }
             ImageTarget::Remote => {
-                self.warning(range, format!("remote image '{dest}' is not embedded (folio works offline); its alt text stands in"));
+                self.warning(
+                    range,
+                    format!("remote image '{dest}' is not embedded (folio works offline); its alt text stands in"),
+                );
                 None
             }
             ImageTarget::Active => {
@@ -859,9 +885,13 @@ impl<'a> ChapterRenderer<'a> {
             let message = format!("raw HTML nests deeper than {} elements; folio refuses it", html::MAX_DEPTH);
             self.error(&(start..start), message);
         }
-        let source = &self.chapter.text.text;
+        let source = &self.chapter.text.text();
         let line_start = |line: u64| -> usize {
-            source[start..].match_indices('\n').nth(line.saturating_sub(2) as usize).filter(|_| line > 1).map_or(start, |(i, _)| start + i + 1)
+            source[start..]
+                .match_indices('\n')
+                .nth(line.saturating_sub(2) as usize)
+                .filter(|_| line > 1)
+                .map_or(start, |(i, _)| start + i + 1)
         };
         for (line, message) in report.warnings {
             let at = line_start(line);
@@ -884,7 +914,10 @@ impl<'a> ChapterRenderer<'a> {
     fn finish(mut self) -> RenderedChapter {
         for (key, def) in &self.definitions {
             if !self.notes.is_referenced(key) {
-                let d = self.chapter.text.warning(def.range.clone(), format!("footnote '[^{}]' is never referenced", def.label));
+                let d = self
+                    .chapter
+                    .text
+                    .warning(def.range.clone(), format!("footnote '[^{}]' is never referenced", def.label));
                 self.result.diagnostics.push(d);
             }
         }
@@ -894,13 +927,18 @@ impl<'a> ChapterRenderer<'a> {
         // Too deep was reported as an error; sanitizing it would only cost time.
         if self.has_raw_html && self.too_deep.is_none() {
             let this = &self;
-            let own_images: HashSet<String> = self.result.images.iter().map(|i| format!("../{IMAGE_DIR}/{}", i.name)).collect();
+            let own_images: HashSet<String> =
+                self.result.images.iter().map(|i| format!("../{IMAGE_DIR}/{}", i.name)).collect();
             // The body mixes the author's raw HTML with hrefs folio already rewrote; those are kept as they are.
             let rewrite = |reference: &Reference| match reference {
-                Reference::Link(href) if this.ctx.files.iter().any(|f| href.split('#').next() == Some(f.as_str())) => Some(href.clone()),
+                Reference::Link(href) if this.ctx.files.iter().any(|f| href.split('#').next() == Some(f.as_str())) => {
+                    Some(href.clone())
+                }
                 Reference::Image(src) if own_images.contains(src) => Some(src.clone()),
                 Reference::Link(href) => match this.resolve_link(href) {
-                    LinkTarget::Href(h) | LinkTarget::Chapter { href: h, .. } | LinkTarget::Local { href: h, .. } => Some(h),
+                    LinkTarget::Href(h) | LinkTarget::Chapter { href: h, .. } | LinkTarget::Local { href: h, .. } => {
+                        Some(h)
+                    }
                     LinkTarget::OutOfBook { absolute, .. } => absolute,
                     _ => None,
                 },
@@ -949,7 +987,9 @@ impl<'a> ChapterRenderer<'a> {
         self.result.undescribed_images = images.saturating_sub(described);
         for (fragment, written, location) in std::mem::take(&mut self.local_fragments) {
             if !self.result.ids.contains(&fragment) {
-                self.result.diagnostics.push(location.error(format!("no heading or anchor '#{written}' in this chapter")));
+                self.result
+                    .diagnostics
+                    .push(location.error(format!("no heading or anchor '#{written}' in this chapter")));
             }
         }
         self.result.body = body;

@@ -78,7 +78,11 @@ impl Notes {
         let note = &mut self.notes[index];
         note.references += 1;
         let number = self.offset + index + 1;
-        let ref_id = if note.references == 1 { format!("noteref.{number}") } else { format!("noteref.{number}.{}", note.references) };
+        let ref_id = if note.references == 1 {
+            format!("noteref.{number}")
+        } else {
+            format!("noteref.{number}.{}", note.references)
+        };
         Reference { number, ref_id, note_id: format!("note.{number}") }
     }
 
@@ -122,11 +126,18 @@ impl Notes {
                 },
                 Content::Citation(xhtml) => format!("<p>{xhtml}.</p>"),
             };
-            let _ = writeln!(out, "<aside class=\"footnote\" epub:type=\"footnote\" role=\"doc-footnote\" id=\"note.{number}\">");
-            let back = format!("<a class=\"footnote-back\" role=\"doc-backlink\" href=\"#noteref.{number}\">{number}.</a> ");
+            let _ = writeln!(
+                out,
+                "<aside class=\"footnote\" epub:type=\"footnote\" role=\"doc-footnote\" id=\"note.{number}\">"
+            );
+            let back =
+                format!("<a class=\"footnote-back\" role=\"doc-backlink\" href=\"#noteref.{number}\">{number}.</a> ");
             let mut more = String::new();
             for k in 2..=note.references {
-                let _ = write!(more, " <a class=\"footnote-back-more\" role=\"doc-backlink\" href=\"#noteref.{number}.{k}\" aria-label=\"");
+                let _ = write!(
+                    more,
+                    " <a class=\"footnote-back-more\" role=\"doc-backlink\" href=\"#noteref.{number}.{k}\" aria-label=\""
+                );
                 escape(&mut more, strings.back_to_reference);
                 let _ = write!(more, " {k}\">\u{21a9}\u{fe0e}{k}</a>");
             }
