@@ -149,12 +149,6 @@ pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
         total: book.chapters.len(),
     };
     let (chapters, cached) = finish_chapters(&job, &book).map_err(RunError::Output)?;
-    if let Some(cache) = &cache
-        && let Err(e) = cache.prune()
-    {
-        diagnostics
-            .push(Diagnostic::warning(cache.dir(), format!("cannot clean the build cache ({})", load::describe(&e))));
-    }
     let stats = Stats { chapters: chapters.len(), cached, notes: chapters.iter().map(|c| c.rendered.note_count).sum() };
     for chapter in &chapters {
         diagnostics.extend(chapter.rendered.diagnostics.iter().cloned());
@@ -220,6 +214,13 @@ pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
             Err(message) => diagnostics.push(internal_error(&book, &ctx.files, &path, &message)),
         }
         epub.files[i].1 = package::Entry::Deflated(page.compressed);
+    }
+    // Only now is every entry this build needs marked as used.
+    if let Some(cache) = &cache
+        && let Err(e) = cache.prune()
+    {
+        diagnostics
+            .push(Diagnostic::warning(cache.dir(), format!("cannot clean the build cache ({})", load::describe(&e))));
     }
     let paths: HashSet<&str> = epub.files.iter().map(|(p, _)| p.as_str()).collect();
     for problem in validate::links(documents.iter().map(|(p, d)| (p.as_str(), d)), &paths) {
