@@ -70,3 +70,8 @@ fn citations_and_book_wide_notes() {
 fn right_to_left_arabic() {
     check_fixture("rtl");
 }
+
+#[test]
+fn hostile_raw_html_comes_out_schema_valid() {
+    check_fixture("hostile-html");
+}

@@ -8,6 +8,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashSet;
+use std::fmt::Write as _;
 
 use html5ever::tendril::{StrTendril, TendrilSink};
 use html5ever::tokenizer::{BufferQueue, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts};
@@ -63,7 +64,6 @@ const ALLOWED: &[&str] = &[
     "h5",
     "h6",
     "header",
-    "hgroup",
     "hr",
     "i",
     "img",
@@ -190,6 +190,38 @@ pub struct ScanReport {
     pub warnings: Vec<(u64, String)>,
     /// Links and images to resolve.
     pub references: Vec<(u64, Reference)>,
+    /// When the fragment is one plain inline tag (or a comment) that needs no repair: that tag.
+    pub simple: Option<SimpleTag>,
+}
+
+/// A raw inline tag folio can write itself, without parsing the chapter as HTML.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SimpleTag {
+    /// `<b class="x">`, `<br>`: name, attributes, and whether it is void.
+    Start(String, Vec<(String, String)>, bool),
+    /// `</b>`.
+    End(String),
+    /// A comment, which folio leaves out.
+    Comment,
+}
+
+/// Phrasing elements that may appear in a fast-path tag (not `a` or `img`, whose URLs need resolving).
+const INLINE: &[&str] = &[
+    "abbr", "b", "bdi", "bdo", "br", "cite", "code", "data", "del", "dfn", "em", "i", "ins", "kbd", "mark", "q", "s",
+    "samp", "small", "span", "strong", "sub", "sup", "time", "u", "var", "wbr",
+];
+
+/// The fragment as a [`SimpleTag`], if it is exactly one inline tag with safe, allowed attributes and no id.
+fn simple_tag(fragment: &str) -> Option<SimpleTag> {
+    let inner = fragment.trim().strip_prefix('<')?.strip_suffix('>')?;
+    if inner.starts_with("!--") {
+        return (inner.ends_with("--") && !inner[3..inner.len() - 2].contains("--")).then_some(SimpleTag::Comment);
+    }
+    if let Some(name) = inner.strip_prefix('/') {
+        let name = name.trim().to_ascii_lowercase();
+        return INLINE.contains(&name.as_str()).then_some(SimpleTag::End(name));
+    }
+    None
 }
 
 /// Raw HTML nested deeper than this is refused: no book needs it, and HTML5 tree building costs
@@ -221,6 +253,31 @@ struct ScanSink {
     state: std::cell::Cell<ScanState>,
 }
 
+impl ScanSink {
+    /// A start tag that the fast path may write as it is (after escaping), or `None`.
+    fn simple_start(&self, tag: &html5ever::tokenizer::Tag) -> Option<SimpleTag> {
+        let name = &*tag.name;
+        if !INLINE.contains(&name) || self.state.get().foreign_depth > 0 {
+            return None;
+        }
+        let mut attrs = Vec::with_capacity(tag.attrs.len());
+        for attr in &tag.attrs {
+            let key = &*attr.name.local;
+            let value = &*attr.value;
+            let safe = element_attr_allowed(name, key)
+                && is_xml_name(key)
+                && key != "id"
+                && !(key == "style" && value.to_ascii_lowercase().contains("url("))
+                && !is_active_url(value);
+            if !safe {
+                return None;
+            }
+            attrs.push((key.to_string(), value.to_string()));
+        }
+        Some(SimpleTag::Start(name.to_string(), attrs, VOID.contains(&name)))
+    }
+}
+
 impl TokenSink for ScanSink {
     type Handle = ();
 
@@ -242,6 +299,7 @@ impl TokenSink for ScanSink {
             state.max_depth = state.max_depth.max(state.open_depth);
         }
         let mut report = self.report.borrow_mut();
+        report.simple = self.simple_start(&tag);
         if foreign_root && !tag.self_closing {
             state.foreign_depth += 1;
             self.state.set(state);
@@ -282,7 +340,19 @@ pub fn scan(fragment: &str, state: &mut ScanState) -> ScanReport {
     let _ = tokenizer.feed(&queue);
     tokenizer.end();
     *state = tokenizer.sink.state.get();
-    tokenizer.sink.report.into_inner()
+    let mut report = tokenizer.sink.report.into_inner();
+    // One token only: the fragment must be exactly that tag (the tokenizer saw a start tag) or an end tag/comment.
+    let one_tag = fragment.trim_start().starts_with('<')
+        && fragment.trim_end().ends_with('>')
+        && fragment.matches('<').count() == 1;
+    report.simple = if !one_tag {
+        None
+    } else if report.simple.is_some() {
+        report.simple
+    } else {
+        simple_tag(fragment)
+    };
+    report
 }
 
 /// Rewrites a URL found in raw HTML, as the Markdown renderer would: `Some(new)` or `None` to drop it.
@@ -299,7 +369,36 @@ pub struct Sanitized {
 }
 
 /// Parses a chapter body as an HTML fragment and writes it back as safe XHTML.
-pub fn sanitize(body: &str, rewrite: &UrlRewriter<'_>) -> Sanitized {
+/// Ids already used in the document, shared by the sanitizing passes over one chapter, and the ids
+/// of folio's own headings, which only a heading may carry.
+#[derive(Debug, Default)]
+pub struct Ids {
+    /// Every id written so far.
+    pub taken: HashSet<String>,
+    /// Ids of the chapter's Markdown headings.
+    pub headings: HashSet<String>,
+}
+
+impl Ids {
+    /// Whether an element may carry `id`: the first to claim an id gets it, except that folio's own ids
+    /// (notes, note references, headings) belong to the elements folio writes for them.
+    fn claim(&mut self, id: &str, tag: &str, class: Option<&str>) -> bool {
+        let owner_ok = if id.starts_with("note.") {
+            class == Some("footnote")
+        } else if id.starts_with("noteref.") {
+            class == Some("noteref")
+        } else if self.headings.contains(id) {
+            matches!(tag, "h1" | "h2" | "h3" | "h4" | "h5" | "h6")
+        } else {
+            true
+        };
+        owner_ok && self.taken.insert(id.to_string())
+    }
+}
+
+/// Parses a chapter body as an HTML fragment and writes it back as safe XHTML, sharing `ids` with
+/// the chapter's other passes.
+pub fn sanitize(body: &str, rewrite: &UrlRewriter<'_>, ids: &mut Ids) -> Sanitized {
     let sink = ArenaSink::default();
     let context = QualName::new(None, ns!(html), local_name!("body"));
     let dom = html5ever::parse_fragment(sink, Default::default(), context, vec![], false).one(body);
@@ -307,13 +406,14 @@ pub fn sanitize(body: &str, rewrite: &UrlRewriter<'_>) -> Sanitized {
         dom: &dom,
         out: String::with_capacity(body.len() + body.len() / 8),
         rewrite,
-        ids: HashSet::new(),
+        ids: std::mem::take(ids),
         has_svg: false,
         has_mathml: false,
     };
     // parse_fragment puts the fragment under an <html> element below the document.
     let root = dom.nodes[0].children.first().copied().unwrap_or(0);
     writer.write_children(root);
+    *ids = std::mem::take(&mut writer.ids);
     Sanitized { xhtml: writer.out, has_svg: writer.has_svg, has_mathml: writer.has_mathml }
 }
 
@@ -488,7 +588,7 @@ struct XhtmlWriter<'a> {
     dom: &'a Dom,
     out: String,
     rewrite: &'a UrlRewriter<'a>,
-    ids: HashSet<String>,
+    ids: Ids,
     has_svg: bool,
     has_mathml: bool,
 }
@@ -501,34 +601,315 @@ enum Step<'a> {
 
 const VOID: &[&str] = &["br", "hr", "img", "wbr", "col"];
 
+/// Elements that may hold only inline (phrasing) content.
+const PHRASING_ONLY: &[&str] = &[
+    "a", "abbr", "b", "bdi", "bdo", "cite", "code", "data", "del", "dfn", "em", "i", "ins", "kbd", "mark", "q", "s",
+    "samp", "small", "span", "strong", "sub", "sup", "time", "u", "var", "p", "pre", "h1", "h2", "h3", "h4", "h5",
+    "h6", "dt", "summary",
+];
+
+/// Block elements, which may not stand inside an element that holds only inline content.
+const BLOCK: &[&str] = &[
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "details",
+    "div",
+    "dl",
+    "figure",
+    "footer",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hr",
+    "main",
+    "nav",
+    "ol",
+    "p",
+    "pre",
+    "section",
+    "table",
+    "ul",
+];
+
+/// ARIA 1.2 and DPUB-ARIA roles that EPUB's XHTML schema accepts.
+const ROLES: &[&str] = &[
+    "alert",
+    "alertdialog",
+    "application",
+    "article",
+    "banner",
+    "button",
+    "cell",
+    "checkbox",
+    "columnheader",
+    "combobox",
+    "complementary",
+    "contentinfo",
+    "definition",
+    "dialog",
+    "directory",
+    "document",
+    "feed",
+    "figure",
+    "form",
+    "grid",
+    "gridcell",
+    "group",
+    "heading",
+    "img",
+    "link",
+    "list",
+    "listbox",
+    "listitem",
+    "log",
+    "main",
+    "marquee",
+    "math",
+    "menu",
+    "menubar",
+    "menuitem",
+    "menuitemcheckbox",
+    "menuitemradio",
+    "navigation",
+    "none",
+    "note",
+    "option",
+    "presentation",
+    "progressbar",
+    "radio",
+    "radiogroup",
+    "region",
+    "row",
+    "rowgroup",
+    "rowheader",
+    "scrollbar",
+    "search",
+    "searchbox",
+    "separator",
+    "slider",
+    "spinbutton",
+    "status",
+    "switch",
+    "tab",
+    "table",
+    "tablist",
+    "tabpanel",
+    "term",
+    "textbox",
+    "timer",
+    "toolbar",
+    "tooltip",
+    "tree",
+    "treegrid",
+    "treeitem",
+    "doc-abstract",
+    "doc-acknowledgments",
+    "doc-afterword",
+    "doc-appendix",
+    "doc-backlink",
+    "doc-biblioentry",
+    "doc-bibliography",
+    "doc-biblioref",
+    "doc-chapter",
+    "doc-colophon",
+    "doc-conclusion",
+    "doc-cover",
+    "doc-credit",
+    "doc-credits",
+    "doc-dedication",
+    "doc-endnote",
+    "doc-endnotes",
+    "doc-epigraph",
+    "doc-epilogue",
+    "doc-errata",
+    "doc-example",
+    "doc-footnote",
+    "doc-foreword",
+    "doc-glossary",
+    "doc-glossref",
+    "doc-index",
+    "doc-introduction",
+    "doc-noteref",
+    "doc-notice",
+    "doc-pagebreak",
+    "doc-pagefooter",
+    "doc-pageheader",
+    "doc-pagelist",
+    "doc-part",
+    "doc-preface",
+    "doc-prologue",
+    "doc-pullquote",
+    "doc-qna",
+    "doc-subtitle",
+    "doc-tip",
+    "doc-toc",
+];
+
+/// The HTML tag an element is written as, if it is an HTML element that is written at all.
+fn html_tag(name: &QualName) -> Option<&str> {
+    if name.ns != ns!(html) {
+        return None;
+    }
+    match html_rule(&name.local) {
+        Rule::Keep => Some(&name.local),
+        Rule::Rename(new) => Some(new),
+        Rule::Unwrap | Rule::Drop => None,
+    }
+}
+
+fn is_integer(value: &str, min: i64) -> bool {
+    value.trim().parse::<i64>().is_ok_and(|n| n >= min) && !value.trim().starts_with('+')
+}
+
+/// Whether an attribute's value is one the XHTML schema accepts (names were checked before).
+fn value_ok(tag: &str, name: &str, value: &str) -> bool {
+    match name {
+        "dir" => matches!(value, "ltr" | "rtl" | "auto"),
+        "lang" | "xml:lang" => value.is_empty() || oxilangtag::LanguageTag::parse(value).is_ok(),
+        "translate" => matches!(value, "" | "yes" | "no"),
+        "role" => ROLES.contains(&value),
+        "aria-hidden" => matches!(value, "true" | "false"),
+        "aria-label" => true,
+        // Other ARIA attributes have typed values or point at ids; folio keeps only the two above.
+        n if n.starts_with("aria-") => false,
+        "datetime" => {
+            let b = value.as_bytes();
+            b.len() >= 10 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-' && b[7] == b'-'
+        }
+        "start" | "value" => is_integer(value, i64::MIN),
+        "type" if tag == "ol" => matches!(value, "1" | "a" | "A" | "i" | "I"),
+        "colspan" | "span" => is_integer(value, 1),
+        "rowspan" | "width" | "height" => is_integer(value, 0),
+        "cite" => !value.contains(char::is_whitespace),
+        "scope" => matches!(value, "row" | "col" | "rowgroup" | "colgroup"),
+        _ => true,
+    }
+}
+
 impl<'a> XhtmlWriter<'a> {
     fn write_children(&mut self, root: usize) {
         let mut stack: Vec<Step<'a>> = self.dom.nodes[root].children.iter().rev().map(|&c| Step::Open(c)).collect();
+        // The elements written and still open, innermost last.
+        let mut open: Vec<&'a str> = Vec::new();
         while let Some(step) = stack.pop() {
             match step {
                 Step::Close(name) => {
+                    open.pop();
                     self.out.push_str("</");
                     self.out.push_str(name);
                     self.out.push('>');
                 }
                 Step::Open(id) => {
                     let node = &self.dom.nodes[id];
+                    let children = node.children.iter().rev().map(|&c| Step::Open(c));
                     match &node.data {
-                        NodeData::Text(t) => escape(&mut self.out, t),
-                        NodeData::Element { name, attrs } => {
-                            let Some(tag) = self.open_element(name, attrs, self.inside_foreign(id)) else { continue };
-                            match tag {
-                                OpenTag::Unwrapped => {}
-                                OpenTag::Void => continue,
-                                OpenTag::Named(tag) => stack.push(Step::Close(tag)),
+                        NodeData::Text(t) => {
+                            // Lists and definition lists hold only items: loose text gets an item of its own.
+                            let item = match open.last() {
+                                Some(&("ul" | "ol")) if !t.trim().is_empty() => Some("li"),
+                                Some(&"dl") if !t.trim().is_empty() => Some("dd"),
+                                _ => None,
+                            };
+                            match item {
+                                Some(item) => {
+                                    let _ = write!(self.out, "<{item}>");
+                                    escape(&mut self.out, t);
+                                    let _ = write!(self.out, "</{item}>");
+                                }
+                                None => escape(&mut self.out, t),
                             }
-                            stack.extend(node.children.iter().rev().map(|&c| Step::Open(c)));
+                        }
+                        NodeData::Element { name, attrs } => {
+                            let html = name.ns == ns!(html);
+                            let tag = self.tag_for(id, name, attrs, &open);
+                            // The HTML parser lets a block sit inside an inline element (`<span><p>`), which
+                            // XHTML forbids: there the block's tag is left out and its content kept.
+                            let tag = tag.filter(|t| {
+                                !(html && BLOCK.contains(t) && open.last().is_some_and(|o| PHRASING_ONLY.contains(o)))
+                            });
+                            let Some(tag) = tag else {
+                                if !html || html_rule(&name.local) != Rule::Drop {
+                                    stack.extend(children);
+                                }
+                                continue;
+                            };
+                            if html && tag == "img" && !self.has_usable_src(attrs) {
+                                // An image folio cannot embed (remote, missing) is replaced by its alt text.
+                                if let Some(alt) = attrs.iter().find(|a| &*a.name.local == "alt") {
+                                    escape(&mut self.out, &alt.value);
+                                }
+                                continue;
+                            }
+                            self.start_tag(tag, name, attrs, self.inside_foreign(id));
+                            if html && VOID.contains(&tag) {
+                                continue;
+                            }
+                            open.push(tag);
+                            stack.push(Step::Close(tag));
+                            stack.extend(children);
                         }
                         NodeData::Document | NodeData::Ignored => {}
                     }
                 }
             }
         }
+    }
+
+    /// The tag to write for an element where it stands, or `None` when the element itself is not written.
+    ///
+    /// Elements that the XHTML schema allows only in one place (`li` in a list, `dd` in a `dl`, …) become
+    /// a neutral `div` or `span` anywhere else, as do those missing a required attribute.
+    fn tag_for(&self, id: usize, name: &'a QualName, attrs: &[Attribute], open: &[&'a str]) -> Option<&'a str> {
+        if name.ns == ns!(svg) || name.ns == ns!(mathml) {
+            return is_xml_name(&name.local).then_some(&*name.local);
+        }
+        let tag = html_tag(name)?;
+        let parent = open.last().copied();
+        let inside = |names: &[&str]| open.iter().any(|o| names.contains(o));
+        let attr = |key: &str| attrs.iter().find(|a| &*a.name.local == key).map(|a| &*a.value);
+        let fixed = match tag {
+            "li" if !matches!(parent, Some("ul" | "ol")) => "div",
+            "dt" | "dd"
+                if !(parent == Some("dl") || (parent == Some("div") && open.iter().rev().nth(1) == Some(&"dl"))) =>
+            {
+                "div"
+            }
+            // Parts of a table whose table was left out (it stood in inline content) go too; their content stays.
+            "tbody" | "thead" | "tfoot" | "caption" | "colgroup" if parent != Some("table") => return None,
+            "tr" if !matches!(parent, Some("table" | "tbody" | "thead" | "tfoot")) => return None,
+            "td" | "th" if parent != Some("tr") => return None,
+            "col" if !matches!(parent, Some("table" | "colgroup")) => return None,
+            // Lists and definition lists hold only their items.
+            other if matches!(parent, Some("ul" | "ol")) && other != "li" => "li",
+            other if parent == Some("dl") && !matches!(other, "dt" | "dd" | "div") => "dd",
+            "figcaption" if parent != Some("figure") => "div",
+            "summary" if parent != Some("details") => "div",
+            "details" if !self.first_element_is(id, "summary") => "div",
+            "rt" | "rp" if parent != Some("ruby") => "span",
+            "header" | "footer" if inside(&["header", "footer"]) => "div",
+            "address" if inside(&["address"]) => "div",
+            "main" if inside(&["main", "article", "aside", "footer", "header", "nav"]) => "div",
+            "data" if attr("value").is_none() => "span",
+            "bdo" if !attr("dir").is_some_and(|d| matches!(d, "ltr" | "rtl")) => "span",
+            other => other,
+        };
+        Some(fixed)
+    }
+
+    /// True when the first element child of `id` is a `<name>` element.
+    fn first_element_is(&self, id: usize, name: &str) -> bool {
+        self.dom.nodes[id].children.iter().find_map(|&c| match &self.dom.nodes[c].data {
+            NodeData::Element { name: n, .. } => Some(&*n.local == name),
+            NodeData::Text(t) if t.trim().is_empty() => None,
+            NodeData::Text(_) => Some(false),
+            _ => None,
+        }) == Some(true)
     }
 
     /// True when the nearest element above `id` is SVG or MathML, so HTML inside must restate its namespace.
@@ -540,7 +921,7 @@ impl<'a> XhtmlWriter<'a> {
                 if name.ns != ns!(html) {
                     return true;
                 }
-                if html_rule(&name.local) == Rule::Keep || matches!(html_rule(&name.local), Rule::Rename(_)) {
+                if html_tag(name).is_some() {
                     return false;
                 }
             }
@@ -549,58 +930,32 @@ impl<'a> XhtmlWriter<'a> {
         false
     }
 
-    /// Writes a start tag; `None` when the element is dropped with its content.
-    fn open_element(&mut self, name: &'a QualName, attrs: &[Attribute], inside_foreign: bool) -> Option<OpenTag<'a>> {
-        let (tag, foreign_root): (&'a str, Option<&str>) = if name.ns == ns!(html) {
-            match html_rule(&name.local) {
-                Rule::Keep => ((&*name.local), None),
-                Rule::Rename(new) => (new, None),
-                Rule::Unwrap => return Some(OpenTag::Unwrapped),
-                Rule::Drop => return None,
-            }
-        } else if name.ns == ns!(svg) {
+    /// Writes a start tag (`<br/>` for void elements) with the attributes that may stay.
+    fn start_tag(&mut self, tag: &str, name: &QualName, attrs: &[Attribute], inside_foreign: bool) {
+        let html = name.ns == ns!(html);
+        if name.ns == ns!(svg) {
             self.has_svg = true;
-            ((&*name.local), ((&*name.local) == "svg").then_some("http://www.w3.org/2000/svg"))
         } else if name.ns == ns!(mathml) {
             self.has_mathml = true;
-            ((&*name.local), ((&*name.local) == "math").then_some("http://www.w3.org/1998/Math/MathML"))
-        } else {
-            return None;
-        };
-        if !is_xml_name(tag) {
-            return Some(OpenTag::Unwrapped);
-        }
-        let html = name.ns == ns!(html);
-        if html && tag == "img" && !self.has_usable_src(attrs) {
-            // An image folio cannot embed (remote, missing) is replaced by its alt text.
-            if let Some(alt) = attrs.iter().find(|a| &*a.name.local == "alt") {
-                escape(&mut self.out, &alt.value);
-            }
-            return Some(OpenTag::Void);
         }
         self.out.push('<');
         self.out.push_str(tag);
         if html && inside_foreign {
             self.out.push_str(" xmlns=\"http://www.w3.org/1999/xhtml\"");
         }
-        if let Some(xmlns) = foreign_root {
-            self.out.push_str(" xmlns=\"");
-            self.out.push_str(xmlns);
-            self.out.push('"');
-            if xmlns.ends_with("svg") {
-                self.out.push_str(" xmlns:xlink=\"http://www.w3.org/1999/xlink\"");
+        match (&*name.local, name.ns == ns!(svg), name.ns == ns!(mathml)) {
+            ("svg", true, _) => {
+                self.out.push_str(" xmlns=\"http://www.w3.org/2000/svg\" xmlns:xlink=\"http://www.w3.org/1999/xlink\"")
             }
+            ("math", _, true) => self.out.push_str(" xmlns=\"http://www.w3.org/1998/Math/MathML\""),
+            _ => {}
         }
-        let has_id = attrs.iter().any(|a| (&*a.name.local) == "id");
+        let has_id = attrs.iter().any(|a| &*a.name.local == "id");
+        let class = attrs.iter().find(|a| &*a.name.local == "class").map(|a| a.value.to_string());
         for attr in attrs {
-            self.write_attribute(tag, html, attr, has_id);
+            self.write_attribute(tag, html, attr, has_id, class.as_deref());
         }
-        if html && VOID.contains(&tag) {
-            self.out.push_str("/>");
-            return Some(OpenTag::Void);
-        }
-        self.out.push('>');
-        Some(OpenTag::Named(tag))
+        self.out.push_str(if html && VOID.contains(&tag) { "/>" } else { ">" });
     }
 
     fn has_usable_src(&self, attrs: &[Attribute]) -> bool {
@@ -609,7 +964,7 @@ impl<'a> XhtmlWriter<'a> {
         })
     }
 
-    fn write_attribute(&mut self, tag: &str, html: bool, attr: &Attribute, has_id: bool) {
+    fn write_attribute(&mut self, tag: &str, html: bool, attr: &Attribute, has_id: bool, class: Option<&str>) {
         let local = &*attr.name.local;
         let qualified = match &attr.name.prefix {
             Some(prefix) => format!("{prefix}:{local}"),
@@ -624,12 +979,13 @@ impl<'a> XhtmlWriter<'a> {
             Some((p, l)) => (matches!(p, "xml" | "xlink" | "epub"), is_xml_name(l)),
             None => (true, is_xml_name(&qualified)),
         };
-        if !prefix_ok || !name_ok {
+        if !prefix_ok || !name_ok || (html && !value_ok(tag, &qualified, &attr.value)) {
             return;
         }
         let mut value = attr.value.to_string();
         let mut name = qualified.as_str();
-        if matches!(local, "href" | "src") {
+        let is_url = matches!(local, "href" | "src");
+        if is_url {
             if is_active_url(&value) {
                 return;
             }
@@ -654,22 +1010,20 @@ impl<'a> XhtmlWriter<'a> {
         }
         if name == "id" {
             value = xml_id(&value);
-            if !self.ids.insert(value.clone()) {
+            if !self.ids.claim(&value, tag, class) {
                 return;
             }
         }
         self.out.push(' ');
         self.out.push_str(name);
         self.out.push_str("=\"");
-        escape(&mut self.out, &value);
+        if is_url {
+            crate::text::escape_href(&mut self.out, &value);
+        } else {
+            escape(&mut self.out, &value);
+        }
         self.out.push('"');
     }
-}
-
-enum OpenTag<'a> {
-    Named(&'a str),
-    Void,
-    Unwrapped,
 }
 
 #[cfg(test)]
@@ -677,11 +1031,11 @@ mod tests {
     use super::*;
 
     fn clean(html: &str) -> String {
-        sanitize(html, &|r: &Reference| match r {
+        let rewrite = |r: &Reference| match r {
             Reference::Image(src) if src.starts_with("http") => None,
             Reference::Image(src) | Reference::Link(src) => Some(src.clone()),
-        })
-        .xhtml
+        };
+        sanitize(html, &rewrite, &mut Ids::default()).xhtml
     }
 
     #[test]
@@ -699,8 +1053,35 @@ mod tests {
     }
 
     #[test]
+    fn folios_own_ids_belong_to_folios_elements() {
+        let mut ids = Ids { headings: ["intro".to_string()].into(), ..Ids::default() };
+        let body = "<span id=\"note.1\">a</span><p id=\"intro\">b</p><h2 id=\"intro\">c</h2><aside class=\"footnote\" id=\"note.1\">n</aside>";
+        let out = sanitize(body, &|_| None, &mut ids).xhtml;
+        assert_eq!(
+            out,
+            "<span>a</span><p>b</p><h2 id=\"intro\">c</h2><aside class=\"footnote\" id=\"note.1\">n</aside>"
+        );
+        // A second pass over the same chapter sees the ids the first one wrote.
+        assert_eq!(
+            sanitize("<b id=\"intro\">x</b><i id=\"fresh\">y</i>", &|_| None, &mut ids).xhtml,
+            "<b>x</b><i id=\"fresh\">y</i>"
+        );
+    }
+
+    #[test]
+    fn blocks_never_end_up_inside_inline_elements() {
+        assert_eq!(clean("<span class=\"c\"><b>a<p>block</p>b</b></span>"), "<span class=\"c\"><b>ablockb</b></span>");
+        assert_eq!(clean("<em><div><h2>x</h2></div></em>"), "<em>x</em>");
+        assert_eq!(clean("<dl><dt>t<p>p</p></dt>loose<p>q</p></dl>"), "<dl><dt>tp</dt><dd>loose</dd><dd>q</dd></dl>");
+        assert_eq!(
+            clean("<ul><p>a</p>b<li>c</li></ul><li>stray</li>"),
+            "<ul><li>a</li><li>b</li><li>c</li></ul><div>stray</div>"
+        );
+    }
+
+    #[test]
     fn html_inside_svg_restates_its_namespace() {
-        let s = sanitize("<svg><foreignObject><p>x</p></foreignObject></svg>", &|_| None);
+        let s = sanitize("<svg><foreignObject><p>x</p></foreignObject></svg>", &|_| None, &mut Ids::default());
         assert!(
             s.xhtml.contains("<foreignObject><p xmlns=\"http://www.w3.org/1999/xhtml\">x</p></foreignObject>"),
             "{}",
@@ -710,7 +1091,11 @@ mod tests {
 
     #[test]
     fn keeps_svg_and_mathml_in_their_namespaces() {
-        let s = sanitize("<svg viewbox=\"0 0 1 1\"><circle r=\"1\"/></svg><math><mi>x</mi></math>", &|_| None);
+        let s = sanitize(
+            "<svg viewbox=\"0 0 1 1\"><circle r=\"1\"/></svg><math><mi>x</mi></math>",
+            &|_| None,
+            &mut Ids::default(),
+        );
         assert!(s.has_svg && s.has_mathml);
         assert_eq!(
             s.xhtml,
@@ -723,6 +1108,35 @@ mod tests {
         let html = "<div>".repeat(5_000);
         let out = clean(&html);
         assert!(out.starts_with("<div><div>") && out.ends_with("</div></div>"));
+    }
+
+    #[test]
+    fn simple_inline_tags_are_recognised() {
+        let mut state = ScanState::default();
+        let start = |f: &str, st: &mut ScanState| scan(f, st).simple;
+        assert_eq!(start("<kbd>", &mut state), Some(SimpleTag::Start("kbd".into(), vec![], false)));
+        assert_eq!(start("<BR>", &mut state), Some(SimpleTag::Start("br".into(), vec![], true)));
+        assert_eq!(start("</kbd>", &mut state), Some(SimpleTag::End("kbd".into())));
+        assert_eq!(start("<!-- note -->", &mut state), Some(SimpleTag::Comment));
+        assert_eq!(
+            start("<span class=\"x\" title=\"a&amp;b\">", &mut state),
+            Some(SimpleTag::Start(
+                "span".into(),
+                vec![("class".into(), "x".into()), ("title".into(), "a&b".into())],
+                false
+            ))
+        );
+        for complex in [
+            "<div>",
+            "<span onclick=\"x\">",
+            "<span id=\"a\">",
+            "<a href=\"javascript:x\">",
+            "<b>x</b>",
+            "<!-- a -- b -->",
+            "<img src=x>",
+        ] {
+            assert_eq!(start(complex, &mut state), None, "{complex}");
+        }
     }
 
     #[test]

@@ -256,7 +256,12 @@ struct ChapterRenderer<'a> {
     table_cell: usize,
     in_table_head: bool,
     html_block: Option<(String, usize)>,
-    has_raw_html: bool,
+    /// Raw HTML that the fast path cannot write: the whole chapter goes through the HTML5 parser.
+    needs_sanitize: bool,
+    /// Raw inline tags opened and not yet closed, with the Markdown inline depth they were opened at.
+    raw_open: Vec<(String, usize)>,
+    /// How many Markdown inline elements (emphasis, links, …) are open.
+    inline_depth: usize,
     html_scan: html::ScanState,
     /// Where raw HTML first nested deeper than [`html::MAX_DEPTH`].
     too_deep: Option<usize>,
@@ -286,7 +291,9 @@ impl<'a> ChapterRenderer<'a> {
             table_cell: 0,
             in_table_head: false,
             html_block: None,
-            has_raw_html: false,
+            needs_sanitize: false,
+            raw_open: Vec::new(),
+            inline_depth: 0,
             html_scan: html::ScanState::default(),
             too_deep: None,
             cited: HashSet::new(),
@@ -336,8 +343,42 @@ impl<'a> ChapterRenderer<'a> {
             return;
         }
         match event {
-            Event::Start(tag) => self.start(tag, range),
-            Event::End(tag) => self.end(*tag),
+            Event::Start(tag) => {
+                if matches!(
+                    tag,
+                    Tag::Emphasis
+                        | Tag::Strong
+                        | Tag::Strikethrough
+                        | Tag::Superscript
+                        | Tag::Subscript
+                        | Tag::Link { .. }
+                ) {
+                    self.inline_depth += 1;
+                }
+                self.start(tag, range);
+            }
+            Event::End(tag) => {
+                match tag {
+                    TagEnd::Emphasis
+                    | TagEnd::Strong
+                    | TagEnd::Strikethrough
+                    | TagEnd::Superscript
+                    | TagEnd::Subscript
+                    | TagEnd::Link => {
+                        self.inline_depth = self.inline_depth.saturating_sub(1);
+                    }
+                    TagEnd::Paragraph
+                    | TagEnd::Heading(_)
+                    | TagEnd::Item
+                    | TagEnd::TableCell
+                    | TagEnd::DefinitionListTitle
+                    | TagEnd::DefinitionListDefinition
+                    | TagEnd::FootnoteDefinition
+                    | TagEnd::BlockQuote(_) => self.close_inline_container(),
+                    _ => {}
+                }
+                self.end(*tag);
+            }
             Event::Text(text) => {
                 if let Some(code) = &mut self.code {
                     code.text.push_str(text);
@@ -367,14 +408,16 @@ impl<'a> ChapterRenderer<'a> {
                 if let Some((block, _)) = &mut self.html_block {
                     block.push_str(raw);
                 }
-                self.has_raw_html = true;
+                self.needs_sanitize = true;
                 self.push(raw);
             }
-            Event::InlineHtml(raw) => {
-                self.has_raw_html = true;
-                self.scan_html(raw, range.start);
-                self.push(raw);
-            }
+            Event::InlineHtml(raw) => match self.scan_html(raw, range.start) {
+                Some(tag) => self.write_simple_tag(tag, raw),
+                None => {
+                    self.needs_sanitize = true;
+                    self.push(raw);
+                }
+            },
             Event::FootnoteReference(label) => {
                 let reference = self.notes.footnote(label);
                 self.write_noteref(&reference);
@@ -424,7 +467,10 @@ impl<'a> ChapterRenderer<'a> {
                 };
                 self.code = Some(PendingCode { language, text: String::new() });
             }
-            Tag::HtmlBlock => self.html_block = Some((String::new(), range.start)),
+            Tag::HtmlBlock => {
+                self.needs_sanitize = true;
+                self.html_block = Some((String::new(), range.start));
+            }
             Tag::List(Some(1)) => self.push("<ol>\n"),
             Tag::List(Some(start)) => {
                 let _ = writeln!(self.out(), "<ol start=\"{start}\">");
@@ -530,7 +576,10 @@ impl<'a> ChapterRenderer<'a> {
                 xml_id(&id)
             }
         };
-        if self.headings.iter().any(|other| other.id == id) {
+        if id.starts_with("note.") || id.starts_with("noteref.") {
+            self.error(&h.range, format!("heading id '{id}' is reserved for notes")).hint =
+                Some("choose another `{#id}`".to_string());
+        } else if self.headings.iter().any(|other| other.id == id) {
             self.error(&h.range, format!("duplicate heading id '{id}'")).hint =
                 Some("give one of the headings another `{#id}`".to_string());
         }
@@ -877,8 +926,47 @@ impl<'a> ChapterRenderer<'a> {
         }
     }
 
+    /// Writes a plain inline tag directly, keeping the chapter off the HTML5 parser while raw tags stay
+    /// balanced inside the same Markdown inline element; anything else falls back to sanitizing.
+    fn write_simple_tag(&mut self, tag: html::SimpleTag, raw: &str) {
+        match tag {
+            html::SimpleTag::Comment => {}
+            html::SimpleTag::Start(name, attrs, void) => {
+                let mut out = format!("<{name}");
+                for (key, value) in &attrs {
+                    let _ = write!(out, " {key}=\"");
+                    escape(&mut out, value);
+                    out.push('"');
+                }
+                out.push_str(if void { "/>" } else { ">" });
+                self.push(&out);
+                if !void {
+                    self.raw_open.push((name, self.inline_depth));
+                }
+            }
+            html::SimpleTag::End(name) => {
+                if self.raw_open.last() == Some(&(name.clone(), self.inline_depth)) {
+                    self.raw_open.pop();
+                    let _ = write!(self.out(), "</{name}>");
+                } else {
+                    self.needs_sanitize = true;
+                    self.push(raw);
+                }
+            }
+        }
+    }
+
+    /// At the end of an inline container every raw tag opened in it must be closed, or the chapter is sanitized.
+    fn close_inline_container(&mut self) {
+        if !self.raw_open.is_empty() {
+            self.needs_sanitize = true;
+            self.raw_open.clear();
+        }
+    }
+
     /// Reports, at their Markdown position, what raw HTML will lose, and registers its links and images.
-    fn scan_html(&mut self, raw: &str, start: usize) {
+    /// Returns the fragment as a tag folio can write itself, when it is that simple.
+    fn scan_html(&mut self, raw: &str, start: usize) -> Option<html::SimpleTag> {
         let report = html::scan(raw, &mut self.html_scan);
         if self.html_scan.max_depth > html::MAX_DEPTH && self.too_deep.is_none() {
             self.too_deep = Some(start);
@@ -909,6 +997,7 @@ impl<'a> ChapterRenderer<'a> {
                 }
             }
         }
+        report.simple
     }
 
     fn finish(mut self) -> RenderedChapter {
@@ -925,7 +1014,7 @@ impl<'a> ChapterRenderer<'a> {
         let mut notes = String::new();
         self.notes.write_section(&mut notes, &self.definitions, self.ctx.strings);
         // Too deep was reported as an error; sanitizing it would only cost time.
-        if self.has_raw_html && self.too_deep.is_none() {
+        if self.needs_sanitize && self.too_deep.is_none() {
             let this = &self;
             let own_images: HashSet<String> =
                 self.result.images.iter().map(|i| format!("../{IMAGE_DIR}/{}", i.name)).collect();
@@ -948,8 +1037,10 @@ impl<'a> ChapterRenderer<'a> {
                 },
             };
             let (mut has_svg, mut has_mathml) = (false, false);
+            let mut ids =
+                html::Ids { headings: self.headings.iter().map(|h| h.id.clone()).collect(), ..Default::default() };
             for part in [&mut content, &mut notes] {
-                let clean = html::sanitize(part, &rewrite);
+                let clean = html::sanitize(part, &rewrite, &mut ids);
                 *part = clean.xhtml;
                 has_svg |= clean.has_svg;
                 has_mathml |= clean.has_mathml;
