@@ -201,6 +201,8 @@ struct PendingHeading {
 struct PendingImage {
     /// `None` when the image could not be used and its alt text stands in.
     src: Option<String>,
+    /// Where the image is written, for the missing-alt-text warning.
+    range: Range<usize>,
     title: String,
     alt: String,
 }
@@ -584,6 +586,17 @@ impl<'a> ChapterRenderer<'a> {
                 Some("give one of the headings another `{#id}`".to_string());
         }
         let level = h.level as u8;
+        // WCAG 1.3.1: screen-reader users navigate by heading level, so levels should not jump.
+        if let Some(previous) = self.headings.last().map(|p| p.level).or((level > 1).then_some(0)) {
+            if level > previous + 1 {
+                let message = if previous == 0 {
+                    format!("the chapter's first heading is level {level}; start with `#`")
+                } else {
+                    format!("heading level jumps from {previous} to {level}")
+                };
+                self.warning(&h.range, message);
+            }
+        }
         let mut tag = format!("<h{level} id=\"");
         escape(&mut tag, &id);
         tag.push('"');
@@ -902,7 +915,7 @@ impl<'a> ChapterRenderer<'a> {
 
     fn start_image(&mut self, dest: &str, title: &str, range: &Range<usize>) {
         let src = self.use_image(dest, range);
-        self.image = Some(PendingImage { src, title: title.to_string(), alt: String::new() });
+        self.image = Some(PendingImage { src, range: range.clone(), title: title.to_string(), alt: String::new() });
         self.image_depth = 0;
     }
 
@@ -910,6 +923,10 @@ impl<'a> ChapterRenderer<'a> {
         let image = self.image.take().expect("image open");
         match image.src {
             Some(src) => {
+                if image.alt.trim().is_empty() {
+                    self.warning(&image.range, "image has no alt text; screen readers will skip it").hint =
+                        Some("describe the image inside the brackets: ![A chart of …](chart.png)".to_string());
+                }
                 self.push("<img src=\"");
                 escape_href(self.out(), &src);
                 self.push("\" alt=\"");
