@@ -338,8 +338,16 @@ fn validate(
         }
     });
     let identifier = epub.identifier.and_then(|id| {
-        if id.get_ref().trim().is_empty() {
+        let text = id.get_ref().trim();
+        let bad_uuid = text.get(..9).is_some_and(|p| p.eq_ignore_ascii_case("urn:uuid:"))
+            && uuid::Uuid::parse_str(&text[9..]).is_err();
+        if text.is_empty() {
             diags.push(source.error(id.span(), "the identifier is empty"));
+            None
+        } else if bad_uuid {
+            let d = source.error(id.span(), format!("`{text}` is not a valid urn:uuid identifier"));
+            diags
+                .push(d.with_hint("leave `identifier` out and folio derives a stable UUID from the title and authors"));
             None
         } else {
             Some(id.into_inner())

@@ -17,6 +17,7 @@ pub mod cache;
 pub mod cite;
 pub mod config;
 pub mod diagnostic;
+pub mod epubcheck;
 pub mod i18n;
 pub mod include;
 pub mod load;
@@ -91,6 +92,11 @@ pub struct Build {
     pub stats: Stats,
     /// The title's slug, for the default output name.
     pub slug: String,
+    /// The author's file behind each chapter of the package (`EPUB/text/c001-x.xhtml` → `book/src/x.md`),
+    /// for reports about the package; anything else comes from `book.toml`.
+    pub origins: BTreeMap<String, PathBuf>,
+    /// `book.toml`, where generated files come from.
+    pub config_path: PathBuf,
 }
 
 impl Build {
@@ -117,7 +123,15 @@ pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
     let (book, mut diagnostics) = load::load(&root);
     let Some(book) = book else {
         diagnostic::sort(&mut diagnostics);
-        return Ok(Build { epub: None, diagnostics, stats: Stats::default(), slug: "book".into() });
+        let config_path = root.display_path(Path::new("book.toml"));
+        return Ok(Build {
+            epub: None,
+            diagnostics,
+            stats: Stats::default(),
+            slug: "book".into(),
+            origins: BTreeMap::new(),
+            config_path,
+        });
     };
     let sources = book.config.sources.as_ref().and_then(|file| match root.read_text(&file.value) {
         Ok(text) => {
@@ -167,7 +181,14 @@ pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
     };
     if diagnostics.iter().any(Diagnostic::is_error) {
         diagnostic::sort(&mut diagnostics);
-        return Ok(Build { epub: None, diagnostics, stats, slug });
+        return Ok(Build {
+            epub: None,
+            diagnostics,
+            stats,
+            slug,
+            origins: origins(&book, &ctx.files),
+            config_path: book.config_source.path.clone(),
+        });
     }
     let identifier = identifier(&book.config);
     // Each chapter's document was checked when it was finished (and cached with the result).
@@ -228,7 +249,14 @@ pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
     }
     diagnostic::sort(&mut diagnostics);
     let epub = (!diagnostics.iter().any(Diagnostic::is_error)).then_some(epub);
-    Ok(Build { epub, diagnostics, stats, slug })
+    Ok(Build {
+        epub,
+        diagnostics,
+        stats,
+        slug,
+        origins: origins(&book, &ctx.files),
+        config_path: book.config_source.path.clone(),
+    })
 }
 
 fn internal_error(book: &BookSources, files: &[String], package_path: &str, message: &str) -> Diagnostic {
@@ -445,13 +473,20 @@ fn read_assets(
 
 /// The author file behind a package file, for internal errors.
 fn source_of(book: &BookSources, files: &[String], package_path: &str) -> PathBuf {
-    let name = package_path.rsplit('/').next().unwrap_or("");
-    files
+    origins(book, files).remove(package_path).unwrap_or_else(|| book.config_source.path.clone())
+}
+
+/// The author's file behind each chapter's package path.
+fn origins(book: &BookSources, files: &[String]) -> BTreeMap<String, PathBuf> {
+    book.outline
+        .entries
         .iter()
-        .position(|f| f == name)
-        .and_then(|i| match &book.outline.entries[i].target {
-            outline::Target::Chapter(p) => Some(book.root.display_path(&book.config.src.join(p))),
+        .zip(files)
+        .filter_map(|(entry, file)| match &entry.target {
+            outline::Target::Chapter(p) => {
+                Some((package::text_path(file), book.root.display_path(&book.config.src.join(p))))
+            }
             outline::Target::Part => None,
         })
-        .unwrap_or_else(|| book.root.display_path(Path::new("book.toml")))
+        .collect()
 }

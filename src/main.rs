@@ -65,6 +65,9 @@ enum Command {
         /// Treat warnings as errors.
         #[arg(long)]
         strict: bool,
+        /// Also run EPUBCheck (needs Java) on the package; its findings, warnings included, fail the check.
+        #[arg(long)]
+        epubcheck: bool,
     },
 }
 
@@ -89,7 +92,7 @@ fn main() -> ExitCode {
             cache: cache_dir.map_or(Cache::BesideOutput, Cache::In),
             quiet: false,
         }),
-        Command::Check { book, root, strict } => run_check(book, root, strict),
+        Command::Check { book, root, strict, epubcheck } => run_check(book, root, strict, epubcheck),
     }
 }
 
@@ -256,12 +259,37 @@ fn refuse_source_output(book: &Path, output: &Path) -> Result<(), String> {
     Ok(())
 }
 
-fn run_check(book: Option<PathBuf>, root: Option<PathBuf>, strict: bool) -> ExitCode {
+fn run_check(book: Option<PathBuf>, root: Option<PathBuf>, strict: bool, epubcheck: bool) -> ExitCode {
     let (_, build) = match compile(book, settings(root, None)) {
         Ok(b) => b,
         Err(code) => return ExitCode::from(code),
     };
     report(&build.diagnostics);
     let warnings = build.diagnostics.iter().filter(|d| !d.is_error()).count();
-    if build.has_errors() || (strict && warnings > 0) { ExitCode::from(BOOK_ERRORS) } else { ExitCode::SUCCESS }
+    if build.has_errors() || (strict && warnings > 0) {
+        return ExitCode::from(BOOK_ERRORS);
+    }
+    match (epubcheck, &build.epub) {
+        (true, Some(epub)) => match run_epubcheck(epub, &build) {
+            Ok(0) => ExitCode::SUCCESS,
+            Ok(_) => ExitCode::from(BOOK_ERRORS),
+            Err(code) => ExitCode::from(code),
+        },
+        _ => ExitCode::SUCCESS,
+    }
+}
+
+/// Writes the package to a temporary file, runs EPUBCheck on it and reports; returns how many problems it found.
+fn run_epubcheck(epub: &folio::package::Epub, build: &Build) -> Result<usize, u8> {
+    let path = std::env::temp_dir().join(format!("folio-check-{}.epub", std::process::id()));
+    let bytes = folio::package::zip_bytes(epub).map_err(|e| fail(format!("failed to zip the book ({e})")))?;
+    std::fs::write(&path, bytes).map_err(|e| fail(format!("failed to write '{}' ({e})", path.display())))?;
+    let found = folio::epubcheck::check(&path, &build.origins, &build.config_path);
+    let _ = std::fs::remove_file(&path);
+    let diagnostics = found.map_err(fail)?;
+    report(&diagnostics);
+    if diagnostics.is_empty() {
+        eprintln!("EPUBCheck: no errors or warnings");
+    }
+    Ok(diagnostics.len())
 }

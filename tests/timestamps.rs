@@ -36,6 +36,11 @@ fn every_zip_entry_carries_the_books_date() {
         let file = archive.by_index(i).unwrap();
         // book.toml says `date = "2021-03"`: that wins over SOURCE_DATE_EPOCH.
         let t = file.last_modified().unwrap();
-        assert_eq!((t.year(), t.month(), t.day(), t.hour(), t.minute()), (2021, 3, 1, 0, 0), "{}", file.name().unwrap());
+        assert_eq!(
+            (t.year(), t.month(), t.day(), t.hour(), t.minute()),
+            (2021, 3, 1, 0, 0),
+            "{}",
+            file.name().unwrap()
+        );
     }
 }

@@ -587,15 +587,15 @@ impl<'a> ChapterRenderer<'a> {
         }
         let level = h.level as u8;
         // WCAG 1.3.1: screen-reader users navigate by heading level, so levels should not jump.
-        if let Some(previous) = self.headings.last().map(|p| p.level).or((level > 1).then_some(0)) {
-            if level > previous + 1 {
-                let message = if previous == 0 {
-                    format!("the chapter's first heading is level {level}; start with `#`")
-                } else {
-                    format!("heading level jumps from {previous} to {level}")
-                };
-                self.warning(&h.range, message);
-            }
+        if let Some(previous) = self.headings.last().map(|p| p.level).or((level > 1).then_some(0))
+            && level > previous + 1
+        {
+            let message = if previous == 0 {
+                format!("the chapter's first heading is level {level}; start with `#`")
+            } else {
+                format!("heading level jumps from {previous} to {level}")
+            };
+            self.warning(&h.range, message);
         }
         let mut tag = format!("<h{level} id=\"");
         escape(&mut tag, &id);

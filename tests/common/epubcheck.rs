@@ -181,7 +181,7 @@ fn java() -> PathBuf {
 }
 
 /// The EPUBCheck jar, provisioned once per test binary.
-fn jar() -> &'static Path {
+pub fn jar() -> &'static Path {
     static JAR: OnceLock<PathBuf> = OnceLock::new();
     JAR.get_or_init(provision)
 }
