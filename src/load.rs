@@ -8,6 +8,8 @@ use std::io;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
 use crate::config::{self, BookConfig};
 use crate::diagnostic::{Diagnostic, Position, Severity, SourceText};
 use crate::include;
@@ -225,21 +227,29 @@ pub fn load(root: &ReadRoot) -> (Option<BookSources>, Vec<Diagnostic>) {
     let (outline, outline_diags) = outline::parse(&summary);
     diags.extend(outline_diags);
 
-    let mut chapters = Vec::new();
-    for entry in &outline.entries {
-        let Target::Chapter(path) = &entry.target else { continue };
-        let relative = config.src.join(path);
-        match root.read_text(&relative) {
-            Ok(source) => {
-                let (text, include_diags) = include::expand(root, &config.src, path, source);
-                diags.extend(include_diags);
-                chapters.push(ChapterSource { path: path.clone(), title: entry.title.clone(), text });
-            }
-            Err(e) => {
-                let shown = root.display_path(&relative);
-                diags.push(e.diagnostic(&shown, "chapter", Some((&summary, entry.range.clone()))));
-            }
-        }
+    // Chapters are read in parallel; results keep the outline's order.
+    let read: Vec<(Option<ChapterSource>, Vec<Diagnostic>)> = outline
+        .entries
+        .par_iter()
+        .filter_map(|entry| {
+            let Target::Chapter(path) = &entry.target else { return None };
+            let relative = config.src.join(path);
+            Some(match root.read_text(&relative) {
+                Ok(source) => {
+                    let (text, include_diags) = include::expand(root, &config.src, path, source);
+                    (Some(ChapterSource { path: path.clone(), title: entry.title.clone(), text }), include_diags)
+                }
+                Err(e) => {
+                    let shown = root.display_path(&relative);
+                    (None, vec![e.diagnostic(&shown, "chapter", Some((&summary, entry.range.clone())))])
+                }
+            })
+        })
+        .collect();
+    let mut chapters = Vec::with_capacity(read.len());
+    for (chapter, chapter_diags) in read {
+        chapters.extend(chapter);
+        diags.extend(chapter_diags);
     }
     // Later stages still run with the chapters that loaded, so one build reports every problem.
     (Some(BookSources { root: root.clone(), config_source, config, summary, outline, chapters }), diags)
