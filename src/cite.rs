@@ -118,9 +118,10 @@ impl PartialDate {
         Some(Self { year, month, day })
     }
 
-    /// "November 7, 2017", "November 2017" or "2017".
-    fn display(self) -> String {
+    /// "November 7, 2017" (or "7 November 2017" when `day_first`), "November 2017" or "2017".
+    fn display(self, day_first: bool) -> String {
         match (self.month, self.day) {
+            (Some(m), Some(d)) if day_first => format!("{d} {} {}", MONTHS[usize::from(m) - 1], self.year),
             (Some(m), Some(d)) => format!("{} {d}, {}", MONTHS[usize::from(m) - 1], self.year),
             (Some(m), None) => format!("{} {}", MONTHS[usize::from(m) - 1], self.year),
             _ => self.year.to_string(),
@@ -145,6 +146,8 @@ pub struct Source {
     accessed: Option<PartialDate>,
     /// Where the key is written, for "never cited" warnings.
     pub key_range: Range<usize>,
+    /// Dates read "7 November 2017" rather than "November 7, 2017".
+    day_first: bool,
 }
 
 /// The loaded sources file.
@@ -190,8 +193,14 @@ pub fn parse_citation(label: &str) -> Result<Vec<CiteItem>, String> {
         .collect()
 }
 
-/// Reads the sources file; `None` if it has errors.
-pub fn load(file: SourceText) -> (Option<Sources>, Vec<Diagnostic>) {
+/// Whether a book in `language` writes dates day first: all but US English do.
+pub fn day_first(language: &str) -> bool {
+    let lower = language.to_ascii_lowercase();
+    !(lower == "en" || lower.starts_with("en-us"))
+}
+
+/// Reads the sources file; `None` if it has errors. `day_first` follows the book's language.
+pub fn load(file: SourceText, day_first: bool) -> (Option<Sources>, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     let raw: RawFile = match toml::from_str(&file.text) {
         Ok(raw) => raw,
@@ -270,6 +279,7 @@ pub fn load(file: SourceText) -> (Option<Sources>, Vec<Diagnostic>) {
             url,
             accessed,
             key_range,
+            day_first,
         });
     }
     if diags.iter().any(Diagnostic::is_error) {
@@ -346,7 +356,8 @@ impl Source {
     }
 
     fn title_xhtml(&self, separator: &str) -> String {
-        let title = crate::text::escaped(&self.title);
+        // Quotation marks inside a quoted title become single ones (Chicago 13.30).
+        let title = crate::text::escaped(&crate::text::smart_quotes(&self.title, !italic_title(self.kind)));
         if italic_title(self.kind) {
             format!("<em>{title}</em>")
         } else {
@@ -356,7 +367,8 @@ impl Source {
 
     /// The container (publication, publisher, number, date) parts shared by notes and bibliography.
     fn details(&self, parts: &mut Parts) {
-        if let Some(p) = &self.publication {
+        // A newspaper that is also the author ("BBC News, “…,” BBC News") is named once.
+        if let Some(p) = self.publication.as_ref().filter(|p| self.organization.as_ref() != Some(*p)) {
             parts.em(p);
         }
         if let Some(n) = &self.number {
@@ -369,7 +381,7 @@ impl Source {
             }
         }
         if let Some(d) = self.date {
-            parts.text(&d.display());
+            parts.text(&d.display(self.day_first));
         }
     }
 
@@ -406,10 +418,12 @@ impl Source {
 
     /// The short note for a later citation in the same chapter.
     pub fn short_note(&self, locator: Option<&str>) -> String {
+        // Chicago's short title: the main title's first words, at most four, without trailing punctuation.
         let short: String = {
-            let main = self.title.split(':').next().unwrap_or(&self.title).trim();
-            let words: Vec<&str> = main.split_whitespace().collect();
-            if words.len() > 5 { format!("{} \u{2026}", words[..4].join(" ")) } else { main.to_string() }
+            let title = crate::text::smart_quotes(&self.title, !italic_title(self.kind));
+            let main = title.split(':').next().unwrap_or(&title).trim().to_string();
+            let words: Vec<&str> = main.split_whitespace().take(4).collect();
+            words.join(" ").trim_end_matches([',', ';', '.', '-', '\u{2013}', '\u{2014}']).to_string()
         };
         let short_title = if italic_title(self.kind) {
             format!("<em>{}</em>", crate::text::escaped(&short))
@@ -457,7 +471,7 @@ impl Source {
             sentences.push(details.0.join(", "));
         }
         if let Some(a) = self.accessed {
-            sentences.push(format!("Accessed {}", a.display()));
+            sentences.push(format!("Accessed {}", a.display(self.day_first)));
         }
         if let Some(url) = &self.url {
             sentences.push(url_link(url));
@@ -492,7 +506,7 @@ mod tests {
     use super::*;
 
     fn sources(text: &str) -> (Option<Sources>, Vec<String>) {
-        let (s, d) = load(SourceText::new("sources.toml", text.to_string()));
+        let (s, d) = load(SourceText::new("sources.toml", text.to_string()), false);
         (s, d.iter().map(ToString::to_string).collect())
     }
 
@@ -512,6 +526,20 @@ mod tests {
         assert_eq!(
             src.bibliography(),
             "Smith, Jane and Choe Sang-Hun. \u{201c}A Report: Details.\u{201d} <em>The Paper</em>, November 7, 2017. <a href=\"https://example.org/a\">https://example.org/a</a>."
+        );
+        let (quoted, _) = load(
+            SourceText::new(
+                "sources.toml",
+                NEWS.replace("A Report: Details", "China's \\\"hard\\\" line on escapees, again").to_string(),
+            ),
+            true,
+        );
+        let quoted = quoted.unwrap();
+        let quoted = quoted.get("smith").unwrap();
+        assert!(quoted.note(None).contains("\u{201c}China\u{2019}s \u{2018}hard\u{2019} line on escapees, again,\u{201d} <em>The Paper</em>, 7 November 2017"), "{}", quoted.note(None));
+        assert_eq!(
+            quoted.short_note(None),
+            "Smith and Choe Sang-Hun, \u{201c}China\u{2019}s \u{2018}hard\u{2019} line on\u{201d}"
         );
     }
 

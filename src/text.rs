@@ -31,6 +31,26 @@ pub fn escape_href(out: &mut String, url: &str) {
     let _ = pulldown_cmark_escape::escape_href(&mut *out, url);
 }
 
+/// Turns straight quotation marks into typographic ones; `nested` uses single marks for double
+/// ones, for text that will itself stand inside double quotation marks.
+pub fn smart_quotes(text: &str, nested: bool) -> String {
+    let (open, close) = if nested { ('\u{2018}', '\u{2019}') } else { ('\u{201c}', '\u{201d}') };
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut previous: Option<char> = None;
+    for c in text.chars() {
+        let after_space = previous.is_none_or(|p| p.is_whitespace() || "([{\u{2014}\u{2013}".contains(p));
+        out.push(match c {
+            '"' if after_space => open,
+            '"' => close,
+            '\'' if after_space => '\u{2018}',
+            '\'' => '\u{2019}',
+            other => other,
+        });
+        previous = Some(c);
+    }
+    out
+}
+
 /// True for an absolute `http://` or `https://` URL with a host.
 pub fn is_web_url(url: &str) -> bool {
     let lower = url.trim().to_ascii_lowercase();
@@ -179,6 +199,15 @@ mod tests {
         assert_ne!(asset_name(Path::new("a b.png")), asset_name(Path::new("a-b.png")));
         assert_eq!(asset_name(Path::new("plain.png")), "plain.png");
         assert!(asset_name(Path::new("src/Ünï code.jpg")).is_ascii());
+    }
+
+    #[test]
+    fn quotes_become_typographic() {
+        assert_eq!(
+            smart_quotes("\"Save my wife\" pleads defector's 'friend'", false),
+            "\u{201c}Save my wife\u{201d} pleads defector\u{2019}s \u{2018}friend\u{2019}"
+        );
+        assert_eq!(smart_quotes("a \"b\"", true), "a \u{2018}b\u{2019}");
     }
 
     #[test]

@@ -96,8 +96,6 @@ pub fn package_document(
         escape(&mut out, role);
         out.push_str("</meta>\n");
     }
-    element(&mut out, "dc:contributor", " id=\"producer\"", &format!("folio {}", env!("CARGO_PKG_VERSION")));
-    out.push_str("<meta refines=\"#producer\" property=\"role\" scheme=\"marc:relators\">bkp</meta>\n");
     element(&mut out, "dc:language", "", &config.language);
     if let Some(p) = &config.publisher {
         element(&mut out, "dc:publisher", "", p);
@@ -123,6 +121,8 @@ pub fn package_document(
     }
     let _ = writeln!(out, "<meta property=\"dcterms:modified\">{}</meta>", w3c_datetime(modified));
     accessibility(&mut out, facts);
+    // The software is named as the generator, not credited as a contributor to the book.
+    let _ = writeln!(out, "<meta name=\"generator\" content=\"folio {}\"/>", env!("CARGO_PKG_VERSION"));
     if let Some(cover) = items.iter().find(|i| i.properties.contains(&"cover-image")) {
         // EPUB 2 readers and Kindle find the cover through this.
         let _ = writeln!(out, "<meta name=\"cover\" content=\"{}\"/>", cover.id);

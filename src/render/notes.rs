@@ -124,7 +124,12 @@ impl Notes {
                     Some(d) => d.xhtml.trim().to_string(),
                     None => continue,
                 },
-                Content::Citation(xhtml) => format!("<p>{xhtml}.</p>"),
+                // The period goes inside a closing quotation mark, as the notes' commas do.
+                Content::Citation(xhtml) => match xhtml.strip_suffix('\u{201d}') {
+                    Some(quoted) => format!("<p>{quoted}.\u{201d}</p>"),
+                    None if xhtml.ends_with('.') => format!("<p>{xhtml}</p>"),
+                    None => format!("<p>{xhtml}.</p>"),
+                },
             };
             let _ = writeln!(
                 out,
