@@ -74,6 +74,10 @@ const FIELDS: &[&str] = &[
     "accessed",
 ];
 
+/// Words a short title should not end on.
+const SMALL_WORDS: &[&str] =
+    &["a", "an", "and", "as", "at", "by", "for", "from", "in", "of", "on", "or", "the", "to", "with"];
+
 /// A date with the precision it was given: year, year-month or full date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PartialDate {
@@ -422,7 +426,11 @@ impl Source {
         let short: String = {
             let title = crate::text::smart_quotes(&self.title, !italic_title(self.kind));
             let main = title.split(':').next().unwrap_or(&title).trim().to_string();
-            let words: Vec<&str> = main.split_whitespace().take(4).collect();
+            let mut words: Vec<&str> = main.split_whitespace().take(4).collect();
+            // A short title does not end on a little word ("Convention Relating to the").
+            while words.len() > 1 && words.last().is_some_and(|w| SMALL_WORDS.contains(&w.to_lowercase().as_str())) {
+                words.pop();
+            }
             words.join(" ").trim_end_matches([',', ';', '.', '-', '\u{2013}', '\u{2014}']).to_string()
         };
         let short_title = if italic_title(self.kind) {
@@ -549,6 +557,10 @@ mod tests {
             "[[source]]\nkey = \"crc\"\nkind = \"treaty\"\norganization = \"United Nations\"\ntitle = \"Convention Relating to the Status of Refugees\"\ndate = \"1951-07-28\"\nnumber = \"189 U.N.T.S. 137\"\n",
         );
         let s = s.unwrap();
+        assert_eq!(
+            s.get("crc").unwrap().short_note(Some("art. 33")),
+            "United Nations, <em>Convention Relating</em>, art. 33"
+        );
         assert_eq!(
             s.get("crc").unwrap().note(Some("art. 33")),
             "United Nations, <em>Convention Relating to the Status of Refugees</em>, 189 U.N.T.S. 137, July 28, 1951, art. 33"
