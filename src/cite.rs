@@ -547,7 +547,7 @@ mod tests {
         assert!(quoted.note(None).contains("\u{201c}China\u{2019}s \u{2018}hard\u{2019} line on escapees, again,\u{201d} <em>The Paper</em>, 7 November 2017"), "{}", quoted.note(None));
         assert_eq!(
             quoted.short_note(None),
-            "Smith and Choe Sang-Hun, \u{201c}China\u{2019}s \u{2018}hard\u{2019} line on\u{201d}"
+            "Smith and Choe Sang-Hun, \u{201c}China\u{2019}s \u{2018}hard\u{2019} line\u{201d}"
         );
     }
 
