@@ -150,7 +150,10 @@ pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
     let stylesheet_hrefs = stylesheet_hrefs(&book.config);
     let frame = package::xhtml::Frame { config: &book.config, stylesheets: &stylesheet_hrefs };
     let book_key = book_key(&root, &book, sources.as_ref());
-    let cache = settings.cache_dir.as_ref().map(|dir| cache::Cache::new(dir, book_key));
+    // One cache folder per book folder, however its path is written; entries still key on the written
+    // path, since diagnostics show it, and a build under another spelling replaces them.
+    let folder_key = cache::KeyBuilder::new().add(root.canonical_book().as_os_str().as_encoded_bytes()).finish();
+    let cache = settings.cache_dir.as_ref().map(|dir| cache::Cache::new(dir, folder_key));
     let finished = std::sync::atomic::AtomicUsize::new(0);
     let job = ChapterJob {
         ctx: &ctx,

@@ -80,6 +80,11 @@ impl ReadRoot {
         Ok(Self { book_dir: book_dir.to_path_buf(), book_canonical, root_canonical })
     }
 
+    /// The book folder, canonical: the same folder however its path was written.
+    pub fn canonical_book(&self) -> &Path {
+        &self.book_canonical
+    }
+
     /// The path to show for a file given relative to the book folder.
     pub fn display_path(&self, relative: &Path) -> PathBuf {
         self.book_dir.join(relative)

@@ -1,7 +1,7 @@
 //! Stage 4, notes and links across the book: what needs every chapter rendered first —
 //! anchors in other chapters, and the Sources page built from every citation.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::cite::Sources;
@@ -13,16 +13,16 @@ use crate::text::{escape, escaped, xml_id};
 
 /// Reports links whose fragment names no id in the chapter they point to.
 pub fn check_cross_links(outline: &Outline, chapters: &[&RenderedChapter]) -> Vec<Diagnostic> {
-    let mut ids: Vec<Option<&HashSet<String>>> = vec![None; outline.entries.len()];
+    let mut rendered: Vec<Option<&RenderedChapter>> = vec![None; outline.entries.len()];
     for chapter in chapters {
-        ids[chapter.entry] = Some(&chapter.ids);
+        rendered[chapter.entry] = Some(chapter);
     }
     let mut diags = Vec::new();
     for link in chapters.iter().flat_map(|c| &c.cross_links) {
         let entry = &outline.entries[link.entry];
         // A chapter that failed to load was reported already.
-        let Some(target_ids) = ids[link.entry] else { continue };
-        if !target_ids.contains(&link.fragment) {
+        let Some(target) = rendered[link.entry] else { continue };
+        if !target.has_id(&link.fragment) {
             let name = match &entry.target {
                 Target::Chapter(path) => path.display().to_string(),
                 Target::Part => entry.title.clone(),

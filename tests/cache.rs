@@ -79,3 +79,15 @@ fn diagnostics_are_replayed_from_the_cache() {
     assert!(cold.stderr.contains("warning"), "the fixture has warnings");
     assert_eq!(cold.stderr, warm.stderr);
 }
+
+#[test]
+fn one_cache_folder_per_book_however_its_path_is_written() {
+    let dir = fixture("rtl");
+    let root = dir.path();
+    folio(root, &["build", "book", "-o", "out.epub", "--cache-dir", "c"]);
+    folio(root, &["build", "./book/", "-o", "out.epub", "--cache-dir", "c"]);
+    let absolute = root.join("book");
+    let run = folio(root, &["build", absolute.to_str().unwrap(), "-o", "out.epub", "--cache-dir", "c"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(fs::read_dir(root.join("c")).unwrap().count(), 1, "one folder for the one book");
+}

@@ -132,6 +132,13 @@ pub struct ImageRef {
     pub location: Location,
 }
 
+impl RenderedChapter {
+    /// True when the chapter has an element with this id.
+    pub fn has_id(&self, id: &str) -> bool {
+        self.ids.binary_search_by(|probe| probe.as_str().cmp(id)).is_ok()
+    }
+}
+
 /// One chapter, rendered.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct RenderedChapter {
@@ -141,8 +148,8 @@ pub struct RenderedChapter {
     pub body: String,
     /// Headings in order.
     pub headings: Vec<Heading>,
-    /// Every id in the body.
-    pub ids: HashSet<String>,
+    /// Every id in the body, sorted (it reads back from the cache faster than a hash set).
+    pub ids: Vec<String>,
     /// Links into other chapters with a fragment.
     pub cross_links: Vec<CrossLink>,
     /// Images used.
@@ -1089,12 +1096,14 @@ impl<'a> ChapterRenderer<'a> {
         body.push_str(&content);
         body.push_str("</section>\n");
         body.push_str(&notes);
-        self.result.ids = ids;
+        let mut sorted: Vec<String> = ids.iter().cloned().collect();
+        sorted.sort_unstable();
+        self.result.ids = sorted;
         let images = body.matches("<img ").count();
         let described = body.match_indices(" alt=\"").filter(|(i, m)| !body[i + m.len()..].starts_with('"')).count();
         self.result.undescribed_images = images.saturating_sub(described);
         for (fragment, written, location) in std::mem::take(&mut self.local_fragments) {
-            if !self.result.ids.contains(&fragment) {
+            if !ids.contains(&fragment) {
                 self.result
                     .diagnostics
                     .push(location.error(format!("no heading or anchor '#{written}' in this chapter")));
