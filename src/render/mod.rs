@@ -1035,8 +1035,7 @@ impl<'a> ChapterRenderer<'a> {
             }
         }
         let mut content = self.buffers.pop().expect("chapter buffer");
-        let mut notes = String::new();
-        self.notes.write_section(&mut notes, &self.definitions, self.ctx.strings);
+        let mut definitions = std::mem::take(&mut self.definitions);
         // Too deep was reported as an error; sanitizing it would only cost time.
         if self.needs_sanitize && self.too_deep.is_none() {
             let this = &self;
@@ -1060,18 +1059,29 @@ impl<'a> ChapterRenderer<'a> {
                     _ => None,
                 },
             };
-            let (mut has_svg, mut has_mathml) = (false, false);
-            let mut ids =
-                html::Ids { headings: self.headings.iter().map(|h| h.id.clone()).collect(), ..Default::default() };
-            for part in [&mut content, &mut notes] {
-                let clean = html::sanitize(part, &rewrite, &mut ids);
-                *part = clean.xhtml;
+            // The notes' own ids are written outside the sanitizer, so no author element may take them.
+            let mut ids = html::Ids {
+                headings: self.headings.iter().map(|h| h.id.clone()).collect(),
+                taken: self.notes.note_ids().into_iter().collect(),
+            };
+            let clean = html::sanitize(&content, &rewrite, &mut ids);
+            content = clean.xhtml;
+            let (mut has_svg, mut has_mathml) = (clean.has_svg, clean.has_mathml);
+            // Each note is sanitized on its own, so an unclosed tag in one cannot reach into the next.
+            let mut in_order: Vec<&mut Definition> = definitions.values_mut().collect();
+            in_order.sort_by_key(|d| d.range.start);
+            for definition in in_order {
+                let clean = html::sanitize(&definition.xhtml, &rewrite, &mut ids);
+                definition.xhtml = clean.xhtml;
                 has_svg |= clean.has_svg;
                 has_mathml |= clean.has_mathml;
             }
             self.result.has_svg = has_svg;
             self.result.has_mathml = has_mathml;
         }
+        self.definitions = definitions;
+        let mut notes = String::new();
+        self.notes.write_section(&mut notes, &self.definitions, self.ctx.strings);
         let ids: HashSet<String> = collect_ids(&content).into_iter().chain(collect_ids(&notes)).collect();
         // Malformed raw HTML can swallow a heading (`<a&` takes the next tag as attributes).
         let chapter_file = self.chapter.text.chapter_file().path.clone();

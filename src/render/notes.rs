@@ -106,6 +106,11 @@ impl Notes {
         self.reference(self.notes.len() - 1)
     }
 
+    /// The ids of the notes themselves (`note.N`), which folio writes.
+    pub fn note_ids(&self) -> Vec<String> {
+        (1..=self.notes.len()).map(|i| format!("note.{}", self.offset + i)).collect()
+    }
+
     /// True if `label` was referenced.
     pub fn is_referenced(&self, label: &str) -> bool {
         self.by_label.contains_key(&label_key(label))
