@@ -91,7 +91,8 @@ impl SummaryReader<'_> {
         // Depth of list nesting and whether the current item already has its link.
         let mut list_depth = 0usize;
         let mut item_has_link: Vec<bool> = Vec::new();
-        let mut link: Option<PendingLink> = None;
+        // Links nest when an image's alt text holds one (`[![[a](b)](c)](d)`): only the outermost counts.
+        let mut links: Vec<PendingLink> = Vec::new();
         let mut heading: Option<(String, Range<usize>)> = None;
         let mut draft_depths: Vec<usize> = Vec::new();
         // Numbered chapters after a part title nest under it in the table of contents.
@@ -128,10 +129,13 @@ impl SummaryReader<'_> {
                     draft_depths.retain(|&d| d < list_depth);
                 }
                 Event::Start(Tag::Link { dest_url, .. }) => {
-                    link = Some(PendingLink { dest: dest_url.to_string(), title: String::new(), range });
+                    links.push(PendingLink { dest: dest_url.to_string(), title: String::new(), range });
                 }
                 Event::End(TagEnd::Link) => {
-                    let PendingLink { dest, title, range } = link.take().expect("link start");
+                    let Some(PendingLink { dest, title, range }) = links.pop() else { continue };
+                    if !links.is_empty() {
+                        continue;
+                    }
                     if list_depth > 0 {
                         match item_has_link.last_mut() {
                             Some(has) if !*has => *has = true,
@@ -164,7 +168,7 @@ impl SummaryReader<'_> {
                     }
                 }
                 Event::Text(text) | Event::Code(text) => {
-                    if let Some(l) = link.as_mut() {
+                    if let Some(l) = links.first_mut() {
                         l.title.push_str(&text);
                     } else if let Some((h, _)) = heading.as_mut() {
                         h.push_str(&text);
@@ -305,6 +309,12 @@ mod tests {
         assert!(diags[1].starts_with("SUMMARY.md:3:3: error: unexpected text 'just text'"));
         let (_, diags) = outline("- [One](one.md)\n-\n");
         assert!(diags[0].starts_with("SUMMARY.md:2:1: error: expected a link to a chapter"), "{diags:?}");
+    }
+
+    #[test]
+    fn nested_links_do_not_panic() {
+        let (_, diags) = outline("- [![[a](b.md)](c.png)](d.md)\n");
+        assert!(diags.iter().any(|d| d.contains("error")), "{diags:?}");
     }
 
     #[test]
