@@ -214,8 +214,10 @@ const INLINE: &[&str] = &[
 /// The fragment as a [`SimpleTag`], if it is exactly one inline tag with safe, allowed attributes and no id.
 fn simple_tag(fragment: &str) -> Option<SimpleTag> {
     let inner = fragment.trim().strip_prefix('<')?.strip_suffix('>')?;
-    if inner.starts_with("!--") {
-        return (inner.ends_with("--") && !inner[3..inner.len() - 2].contains("--")).then_some(SimpleTag::Comment);
+    if let Some(comment) = inner.strip_prefix("!--") {
+        // `<!-->` and `<!--->` are not comments that end where they seem to: leave them to the parser.
+        let text = comment.strip_suffix("--")?;
+        return (!text.contains("--") && !text.starts_with('-') && !text.starts_with('>')).then_some(SimpleTag::Comment);
     }
     if let Some(name) = inner.strip_prefix('/') {
         let name = name.trim().to_ascii_lowercase();
@@ -1118,6 +1120,8 @@ mod tests {
         assert_eq!(start("<BR>", &mut state), Some(SimpleTag::Start("br".into(), vec![], true)));
         assert_eq!(start("</kbd>", &mut state), Some(SimpleTag::End("kbd".into())));
         assert_eq!(start("<!-- note -->", &mut state), Some(SimpleTag::Comment));
+        assert_eq!(start("<!-->", &mut state), None);
+        assert_eq!(start("<!--->", &mut state), None);
         assert_eq!(
             start("<span class=\"x\" title=\"a&amp;b\">", &mut state),
             Some(SimpleTag::Start(
