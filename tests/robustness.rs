@@ -76,3 +76,20 @@ fn thousands_of_chapters_and_extreme_content() {
     );
     assert!(chapter.contains("href=\"c0002-chapter-1.xhtml#h-\""), "{chapter}");
 }
+
+#[test]
+fn heading_attributes_given_twice_or_invalid_are_dropped_with_a_warning() {
+    let chapter =
+        folio::render_markdown("# Notes {#n .intro .intro lang=de lang=en dir=sideways data-X=1 data-ok=2}\n");
+    let heading = chapter.body.lines().find(|l| l.starts_with("<h1")).expect("a heading");
+    assert_eq!(heading, r#"<h1 id="n" class="intro" lang="de" data-ok="2">Notes</h1>"#);
+    let messages: Vec<&str> = chapter.diagnostics.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "heading attribute `lang` is given twice; the first is kept",
+            "heading attribute `dir=\"sideways\"` has an invalid value and is dropped",
+            "heading attribute `data-X` is not supported and is dropped",
+        ]
+    );
+}

@@ -168,7 +168,7 @@ pub fn is_active_url(url: &str) -> bool {
     compact.starts_with("javascript:") || compact.starts_with("vbscript:") || compact.starts_with("data:")
 }
 
-fn is_xml_name(name: &str) -> bool {
+pub(crate) fn is_xml_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
         && chars.all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
@@ -217,7 +217,8 @@ fn simple_tag(fragment: &str) -> Option<SimpleTag> {
     if let Some(comment) = inner.strip_prefix("!--") {
         // `<!-->` and `<!--->` are not comments that end where they seem to: leave them to the parser.
         let text = comment.strip_suffix("--")?;
-        return (!text.contains("--") && !text.starts_with('-') && !text.starts_with('>')).then_some(SimpleTag::Comment);
+        return (!text.contains("--") && !text.starts_with('-') && !text.starts_with('>'))
+            .then_some(SimpleTag::Comment);
     }
     if let Some(name) = inner.strip_prefix('/') {
         let name = name.trim().to_ascii_lowercase();
@@ -770,7 +771,7 @@ fn is_integer(value: &str, min: i64) -> bool {
 }
 
 /// Whether an attribute's value is one the XHTML schema accepts (names were checked before).
-fn value_ok(tag: &str, name: &str, value: &str) -> bool {
+pub(crate) fn value_ok(tag: &str, name: &str, value: &str) -> bool {
     match name {
         "dir" => matches!(value, "ltr" | "rtl" | "auto"),
         "lang" | "xml:lang" => value.is_empty() || oxilangtag::LanguageTag::parse(value).is_ok(),

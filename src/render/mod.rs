@@ -607,20 +607,37 @@ impl<'a> ChapterRenderer<'a> {
         let mut tag = format!("<h{level} id=\"");
         escape(&mut tag, &id);
         tag.push('"');
-        if !h.classes.is_empty() {
+        let mut classes: Vec<&str> = Vec::with_capacity(h.classes.len());
+        for class in &h.classes {
+            if !classes.contains(&class.as_str()) {
+                classes.push(class);
+            }
+        }
+        if !classes.is_empty() {
             tag.push_str(" class=\"");
-            escape(&mut tag, &h.classes.join(" "));
+            escape(&mut tag, &classes.join(" "));
             tag.push('"');
         }
+        let mut written: Vec<&str> = Vec::new();
         for (key, value) in &h.attrs {
-            if matches!(key.as_str(), "lang" | "dir" | "title") || key.starts_with("data-") {
+            let supported = matches!(key.as_str(), "lang" | "dir" | "title")
+                || (key.starts_with("data-")
+                    && html::is_xml_name(key)
+                    && !key.contains(|c: char| c.is_ascii_uppercase()));
+            let message = if !supported {
+                format!("heading attribute `{key}` is not supported and is dropped")
+            } else if written.contains(&key.as_str()) {
+                format!("heading attribute `{key}` is given twice; the first is kept")
+            } else if !html::value_ok("h1", key, value) {
+                format!("heading attribute `{key}=\"{value}\"` has an invalid value and is dropped")
+            } else {
+                written.push(key);
                 let _ = write!(tag, " {key}=\"");
                 escape(&mut tag, value);
                 tag.push('"');
-            } else {
-                let message = format!("heading attribute `{key}` is not supported and is dropped");
-                self.warning(&h.range, message);
-            }
+                continue;
+            };
+            self.warning(&h.range, message);
         }
         let _ = writeln!(self.out(), "{tag}>{content}</h{level}>");
         self.headings.push(Heading { level, text: h.text.split_whitespace().collect::<Vec<_>>().join(" "), id });
