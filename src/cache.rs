@@ -20,7 +20,7 @@ use serde::de::DeserializeOwned;
 
 use crate::package::Finished;
 
-const MAGIC: &[u8; 8] = b"FOLIOC01";
+const MAGIC: &[u8; 8] = b"FOLIOC02";
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// A 128-bit content hash.
@@ -189,7 +189,7 @@ mod tests {
         fs::write(&path, &bytes).unwrap();
         assert!(get(&cache, 1).is_none());
         // Truncated or empty files are misses too.
-        fs::write(&path, b"FOLIOC01").unwrap();
+        fs::write(&path, MAGIC).unwrap();
         assert!(get(&cache, 1).is_none());
     }
 

@@ -22,7 +22,7 @@ pub fn check_cross_links(outline: &Outline, chapters: &[&RenderedChapter]) -> Ve
         let entry = &outline.entries[link.entry];
         // A chapter that failed to load was reported already.
         let Some(target) = rendered[link.entry] else { continue };
-        if !target.has_id(&link.fragment) {
+        if !target.ids.contains(&link.fragment) {
             let name = match &entry.target {
                 Target::Chapter(path) => path.display().to_string(),
                 Target::Part => entry.title.clone(),

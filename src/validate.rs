@@ -22,19 +22,99 @@ pub struct Problem {
     pub message: String,
 }
 
+/// A sorted set of ids stored end to end in one string, so it reads back from the build cache as two
+/// allocations instead of one per id, and answers lookups by binary search without being rebuilt.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdList {
+    text: String,
+    ends: Vec<u32>,
+}
+
+impl IdList {
+    /// The list of these ids, sorted and without duplicates.
+    pub fn new<S: AsRef<str>>(ids: impl IntoIterator<Item = S>) -> Self {
+        let mut sorted: Vec<S> = ids.into_iter().collect();
+        sorted.sort_unstable_by(|a, b| a.as_ref().cmp(b.as_ref()));
+        sorted.dedup_by(|a, b| a.as_ref() == b.as_ref());
+        let mut list = Self { text: String::new(), ends: Vec::with_capacity(sorted.len()) };
+        for id in &sorted {
+            list.text.push_str(id.as_ref());
+            list.ends.push(u32::try_from(list.text.len()).unwrap_or(u32::MAX));
+        }
+        list
+    }
+
+    fn get(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        // Only a damaged cache entry could give bad offsets, and those fail the entry's checksum.
+        self.text.get(start..self.ends[i] as usize).unwrap_or("")
+    }
+
+    /// True when the list holds `id`.
+    pub fn contains(&self, id: &str) -> bool {
+        let (mut low, mut high) = (0, self.ends.len());
+        while low < high {
+            let middle = low + (high - low) / 2;
+            match self.get(middle).cmp(id) {
+                std::cmp::Ordering::Less => low = middle + 1,
+                std::cmp::Ordering::Greater => high = middle,
+                std::cmp::Ordering::Equal => return true,
+            }
+        }
+        false
+    }
+
+    /// Every id, in sorted order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        (0..self.ends.len()).map(|i| self.get(i))
+    }
+}
+
 /// What folio's check learned about one XML document: its ids and the internal links it holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Document {
-    /// Every id, sorted (a sorted list reads back from the cache faster than a hash set).
-    pub ids: Vec<String>,
-    /// `(href as written, resolved path inside the zip, fragment)` for every internal link.
-    pub links: Vec<(String, String, Option<String>)>,
+    /// Every id.
+    pub ids: IdList,
+    /// For every internal link to another file (links within the document were checked when it
+    /// was parsed): the href as written, the resolved path inside the zip, and `#` plus the fragment
+    /// (empty without one), each followed by NUL, which cannot occur in XML. One string reads back
+    /// from the cache faster than a string per field.
+    links: String,
+}
+
+/// An internal link of a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Link<'a> {
+    /// The href as written.
+    pub href: &'a str,
+    /// The path inside the zip it resolves to.
+    pub target: &'a str,
+    /// The fragment, percent-decoded.
+    pub fragment: Option<&'a str>,
 }
 
 impl Document {
-    /// True when the document has an element with this id.
-    pub fn has_id(&self, id: &str) -> bool {
-        self.ids.binary_search_by(|probe| probe.as_str().cmp(id)).is_ok()
+    /// Every internal link, in document order.
+    pub fn links(&self) -> impl Iterator<Item = Link<'_>> {
+        let mut fields = self.links.split_terminator('\0');
+        std::iter::from_fn(move || {
+            let href = fields.next()?;
+            let target = fields.next()?;
+            let fragment = fields.next()?.strip_prefix('#');
+            Some(Link { href, target, fragment })
+        })
+    }
+
+    fn push_link(&mut self, href: &str, target: &str, fragment: Option<&str>) {
+        for field in [href, target] {
+            self.links.push_str(field);
+            self.links.push('\0');
+        }
+        if let Some(fragment) = fragment {
+            self.links.push('#');
+            self.links.push_str(fragment);
+        }
+        self.links.push('\0');
     }
 }
 
@@ -65,23 +145,26 @@ pub fn is_xml(path: &str) -> bool {
 
 /// Checks that every internal link of the XHTML documents names a file of the package and an id in it.
 pub fn links<'a>(documents: impl Iterator<Item = (&'a str, &'a Document)>, paths: &HashSet<&str>) -> Vec<Problem> {
-    let documents: HashMap<&str, &Document> = documents.collect();
+    let documents: Vec<(&str, &Document)> = documents.collect();
+    let index: HashMap<&str, usize> = documents.iter().enumerate().map(|(i, (path, _))| (*path, i)).collect();
     let mut problems = Vec::new();
-    for (path, d) in &documents {
+    for (i, (path, d)) in documents.iter().enumerate() {
         if !path.ends_with(".xhtml") {
             continue;
         }
-        for (href, target, fragment) in &d.links {
-            let exists = paths.contains(target.as_str());
-            let fragment_ok = match (fragment, documents.get(target.as_str())) {
-                (None, _) => true,
-                (Some(f), Some(t)) => t.has_id(f),
+        for link in d.links() {
+            // Most links (notes and their backlinks) stay inside their document: no lookup for those.
+            let target = if link.target == *path { Some(i) } else { index.get(link.target).copied() };
+            let found = match (link.fragment, target) {
+                (None, None) => paths.contains(link.target),
+                (None, Some(_)) => true,
+                (Some(fragment), Some(t)) => documents[t].1.ids.contains(fragment),
                 (Some(_), None) => false,
             };
-            if !exists || !fragment_ok {
+            if !found {
                 problems.push(Problem {
                     file: path.to_string(),
-                    message: format!("link '{href}' has no target in the package"),
+                    message: format!("link '{}' has no target in the package", link.href),
                 });
             }
         }
@@ -91,11 +174,21 @@ pub fn links<'a>(documents: impl Iterator<Item = (&'a str, &'a Document)>, paths
 
 /// Checks that `xml` is a well-formed document with unique ids and only XML's own entities.
 pub fn well_formed(xml: &str) -> Result<(), String> {
-    document("document.xhtml", xml).map(|_| ())
+    parse("document.xhtml", xml).map(|_| ())
 }
 
-/// Parses one document at `path` inside the zip: well-formed, ids unique, only XML's five entities.
+/// Parses one document at `path` inside the zip: well-formed, ids unique, only XML's five entities,
+/// and every link to a fragment of the document itself names one of its ids.
 pub fn document(path: &str, text: &str) -> Result<Document, String> {
+    let (parsed, local) = parse(path, text)?;
+    match local.iter().find(|(_, fragment)| !parsed.ids.contains(fragment)) {
+        Some((href, _)) => Err(format!("link '{href}' has no target in the package")),
+        None => Ok(parsed),
+    }
+}
+
+/// A well-formed document's ids and links, and its links within itself as `(href, fragment)`.
+fn parse(path: &str, text: &str) -> Result<(Document, Vec<(String, String)>), String> {
     if let Some(i) = text.find(crate::text::is_forbidden_in_xml) {
         return Err(format!(
             "character U+{:04X} at byte {i} is not allowed in XML",
@@ -106,6 +199,8 @@ pub fn document(path: &str, text: &str) -> Result<Document, String> {
     reader.config_mut().check_end_names = true;
     let mut parsed = Document::default();
     let mut ids = HashSet::new();
+    // Links within the document are checked when it is finished (and cached), not on every build.
+    let mut local = Vec::new();
     let mut depth = 0usize;
     let mut roots = 0usize;
     loop {
@@ -117,13 +212,13 @@ pub fn document(path: &str, text: &str) -> Result<Document, String> {
                     roots += 1;
                 }
                 depth += 1;
-                element(&e, path, &mut parsed, &mut ids)?;
+                element(&e, path, &mut parsed, &mut ids, &mut local)?;
             }
             Event::Empty(e) => {
                 if depth == 0 {
                     roots += 1;
                 }
-                element(&e, path, &mut parsed, &mut ids)?;
+                element(&e, path, &mut parsed, &mut ids, &mut local)?;
             }
             Event::End(_) => depth = depth.saturating_sub(1),
             Event::GeneralRef(r) => {
@@ -139,12 +234,17 @@ pub fn document(path: &str, text: &str) -> Result<Document, String> {
     if depth != 0 || roots != 1 {
         return Err("not well-formed XML: unclosed elements or not exactly one root".into());
     }
-    parsed.ids = ids.into_iter().collect();
-    parsed.ids.sort_unstable();
-    Ok(parsed)
+    parsed.ids = IdList::new(ids);
+    Ok((parsed, local))
 }
 
-fn element(e: &BytesStart<'_>, document: &str, parsed: &mut Document, ids: &mut HashSet<String>) -> Result<(), String> {
+fn element(
+    e: &BytesStart<'_>,
+    document: &str,
+    parsed: &mut Document,
+    ids: &mut HashSet<String>,
+    local: &mut Vec<(String, String)>,
+) -> Result<(), String> {
     let name = e.name().as_ref().to_string();
     for attr in e.attributes() {
         let attr = attr.map_err(|err| format!("bad attribute on <{name}>: {err}"))?;
@@ -156,8 +256,10 @@ fn element(e: &BytesStart<'_>, document: &str, parsed: &mut Document, ids: &mut 
                 return Err(format!("duplicate id '{value}'"));
             }
             "href" | "src" | "xlink:href" if !matches!(name.as_str(), "item" | "rootfile") => {
-                if let Some(link) = internal_link(document, &value) {
-                    parsed.links.push(link);
+                match internal_link(document, &value) {
+                    Some((target, Some(fragment))) if target == document => local.push((value.to_string(), fragment)),
+                    Some((target, fragment)) => parsed.push_link(&value, &target, fragment.as_deref()),
+                    None => {}
                 }
             }
             _ => {}
@@ -166,8 +268,8 @@ fn element(e: &BytesStart<'_>, document: &str, parsed: &mut Document, ids: &mut 
     Ok(())
 }
 
-/// Resolves a relative href against its document; `None` for external URLs.
-fn internal_link(document: &str, href: &str) -> Option<(String, String, Option<String>)> {
+/// Resolves a relative href against its document to a path and a fragment; `None` for external URLs.
+fn internal_link(document: &str, href: &str) -> Option<(String, Option<String>)> {
     if crate::text::has_scheme(href) || href.starts_with("//") {
         return None;
     }
@@ -176,7 +278,7 @@ fn internal_link(document: &str, href: &str) -> Option<(String, String, Option<S
         None => (href, None),
     };
     if path.is_empty() {
-        return Some((href.to_string(), document.to_string(), fragment));
+        return Some((document.to_string(), fragment));
     }
     let dir = document.rsplit_once('/').map_or("", |(d, _)| d);
     let mut parts: Vec<&str> = dir.split('/').filter(|s| !s.is_empty()).collect();
@@ -190,7 +292,7 @@ fn internal_link(document: &str, href: &str) -> Option<(String, String, Option<S
         }
     }
     let target = crate::outline::percent_decode(&parts.join("/"));
-    Some((href.to_string(), target, fragment))
+    Some((target, fragment))
 }
 
 #[cfg(test)]
@@ -241,5 +343,36 @@ mod tests {
                 message: "link 'a.xhtml#nope' has no target in the package".into()
             }]
         );
+    }
+
+    #[test]
+    fn ids_and_links_read_back_in_order() {
+        let d = document(
+            "EPUB/text/a.xhtml",
+            "<html><body><p id=\"z\"/><p id=\"a\"/><a href=\"#z\">e</a><a href=\"b.xhtml\">b</a><a href=\"../x/c.xhtml#f%20g\">c</a></body></html>",
+        )
+        .unwrap();
+        assert_eq!(d.ids.iter().collect::<Vec<_>>(), ["a", "z"]);
+        assert!(d.ids.contains("a") && d.ids.contains("z") && !d.ids.contains("b") && !d.ids.contains(""));
+        // `#z` is checked at once and not kept; `a.xhtml#` names no id of this document.
+        let links: Vec<(&str, &str, Option<&str>)> = d.links().map(|l| (l.href, l.target, l.fragment)).collect();
+        assert_eq!(
+            links,
+            [("b.xhtml", "EPUB/text/b.xhtml", None), ("../x/c.xhtml#f%20g", "EPUB/x/c.xhtml", Some("f g")),]
+        );
+        assert_eq!(
+            document("EPUB/text/a.xhtml", "<html><body><a href=\"a.xhtml#\">e</a></body></html>"),
+            Err("link 'a.xhtml#' has no target in the package".to_string())
+        );
+    }
+
+    #[test]
+    fn id_lists_are_sorted_sets() {
+        let list = IdList::new(["b", "a", "ü", "b", "aa"]);
+        assert_eq!(list.iter().collect::<Vec<_>>(), ["a", "aa", "b", "ü"]);
+        for id in ["a", "aa", "b", "ü"] {
+            assert!(list.contains(id), "{id}");
+        }
+        assert!(!list.contains("ab") && !list.contains("") && !IdList::default().contains("a"));
     }
 }

@@ -132,13 +132,6 @@ pub struct ImageRef {
     pub location: Location,
 }
 
-impl RenderedChapter {
-    /// True when the chapter has an element with this id.
-    pub fn has_id(&self, id: &str) -> bool {
-        self.ids.binary_search_by(|probe| probe.as_str().cmp(id)).is_ok()
-    }
-}
-
 /// One chapter, rendered.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct RenderedChapter {
@@ -148,8 +141,8 @@ pub struct RenderedChapter {
     pub body: String,
     /// Headings in order.
     pub headings: Vec<Heading>,
-    /// Every id in the body, sorted (it reads back from the cache faster than a hash set).
-    pub ids: Vec<String>,
+    /// Every id in the body.
+    pub ids: crate::validate::IdList,
     /// Links into other chapters with a fragment.
     pub cross_links: Vec<CrossLink>,
     /// Images used.
@@ -1123,9 +1116,7 @@ impl<'a> ChapterRenderer<'a> {
         body.push_str(&content);
         body.push_str("</section>\n");
         body.push_str(&notes);
-        let mut sorted: Vec<String> = ids.iter().cloned().collect();
-        sorted.sort_unstable();
-        self.result.ids = sorted;
+        self.result.ids = crate::validate::IdList::new(&ids);
         let images = body.matches("<img ").count();
         let described = body.match_indices(" alt=\"").filter(|(i, m)| !body[i + m.len()..].starts_with('"')).count();
         self.result.undescribed_images = images.saturating_sub(described);
