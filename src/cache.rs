@@ -20,7 +20,7 @@ use serde::de::DeserializeOwned;
 
 use crate::package::Finished;
 
-const MAGIC: &[u8; 8] = b"FOLIOC02";
+const MAGIC: &[u8; 8] = b"FOLIOC03";
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// A 128-bit content hash.
@@ -71,8 +71,7 @@ impl Cache {
     pub fn get<T: DeserializeOwned>(&self, key: Key) -> Option<(T, Finished)> {
         let name = Self::file_name(key);
         self.used.lock().expect("not poisoned").insert(name.clone());
-        let bytes = fs::read(self.dir.join(&name)).ok()?;
-        decode(&bytes)
+        decode(fs::read(self.dir.join(&name)).ok()?)
     }
 
     /// Stores an entry under `key`. It is written to a temporary file and renamed, so a reader never
@@ -109,48 +108,50 @@ impl Cache {
     }
 }
 
-/// Layout: magic, version, the metadata's length and postcard bytes, the document check's length
-/// and postcard bytes, the compressed document as it is (serde would copy it byte by byte), and a
-/// checksum of everything before it.
+/// Layout: the compressed document as it is (first, so reading it back needs no copy), the metadata's
+/// postcard bytes, the document check's postcard bytes, both lengths, folio's version and its length,
+/// the magic number, and a checksum of everything before it.
 fn encode<T: Serialize>(meta: &T, finished: &Finished) -> io::Result<Vec<u8>> {
     let meta = postcard::to_stdvec(meta).map_err(io::Error::other)?;
     let document = postcard::to_stdvec(&finished.document).map_err(io::Error::other)?;
-    let mut bytes = Vec::with_capacity(meta.len() + document.len() + finished.compressed.len() + 48);
-    bytes.extend_from_slice(MAGIC);
-    bytes.push(VERSION.len() as u8);
-    bytes.extend_from_slice(VERSION.as_bytes());
-    for part in [&meta, &document] {
-        bytes.extend_from_slice(&(part.len() as u64).to_le_bytes());
-        bytes.extend_from_slice(part);
-    }
+    let mut bytes = Vec::with_capacity(finished.compressed.len() + meta.len() + document.len() + 64);
     bytes.extend_from_slice(&finished.compressed);
+    bytes.extend_from_slice(&meta);
+    bytes.extend_from_slice(&document);
+    bytes.extend_from_slice(&(meta.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(&(document.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(VERSION.as_bytes());
+    bytes.push(VERSION.len() as u8);
+    bytes.extend_from_slice(MAGIC);
     let checksum = xxh3_64(&bytes);
     bytes.extend_from_slice(&checksum.to_le_bytes());
     Ok(bytes)
 }
 
-fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Option<(T, Finished)> {
+/// Reads an entry back, from its end; `None` unless every part is intact.
+fn decode<T: DeserializeOwned>(mut bytes: Vec<u8>) -> Option<(T, Finished)> {
     let (body, checksum) = bytes.split_at_checked(bytes.len().checked_sub(8)?)?;
     if xxh3_64(body).to_le_bytes() != checksum {
         return None;
     }
-    let rest = body.strip_prefix(MAGIC)?;
-    let (&len, rest) = rest.split_first()?;
-    let (version, rest) = rest.split_at_checked(usize::from(len))?;
-    if version != VERSION.as_bytes() {
-        return None;
-    }
-    let (meta, rest) = length_prefixed(rest)?;
-    let (document, compressed) = length_prefixed(rest)?;
+    let rest = body.strip_suffix(MAGIC)?;
+    let (&version_len, rest) = rest.split_last()?;
+    let rest = rest.strip_suffix(VERSION.as_bytes()).filter(|_| usize::from(version_len) == VERSION.len())?;
+    let (rest, document_len) = length_suffix(rest)?;
+    let (rest, meta_len) = length_suffix(rest)?;
+    let (rest, document) = rest.split_at_checked(rest.len().checked_sub(document_len)?)?;
+    let (compressed, meta) = rest.split_at_checked(rest.len().checked_sub(meta_len)?)?;
+    let compressed_len = compressed.len();
     let meta = postcard::from_bytes(meta).ok()?;
     let document = postcard::from_bytes(document).ok()?;
-    Some((meta, Finished { document, compressed: compressed.to_vec() }))
+    bytes.truncate(compressed_len);
+    Some((meta, Finished { document, compressed: bytes }))
 }
 
-fn length_prefixed(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
-    let (len, rest) = bytes.split_at_checked(8)?;
-    let len = usize::try_from(u64::from_le_bytes(len.try_into().ok()?)).ok()?;
-    rest.split_at_checked(len)
+/// Splits a little-endian `u64` length off the end.
+fn length_suffix(bytes: &[u8]) -> Option<(&[u8], usize)> {
+    let (rest, len) = bytes.split_at_checked(bytes.len().checked_sub(8)?)?;
+    Some((rest, usize::try_from(u64::from_le_bytes(len.try_into().ok()?)).ok()?))
 }
 
 #[cfg(test)]
@@ -191,6 +192,22 @@ mod tests {
         // Truncated or empty files are misses too.
         fs::write(&path, MAGIC).unwrap();
         assert!(get(&cache, 1).is_none());
+        fs::write(&path, b"").unwrap();
+        assert!(get(&cache, 1).is_none());
+    }
+
+    #[test]
+    fn entries_of_another_version_are_misses_even_when_intact() {
+        let (meta, finished) = sample();
+        let bytes = encode(&meta, &finished).unwrap();
+        let body = &bytes[..bytes.len() - 8];
+        let version_at = body.len() - MAGIC.len() - 1 - VERSION.len();
+        let mut other = body.to_vec();
+        other[version_at] ^= 1;
+        let checksum = xxh3_64(&other);
+        other.extend_from_slice(&checksum.to_le_bytes());
+        assert!(decode::<RenderedChapter>(other).is_none());
+        assert!(decode::<RenderedChapter>(bytes).is_some());
     }
 
     #[test]

@@ -375,7 +375,19 @@ pub fn write_zip<W: Write + io::Seek>(epub: &Epub, sink: W) -> io::Result<W> {
 
 /// The zip in memory.
 pub fn zip_bytes(epub: &Epub) -> io::Result<Vec<u8>> {
-    Ok(write_zip(epub, Cursor::new(Vec::new()))?.into_inner())
+    // Sized up front: growing a buffer of many megabytes step by step copies it several times.
+    let size: usize = epub
+        .files
+        .iter()
+        .map(|(path, entry)| {
+            2 * path.len()
+                + 128
+                + match entry {
+                    Entry::Plain(data) | Entry::Deflated(data) => data.len(),
+                }
+        })
+        .sum();
+    Ok(write_zip(epub, Cursor::new(Vec::with_capacity(size)))?.into_inner())
 }
 
 fn zip_datetime(unix_seconds: i64) -> zip::DateTime {
