@@ -243,6 +243,10 @@ pub fn assemble(parts: Parts<'_>) -> Epub {
     let mut flat_toc: Vec<(usize, String, String)> = Vec::new();
     let mut facts = ContentFacts {
         all_images_described: parts.chapters.iter().all(|c| c.rendered.undescribed_images == 0),
+        passes_accessibility_checks: parts
+            .chapters
+            .iter()
+            .all(|c| c.rendered.accessibility_problems == 0 && c.rendered.undescribed_images == 0),
         ..ContentFacts::default()
     };
     let mut chapters = parts.chapters.into_iter().peekable();

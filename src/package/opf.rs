@@ -29,6 +29,8 @@ pub struct ContentFacts {
     pub all_images_described: bool,
     /// The book has MathML.
     pub has_mathml: bool,
+    /// folio's accessibility checks found nothing (alt text, heading levels, table headers).
+    pub passes_accessibility_checks: bool,
 }
 
 /// `YYYY-MM-DDThh:mm:ssZ` for a Unix time.
@@ -192,4 +194,11 @@ fn accessibility(out: &mut String, facts: ContentFacts) {
         }
     };
     meta("accessibilitySummary", summary);
+    // Claimed only when folio's checks pass; `a11y:certifiedBy` is for a human evaluator to add.
+    if facts.passes_accessibility_checks {
+        let _ = writeln!(out, "<meta property=\"dcterms:conformsTo\">{WCAG_CONFORMANCE}</meta>");
+    }
 }
+
+/// The conformance statement of EPUB Accessibility 1.1 for the level folio checks for.
+pub const WCAG_CONFORMANCE: &str = "EPUB Accessibility 1.1 - WCAG 2.1 Level AA";

@@ -188,6 +188,8 @@ pub enum Reference {
 pub struct ScanReport {
     /// Warnings about content that will be removed.
     pub warnings: Vec<(u64, String)>,
+    /// Accessibility problems (WCAG), as warnings.
+    pub accessibility: Vec<(u64, String)>,
     /// Links and images to resolve.
     pub references: Vec<(u64, Reference)>,
     /// When the fragment is one plain inline tag (or a comment) that needs no repair: that tag.
@@ -248,6 +250,9 @@ pub struct ScanState {
     open_depth: usize,
     /// The deepest `open_depth` seen.
     pub max_depth: usize,
+    /// Depth inside `<table>`, and whether the outermost open table has a header cell yet.
+    table_depth: usize,
+    table_has_header: bool,
 }
 
 #[derive(Default)]
@@ -290,12 +295,32 @@ impl TokenSink for ScanSink {
         let foreign_root = matches!(name, "svg" | "math");
         let mut state = self.state.get();
         if tag.kind != TagKind::StartTag {
+            // WCAG 1.3.1: without header cells, a screen reader cannot say what a cell's column means.
+            if name == "table" && state.table_depth > 0 {
+                state.table_depth -= 1;
+                if state.table_depth == 0 && !state.table_has_header {
+                    self.report.borrow_mut().accessibility.push((
+                        line,
+                        "table has no header cells (`<th>`); screen readers cannot say what its columns hold".into(),
+                    ));
+                }
+            }
             if foreign_root {
                 state.foreign_depth = state.foreign_depth.saturating_sub(1);
             }
             state.open_depth = state.open_depth.saturating_sub(1);
             self.state.set(state);
             return TokenSinkResult::Continue;
+        }
+        match name {
+            "table" if state.foreign_depth == 0 => {
+                if state.table_depth == 0 {
+                    state.table_has_header = false;
+                }
+                state.table_depth += 1;
+            }
+            "th" => state.table_has_header = true,
+            _ => {}
         }
         if !tag.self_closing && !NOT_NESTING.contains(&name) {
             state.open_depth += 1;

@@ -157,6 +157,9 @@ pub struct RenderedChapter {
     pub has_mathml: bool,
     /// Images whose alt text is empty or missing.
     pub undescribed_images: usize,
+    /// Accessibility warnings (heading levels, alt text, table headers): any keeps the book from
+    /// claiming WCAG conformance.
+    pub accessibility_problems: usize,
     /// Problems found.
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -326,6 +329,12 @@ impl<'a> ChapterRenderer<'a> {
         let d = self.chapter.text.warning(range.clone(), message);
         self.result.diagnostics.push(d);
         self.result.diagnostics.last_mut().expect("just pushed")
+    }
+
+    /// A warning about something that keeps the book from meeting WCAG 2.1 AA.
+    fn accessibility_warning(&mut self, range: &Range<usize>, message: impl Into<String>) -> &mut Diagnostic {
+        self.result.accessibility_problems += 1;
+        self.warning(range, message)
     }
 
     fn event(&mut self, events: &[(Event<'_>, Range<usize>)], i: usize) {
@@ -595,7 +604,7 @@ impl<'a> ChapterRenderer<'a> {
             } else {
                 format!("heading level jumps from {previous} to {level}")
             };
-            self.warning(&h.range, message);
+            self.accessibility_warning(&h.range, message);
         }
         let mut tag = format!("<h{level} id=\"");
         escape(&mut tag, &id);
@@ -941,8 +950,8 @@ impl<'a> ChapterRenderer<'a> {
         match image.src {
             Some(src) => {
                 if image.alt.trim().is_empty() {
-                    self.warning(&image.range, "image has no alt text; screen readers will skip it").hint =
-                        Some("describe the image inside the brackets: ![A chart of …](chart.png)".to_string());
+                    self.accessibility_warning(&image.range, "image has no alt text; screen readers will skip it")
+                        .hint = Some("describe the image inside the brackets: ![A chart of …](chart.png)".to_string());
                 }
                 self.push("<img src=\"");
                 escape_href(self.out(), &src);
@@ -1018,6 +1027,10 @@ impl<'a> ChapterRenderer<'a> {
         for (line, message) in report.warnings {
             let at = line_start(line);
             self.warning(&(at..at), message);
+        }
+        for (line, message) in report.accessibility {
+            let at = line_start(line);
+            self.accessibility_warning(&(at..at), message);
         }
         for (line, reference) in report.references {
             let at = line_start(line);
