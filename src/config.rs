@@ -132,6 +132,8 @@ pub struct BookConfig {
     pub footnote_numbering: FootnoteNumbering,
     /// `[epub] smart-punctuation`.
     pub smart_punctuation: bool,
+    /// `[epub] section-numbers`: number the SUMMARY's numbered chapters in the contents, as mdBook does.
+    pub section_numbers: bool,
     /// `[epub] sources`: the citation sources file, relative to the book folder.
     pub sources: Option<Located<PathBuf>>,
     /// `[epub] base-url`: where the book lives online; links out of the book are made absolute under it.
@@ -185,6 +187,7 @@ struct RawEpub {
     #[serde(default)]
     footnote_numbering: FootnoteNumbering,
     smart_punctuation: Option<bool>,
+    section_numbers: Option<bool>,
     sources: Option<Spanned<PathBuf>>,
     base_url: Option<Spanned<String>>,
 }
@@ -210,6 +213,7 @@ const EPUB_KEYS: &[&str] = &[
     "toc-depth",
     "footnote-numbering",
     "smart-punctuation",
+    "section-numbers",
     "sources",
     "base-url",
 ];
@@ -412,6 +416,7 @@ fn validate(
         toc_depth,
         footnote_numbering: epub.footnote_numbering,
         smart_punctuation: epub.smart_punctuation.unwrap_or(true),
+        section_numbers: epub.section_numbers.unwrap_or(true),
         sources: epub.sources.map(Located::from_spanned),
         base_url,
         has_preprocessors,

@@ -160,6 +160,33 @@ fn entry_options(path: &str, modified: i64) -> SimpleFileOptions {
         .unix_permissions(0o644)
 }
 
+/// mdBook's section numbers: numbered chapters count `1.`, `2.`, their children `2.1.`; part titles
+/// neither take a number nor restart the count, and the chapters under them are numbered from their
+/// own nesting.
+#[derive(Default)]
+struct SectionNumbers {
+    counters: Vec<usize>,
+    in_parts: bool,
+}
+
+impl SectionNumbers {
+    fn next(&mut self, entry: &outline::Entry) -> Option<String> {
+        match (&entry.target, entry.matter) {
+            (Target::Part, _) => {
+                self.in_parts = true;
+                None
+            }
+            (Target::Chapter(_), outline::Matter::Body) => {
+                let level = entry.depth - usize::from(self.in_parts && entry.depth > 0);
+                self.counters.resize(level + 1, 0);
+                self.counters[level] += 1;
+                Some(self.counters.iter().map(|n| format!("{n}.")).collect())
+            }
+            (Target::Chapter(_), _) => None,
+        }
+    }
+}
+
 /// Builds every file of the package.
 pub fn assemble(parts: Parts<'_>) -> Epub {
     let config = parts.config;
@@ -240,7 +267,8 @@ pub fn assemble(parts: Parts<'_>) -> Epub {
     // The nav document is added once its content is known; reserve its place in the spine.
     let nav_index = items.len();
 
-    let mut flat_toc: Vec<(usize, String, String)> = Vec::new();
+    let mut flat_toc: Vec<nav::FlatEntry> = Vec::new();
+    let mut numbers = SectionNumbers::default();
     let mut facts = ContentFacts {
         all_images_described: parts.chapters.iter().all(|c| c.rendered.undescribed_images == 0),
         passes_accessibility_checks: parts
@@ -258,7 +286,8 @@ pub fn assemble(parts: Parts<'_>) -> Epub {
             has_bodymatter = true;
             landmarks.push(Landmark { kind: "bodymatter", label: parts.strings.start.to_string(), href: href.clone() });
         }
-        flat_toc.push((entry.depth, entry.title.clone(), href.clone()));
+        let number = numbers.next(entry).filter(|_| config.section_numbers);
+        flat_toc.push(nav::FlatEntry { depth: entry.depth, number, label: entry.title.clone(), href: href.clone() });
         let id = file.trim_end_matches(".xhtml").to_string();
         match &entry.target {
             Target::Part => {
@@ -272,11 +301,12 @@ pub fn assemble(parts: Parts<'_>) -> Epub {
                 let first_is_title = rendered.headings.first().is_some_and(|h| h.level == 1);
                 for heading in rendered.headings.iter().skip(usize::from(first_is_title)) {
                     if heading.level <= config.toc_depth && heading.level >= 2 {
-                        flat_toc.push((
-                            entry.depth + usize::from(heading.level) - 1,
-                            heading.text.clone(),
-                            format!("{href}#{}", heading.id),
-                        ));
+                        flat_toc.push(nav::FlatEntry {
+                            depth: entry.depth + usize::from(heading.level) - 1,
+                            number: None,
+                            label: heading.text.clone(),
+                            href: format!("{href}#{}", heading.id),
+                        });
                     }
                 }
                 facts.has_mathml |= rendered.has_mathml;
@@ -301,7 +331,12 @@ pub fn assemble(parts: Parts<'_>) -> Epub {
     }
     if let Some(bibliography) = &parts.bibliography {
         let href = format!("{TEXT_DIR}/sources.xhtml");
-        flat_toc.push((0, parts.strings.sources.to_string(), href.clone()));
+        flat_toc.push(nav::FlatEntry {
+            depth: 0,
+            number: None,
+            label: parts.strings.sources.to_string(),
+            href: href.clone(),
+        });
         landmarks.push(Landmark { kind: "bibliography", label: parts.strings.sources.to_string(), href: href.clone() });
         let document = frame.document(parts.strings.sources, Some(Matter::Back), bibliography);
         add(
@@ -407,4 +442,26 @@ fn zip_datetime(unix_seconds: i64) -> zip::DateTime {
         t.second(),
     )
     .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostic::SourceText;
+
+    #[test]
+    fn section_numbers_follow_mdbook() {
+        let summary = "# Summary\n\n[Intro](intro.md)\n\n- [One](one.md)\n  - [Sub](sub.md)\n  - [Sub 2](sub2.md)\n\n# Part\n\n- [Two](two.md)\n  - [Deep](deep.md)\n- [Three](three.md)\n\n[End](end.md)\n";
+        let (outline, _) = outline::parse(&SourceText::new("SUMMARY.md", summary.to_string()));
+        let mut numbers = SectionNumbers::default();
+        let labels: Vec<String> = outline
+            .entries
+            .iter()
+            .map(|e| format!("{}{}", numbers.next(e).map(|n| n + " ").unwrap_or_default(), e.title))
+            .collect();
+        assert_eq!(
+            labels,
+            ["Intro", "1. One", "1.1. Sub", "1.2. Sub 2", "Part", "2. Two", "2.1. Deep", "3. Three", "End"]
+        );
+    }
 }

@@ -8,6 +8,8 @@ use crate::text::{escape, escape_href};
 /// One entry of the table of contents.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NavPoint {
+    /// Section number shown before the label (`2.1.`), for numbered chapters.
+    pub number: Option<String>,
     /// Label shown.
     pub label: String,
     /// Target, relative to the package root (`text/c001-x.xhtml#id`).
@@ -27,10 +29,23 @@ pub struct Landmark {
     pub href: String,
 }
 
-/// Builds a tree from entries in reading order with their depth (0 at the top).
-pub fn tree(flat: Vec<(usize, String, String)>) -> Vec<NavPoint> {
+/// One entry of the table of contents in reading order, before it is nested.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlatEntry {
+    /// 0 at the top.
+    pub depth: usize,
+    /// Section number, for numbered chapters.
+    pub number: Option<String>,
+    /// Label shown.
+    pub label: String,
+    /// Target, relative to the package root.
+    pub href: String,
+}
+
+/// Builds a tree from entries in reading order.
+pub fn tree(flat: Vec<FlatEntry>) -> Vec<NavPoint> {
     let mut roots: Vec<NavPoint> = Vec::new();
-    for (depth, label, href) in flat {
+    for FlatEntry { depth, number, label, href } in flat {
         let mut siblings = &mut roots;
         // Descend along the last entries; a depth jump deeper than one level attaches to the deepest available.
         for _ in 0..depth {
@@ -39,7 +54,7 @@ pub fn tree(flat: Vec<(usize, String, String)>) -> Vec<NavPoint> {
             }
             siblings = &mut siblings.last_mut().expect("not empty").children;
         }
-        siblings.push(NavPoint { label, href, children: Vec::new() });
+        siblings.push(NavPoint { number, label, href, children: Vec::new() });
     }
     roots
 }
@@ -83,6 +98,9 @@ fn write_list(out: &mut String, points: &[NavPoint], top: bool) {
         out.push_str("<li><a href=\"");
         escape_href(out, &relative_to_text(&p.href));
         out.push_str("\">");
+        if let Some(number) = &p.number {
+            let _ = write!(out, "<span class=\"toc-number\">{number}</span> ");
+        }
         escape(out, &p.label);
         out.push_str("</a>");
         if !p.children.is_empty() {
@@ -119,6 +137,9 @@ fn write_points(out: &mut String, points: &[NavPoint], order: &mut usize) {
     for p in points {
         *order += 1;
         let _ = write!(out, "<navPoint id=\"navpoint-{0}\" playOrder=\"{0}\"><navLabel><text>", order);
+        if let Some(number) = &p.number {
+            let _ = write!(out, "{number} ");
+        }
         escape(out, &p.label);
         out.push_str("</text></navLabel><content src=\"");
         escape_href(out, &p.href);
@@ -134,10 +155,16 @@ mod tests {
 
     #[test]
     fn builds_nested_tree_and_both_documents() {
+        let entry = |depth, number: Option<&str>, label: &str, href: &str| FlatEntry {
+            depth,
+            number: number.map(str::to_string),
+            label: label.into(),
+            href: href.into(),
+        };
         let points = tree(vec![
-            (0, "One".into(), "text/c001.xhtml".into()),
-            (1, "A".into(), "text/c001.xhtml#a".into()),
-            (0, "Two & more".into(), "text/c002.xhtml".into()),
+            entry(0, None, "One", "text/c001.xhtml"),
+            entry(1, None, "A", "text/c001.xhtml#a"),
+            entry(0, Some("1."), "Two & more", "text/c002.xhtml"),
         ]);
         assert_eq!(points.len(), 2);
         assert_eq!(points[0].children[0].label, "A");
@@ -150,6 +177,7 @@ mod tests {
         );
         let ncx = ncx(&points, "urn:x", "T", "en");
         assert!(ncx.contains("<meta name=\"dtb:depth\" content=\"2\"/>"));
-        assert!(ncx.contains("playOrder=\"3\"><navLabel><text>Two &amp; more</text>"), "{ncx}");
+        assert!(ncx.contains("playOrder=\"3\"><navLabel><text>1. Two &amp; more</text>"), "{ncx}");
+        assert!(nav.contains("<span class=\"toc-number\">1.</span> Two &amp; more</a>"), "{nav}");
     }
 }
