@@ -51,6 +51,9 @@ struct RawSource {
     author: Vec<String>,
     organization: Option<String>,
     title: String,
+    #[serde(rename = "translated-title")]
+    translated_title: Option<String>,
+    language: Option<Spanned<String>>,
     publication: Option<String>,
     publisher: Option<String>,
     number: Option<String>,
@@ -66,6 +69,8 @@ const FIELDS: &[&str] = &[
     "author",
     "organization",
     "title",
+    "translated-title",
+    "language",
     "publication",
     "publisher",
     "number",
@@ -142,6 +147,10 @@ pub struct Source {
     authors: Vec<String>,
     organization: Option<String>,
     title: String,
+    /// The title in the book's language, for a title in another.
+    translated_title: Option<String>,
+    /// The title's language, when it differs from the book's.
+    language: Option<String>,
     publication: Option<String>,
     publisher: Option<String>,
     number: Option<String>,
@@ -269,6 +278,14 @@ pub fn load(file: SourceText, day_first: bool) -> (Option<Sources>, Vec<Diagnost
                 None
             }
         });
+        let language = entry.language.and_then(|l| {
+            if oxilangtag::LanguageTag::parse(l.get_ref().as_str()).is_ok() {
+                Some(l.into_inner())
+            } else {
+                diags.push(file.error(l.span(), format!("'{}' is not a BCP 47 language tag", l.get_ref())));
+                None
+            }
+        });
         by_key.insert(key.clone(), entries.len());
         entries.push(Source {
             key,
@@ -276,6 +293,8 @@ pub fn load(file: SourceText, day_first: bool) -> (Option<Sources>, Vec<Diagnost
             authors: entry.author,
             organization: entry.organization,
             title: entry.title,
+            translated_title: entry.translated_title,
+            language,
             publication: entry.publication,
             publisher: entry.publisher,
             number: entry.number,
@@ -359,13 +378,30 @@ impl Source {
         Some(join_names(&self.authors.iter().map(|a| natural_name(a)).collect::<Vec<_>>()))
     }
 
+    /// The title as XHTML: quoted or in italics, marked with its language, followed by its translation
+    /// in brackets. A quoted title takes `separator` inside its quotation marks (Chicago 6.9), unless
+    /// a translation follows; then it comes after the brackets.
     fn title_xhtml(&self, separator: &str) -> String {
+        let quoted = !italic_title(self.kind);
         // Quotation marks inside a quoted title become single ones (Chicago 13.30).
-        let title = crate::text::escaped(&crate::text::smart_quotes(&self.title, !italic_title(self.kind)));
-        if italic_title(self.kind) {
-            format!("<em>{title}</em>")
-        } else {
-            format!("\u{201c}{title}{separator}\u{201d}")
+        let title = self.in_language(&crate::text::smart_quotes(&self.title, quoted));
+        let translation = self
+            .translated_title
+            .as_ref()
+            .map(|t| format!(" [{}]", crate::text::escaped(&crate::text::smart_quotes(t, false))));
+        match (quoted, translation) {
+            (false, translation) => format!("<em>{title}</em>{}", translation.unwrap_or_default()),
+            (true, None) => format!("\u{201c}{title}{separator}\u{201d}"),
+            (true, Some(translation)) => format!("\u{201c}{title}\u{201d}{translation}{separator}"),
+        }
+    }
+
+    /// Escaped text, marked with the title's language when it has one, so screen readers switch voice.
+    fn in_language(&self, text: &str) -> String {
+        let text = crate::text::escaped(text);
+        match &self.language {
+            Some(lang) => format!("<span lang=\"{0}\" xml:lang=\"{0}\">{text}</span>", crate::text::escaped(lang)),
+            None => text,
         }
     }
 
@@ -395,13 +431,6 @@ impl Source {
         if let Some(author) = self.author_for_note() {
             parts.text(&author);
         }
-        // The comma of a quoted title goes inside the quotation marks (Chicago).
-        let title = self.title_xhtml(",");
-        let mut out = parts.0.join(", ");
-        if !out.is_empty() {
-            out.push_str(", ");
-        }
-        out.push_str(&title);
         let mut rest = Parts(Vec::new());
         self.details(&mut rest);
         if let Some(l) = locator {
@@ -410,12 +439,17 @@ impl Source {
         if let Some(url) = &self.url {
             rest.0.push(url_link(url));
         }
+        let quoted = !italic_title(self.kind);
+        // A quoted title carries the comma before the details; with none, no comma dangles.
+        let title = self.title_xhtml(if quoted && !rest.0.is_empty() { "," } else { "" });
+        let mut out = parts.0.join(", ");
+        if !out.is_empty() {
+            out.push_str(", ");
+        }
+        out.push_str(&title);
         if !rest.0.is_empty() {
-            out.push_str(if italic_title(self.kind) { ", " } else { " " });
+            out.push_str(if quoted { " " } else { ", " });
             out.push_str(&rest.0.join(", "));
-        } else if !italic_title(self.kind) {
-            // No details follow: the comma inside the quotes would dangle.
-            out = out.replace(",\u{201d}", "\u{201d}");
         }
         out
     }
@@ -434,9 +468,9 @@ impl Source {
             words.join(" ").trim_end_matches([',', ';', '.', '-', '\u{2013}', '\u{2014}']).to_string()
         };
         let short_title = if italic_title(self.kind) {
-            format!("<em>{}</em>", crate::text::escaped(&short))
+            format!("<em>{}</em>", self.in_language(&short))
         } else {
-            format!("\u{201c}{}\u{201d}", crate::text::escaped(&short))
+            format!("\u{201c}{}\u{201d}", self.in_language(&short))
         };
         let who = match self.authors.as_slice() {
             [] => self.organization.clone(),
@@ -487,8 +521,8 @@ impl Source {
         let mut out = String::new();
         for s in sentences {
             out.push_str(&s);
-            // A quoted title already ends with its period inside the quotes.
-            if !s.ends_with(".\u{201d}") {
+            // A quoted title already ends with its period inside the quotes, a translated one after it.
+            if !s.ends_with(".\u{201d}") && !s.ends_with('.') {
                 out.push('.');
             }
             out.push(' ');
@@ -519,6 +553,28 @@ mod tests {
     }
 
     const NEWS: &str = "[[source]]\nkey = \"smith\"\nkind = \"news\"\nauthor = [\"Smith, Jane\", \"Choe Sang-Hun\"]\ntitle = \"A Report: Details\"\npublication = \"The Paper\"\ndate = \"2017-11-07\"\nurl = \"https://example.org/a\"\n";
+
+    #[test]
+    fn titles_in_another_language_are_marked_and_translated() {
+        let toml = "[[source]]\nkey = \"k\"\nkind = \"news\"\ntitle = \"인권위 보고서\"\ntranslated-title = \"Commission report\"\nlanguage = \"ko\"\npublication = \"Kukinews\"\ndate = \"2017-07-27\"\n";
+        let (s, d) = sources(toml);
+        assert!(d.is_empty(), "{d:?}");
+        let s = s.unwrap();
+        let k = s.get("k").unwrap();
+        let korean = "<span lang=\"ko\" xml:lang=\"ko\">인권위 보고서</span>";
+        assert_eq!(
+            k.note(None),
+            format!("\u{201c}{korean}\u{201d} [Commission report], <em>Kukinews</em>, July 27, 2017")
+        );
+        assert_eq!(k.short_note(None), format!("\u{201c}{korean}\u{201d}"));
+        assert_eq!(
+            k.bibliography(),
+            format!("\u{201c}{korean}\u{201d} [Commission report]. <em>Kukinews</em>, July 27, 2017.")
+        );
+        let (_, d) = sources(&toml.replace("\"ko\"", "\"not a tag\""));
+        assert_eq!(d.len(), 1);
+        assert!(d[0].to_string().contains("'not a tag' is not a BCP 47 language tag"), "{}", d[0]);
+    }
 
     #[test]
     fn chicago_notes_and_bibliography() {
