@@ -459,8 +459,12 @@ impl Source {
         // Chicago's short title: the main title's first words, at most four, without trailing punctuation.
         let short: String = {
             let title = crate::text::smart_quotes(&self.title, !italic_title(self.kind));
-            let main = title.split(':').next().unwrap_or(&title).trim().to_string();
-            let mut words: Vec<&str> = main.split_whitespace().take(4).collect();
+            // The main title ends at a colon or a spaced dash, where a subtitle begins.
+            let end = [":", " \u{2013} ", " \u{2014} "].iter().filter_map(|sep| title.find(sep)).min();
+            let main = title[..end.unwrap_or(title.len())].trim().to_string();
+            // Dashes and other lone punctuation are not words.
+            let mut words: Vec<&str> =
+                main.split_whitespace().filter(|w| w.chars().any(char::is_alphanumeric)).take(4).collect();
             // A short title does not end on a little word ("Convention Relating to the").
             while words.len() > 1 && words.last().is_some_and(|w| SMALL_WORDS.contains(&w.to_lowercase().as_str())) {
                 words.pop();
@@ -574,6 +578,14 @@ mod tests {
         let (_, d) = sources(&toml.replace("\"ko\"", "\"not a tag\""));
         assert_eq!(d.len(), 1);
         assert!(d[0].to_string().contains("'not a tag' is not a BCP 47 language tag"), "{}", d[0]);
+    }
+
+    #[test]
+    fn short_titles_skip_lone_dashes() {
+        let (s, _) = sources(
+            "[[source]]\nkey = \"u\"\nkind = \"statement\"\ntitle = \"Urgent Action Victory! – Forcibly Returned Woman\"\n",
+        );
+        assert_eq!(s.unwrap().get("u").unwrap().short_note(None), "\u{201c}Urgent Action Victory!\u{201d}");
     }
 
     #[test]

@@ -130,9 +130,11 @@ impl Notes {
                     None => continue,
                 },
                 // The period goes inside a closing quotation mark, as the notes' commas do.
+                // A title that ends on its own ! or ? takes no period (Chicago 6.119).
                 Content::Citation(xhtml) => match xhtml.strip_suffix('\u{201d}') {
+                    Some(quoted) if ends_a_sentence(quoted) => format!("<p>{xhtml}</p>"),
                     Some(quoted) => format!("<p>{quoted}.\u{201d}</p>"),
-                    None if xhtml.ends_with('.') => format!("<p>{xhtml}</p>"),
+                    None if ends_a_sentence(xhtml) => format!("<p>{xhtml}</p>"),
                     None => format!("<p>{xhtml}.</p>"),
                 },
             };
@@ -171,6 +173,18 @@ impl Notes {
     }
 }
 
+/// Whether XHTML text ends with a full stop, question or exclamation mark, closing tags aside.
+fn ends_a_sentence(xhtml: &str) -> bool {
+    let mut text = xhtml.trim_end();
+    while text.ends_with('>') {
+        match text.rfind("</") {
+            Some(i) if !text[i..].contains(char::is_whitespace) => text = text[..i].trim_end(),
+            _ => break,
+        }
+    }
+    text.ends_with(['.', '!', '?'])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,6 +209,21 @@ mod tests {
              <p><a class=\"footnote-back\" role=\"doc-backlink\" href=\"#noteref.2\">2.</a> Ref.</p>\n</aside>\n\
              </section>\n"
         );
+    }
+
+    #[test]
+    fn citations_end_with_one_mark() {
+        let mut notes = Notes::new(0);
+        for text in ["“Title”", "“Victory!”", "<em>What Now?</em>", "Done.", "“<span lang=\"ko\">끝.</span>”"]
+        {
+            notes.citation(text.into());
+        }
+        let mut out = String::new();
+        notes.write_section(&mut out, &HashMap::new(), crate::i18n::strings("en"));
+        for ending in ["“Title.”</p>", "“Victory!”</p>", "<em>What Now?</em></p>", "> Done.</p>", "끝.</span>”</p>"]
+        {
+            assert!(out.contains(ending), "{ending} not in {out}");
+        }
     }
 
     #[test]
