@@ -10,8 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use notify::RecursiveMode;
-use notify_debouncer_mini::{DebounceEventResult, new_debouncer};
+use notify::{Event, EventKind, RecursiveMode, Watcher};
 
 use super::{BuildArgs, book_dir, cache_dir, fail, run_build};
 
@@ -30,30 +29,38 @@ pub(crate) fn run(mut args: BuildArgs) -> ExitCode {
         return ExitCode::from(fail(format!("cannot catch Ctrl-C ({e})")));
     }
     let _ = run_build(&args);
-    let (tx, rx) = mpsc::channel::<DebounceEventResult>();
-    let mut debouncer = match new_debouncer(DEBOUNCE, tx) {
-        Ok(d) => d,
+    let (tx, rx) = mpsc::channel::<notify::Result<Event>>();
+    let mut watcher = match notify::recommended_watcher(tx) {
+        Ok(w) => w,
         Err(e) => return ExitCode::from(fail(format!("cannot watch files ({e})"))),
     };
     let watched = args.root.clone().unwrap_or_else(|| dir.clone());
     let watched = absolute(&watched).unwrap_or(watched);
-    if let Err(e) = debouncer.watcher().watch(&watched, RecursiveMode::Recursive) {
+    if let Err(e) = watcher.watch(&watched, RecursiveMode::Recursive) {
         return ExitCode::from(fail(format!("cannot watch '{}' ({e})", watched.display())));
     }
     eprintln!("watching {} for changes (Ctrl-C to stop)", watched.display());
     let ignored = Ignored { cache: cache_dir(&args).and_then(|c| absolute(&c)) };
     while !stop.load(Ordering::SeqCst) {
-        match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(Ok(events)) => {
-                let changed: Vec<&PathBuf> = events.iter().map(|e| &e.path).filter(|p| !ignored.covers(p)).collect();
-                if let Some(first) = changed.first() {
-                    eprintln!("changed: {}", first.display());
-                    let _ = run_build(&args);
-                }
-            }
-            Ok(Err(e)) => eprintln!("warning: file watching failed ({e})"),
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
+        let first = match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(event) => event,
+            Err(mpsc::RecvTimeoutError::Timeout) => continue,
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
+        // Editors write a file in several steps: wait for a quiet spell, then build once.
+        let mut changed = ignored.change(first);
+        loop {
+            match rx.recv_timeout(DEBOUNCE) {
+                Ok(event) => {
+                    let next = ignored.change(event);
+                    changed = changed.or(next);
+                }
+                Err(_) => break,
+            }
+        }
+        if let Some(path) = changed {
+            eprintln!("changed: {}", path.display());
+            let _ = run_build(&args);
         }
     }
     eprintln!("stopped watching");
@@ -67,6 +74,21 @@ struct Ignored {
 }
 
 impl Ignored {
+    /// The changed file an event reports, unless it only read a file (every build reads the whole
+    /// book, so reads must not trigger builds) or touched what folio writes itself.
+    fn change(&self, event: notify::Result<Event>) -> Option<PathBuf> {
+        match event {
+            Ok(event) if !matches!(event.kind, EventKind::Access(_)) => {
+                event.paths.into_iter().find(|path| !self.covers(path))
+            }
+            Ok(_) => None,
+            Err(e) => {
+                eprintln!("warning: file watching failed ({e})");
+                None
+            }
+        }
+    }
+
     fn covers(&self, path: &Path) -> bool {
         let name = path.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
         name.ends_with(".tmp") || name.ends_with(".epub") || self.cache.as_deref().is_some_and(|c| path.starts_with(c))
