@@ -49,14 +49,9 @@ pub(crate) fn run(mut args: BuildArgs) -> ExitCode {
         };
         // Editors write a file in several steps: wait for a quiet spell, then build once.
         let mut changed = ignored.change(first);
-        loop {
-            match rx.recv_timeout(DEBOUNCE) {
-                Ok(event) => {
-                    let next = ignored.change(event);
-                    changed = changed.or(next);
-                }
-                Err(_) => break,
-            }
+        while let Ok(event) = rx.recv_timeout(DEBOUNCE) {
+            let next = ignored.change(event);
+            changed = changed.or(next);
         }
         if let Some(path) = changed {
             eprintln!("changed: {}", path.display());
