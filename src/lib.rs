@@ -491,8 +491,7 @@ fn read_assets(
     Assets { stylesheets, fonts, images, cover }
 }
 
-/// Warns about what Send to Kindle would not show (a cover that is not JPEG or PNG, WebP images, inline
-/// SVG) and returns the cover the Kindle book gets.
+/// Checks the book against what Send to Kindle shows; returns the cover the Kindle book gets.
 fn kindle_checks(
     book: &BookSources,
     chapters: &[&RenderedChapter],
@@ -500,35 +499,23 @@ fn kindle_checks(
     files: &[String],
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Asset> {
-    let cover = match target::kindle::raster_cover(assets.cover.clone()) {
-        Ok(cover) => cover,
-        Err(missing) => {
-            let message = format!("Send to Kindle wants a JPEG or PNG cover, and {}", missing.reason);
-            let hint = "set `cover` in [epub] to a JPEG or PNG image";
-            diags.push(match &book.config.cover {
-                Some(cover) => book.config_source.location(cover.range.start).warning(message).with_hint(hint),
-                None => Diagnostic::warning(&book.config_source.path, message).with_hint(hint),
-            });
-            missing.kept
-        }
+    let cover_key = match &book.config.cover {
+        Some(cover) => book.config_source.location(cover.range.start),
+        None => Location { path: book.config_source.path.clone(), position: None },
     };
-    for image in &assets.images {
-        if let Some(problem) = target::kindle::unshown_image(image.media_type) {
-            let used = chapters.iter().flat_map(|c| &c.images).find(|i| package::image_href(&i.name) == image.href);
-            if let Some(used) = used {
-                diags.push(used.location.warning(problem).with_hint("convert the image to PNG or JPEG"));
-            }
-        }
+    // Each image once, where it is first used.
+    let mut first_use: BTreeMap<String, &Location> = BTreeMap::new();
+    for image in chapters.iter().flat_map(|c| &c.images) {
+        first_use.entry(package::image_href(&image.name)).or_insert(&image.location);
     }
+    let images = assets.images.iter().filter_map(|a| first_use.get(&a.href).map(|at| (a.media_type, *at)));
     let sources = origins(book, files);
-    for chapter in chapters.iter().filter(|c| c.has_svg) {
-        if let Some(path) = sources.get(&package::text_path(&files[chapter.entry])) {
-            diags.push(
-                Diagnostic::warning(path, "Kindle's Enhanced Typesetting does not show inline SVG")
-                    .with_hint("use an image file (PNG or JPEG) instead"),
-            );
-        }
-    }
+    let svg_chapters = chapters
+        .iter()
+        .filter(|c| c.has_svg)
+        .filter_map(|c| sources.get(&package::text_path(&files[c.entry])).map(PathBuf::as_path));
+    let (cover, warnings) = target::kindle::check(assets.cover.clone(), &cover_key, images, svg_chapters);
+    diags.extend(warnings);
     cover
 }
 

@@ -21,6 +21,9 @@
 //! with links both ways and the number first (KPG 10.3.12), `text-indent` set on paragraphs, no
 //! colours or fonts forced on body text (KPG 10.3.2), negative indents balanced by padding (KPG 6.2).
 
+use std::path::Path;
+
+use crate::diagnostic::{Diagnostic, Location};
 use crate::package::Asset;
 use crate::package::nav::Landmark;
 use crate::package::opf::Reference;
@@ -80,6 +83,36 @@ pub fn raster_cover(given: Option<Asset>) -> Result<Option<Asset>, NoRasterCover
     }
 }
 
+/// Warns about what Send to Kindle would not show and returns the cover the Kindle book gets:
+/// - a cover that is not JPEG or PNG, or none, at the `cover` key of book.toml (`cover_key`);
+/// - each image of a type Kindle does not show, where it is first used (`images`: type, place);
+/// - each chapter with inline SVG (`svg_chapters`: the author's files).
+pub fn check<'a>(
+    cover: Option<Asset>,
+    cover_key: &Location,
+    images: impl Iterator<Item = (&'a str, &'a Location)>,
+    svg_chapters: impl Iterator<Item = &'a Path>,
+) -> (Option<Asset>, Vec<Diagnostic>) {
+    let mut warnings = Vec::new();
+    let cover = raster_cover(cover).unwrap_or_else(|missing| {
+        let message = format!("Send to Kindle wants a JPEG or PNG cover, and {}", missing.reason);
+        warnings.push(cover_key.warning(message).with_hint("set `cover` in [epub] to a JPEG or PNG image"));
+        missing.kept
+    });
+    for (media_type, at) in images {
+        if let Some(problem) = unshown_image(media_type) {
+            warnings.push(at.warning(problem).with_hint("convert the image to PNG or JPEG"));
+        }
+    }
+    for chapter in svg_chapters {
+        warnings.push(
+            Diagnostic::warning(chapter, "Kindle's Enhanced Typesetting does not show inline SVG")
+                .with_hint("use an image file (PNG or JPEG) instead"),
+        );
+    }
+    (cover, warnings)
+}
+
 /// "a WebP image", "a GIF image".
 fn image_kind(media_type: &str) -> String {
     let kind = media_type.trim_start_matches("image/").trim_end_matches("+xml").to_ascii_uppercase();
@@ -87,7 +120,7 @@ fn image_kind(media_type: &str) -> String {
 }
 
 /// Why Kindle would not show an image of this type, if it would not.
-pub fn unshown_image(media_type: &str) -> Option<String> {
+fn unshown_image(media_type: &str) -> Option<String> {
     (media_type == "image/webp").then(|| format!("Kindle does not show {}", image_kind(media_type)))
 }
 
@@ -126,6 +159,27 @@ mod tests {
         assert_eq!(
             raster_cover(None).unwrap_err(),
             NoRasterCover { kept: None, reason: "the book has no cover".into() }
+        );
+    }
+
+    #[test]
+    fn warnings_name_the_place_to_fix() {
+        let at = |path: &str| Location { path: path.into(), position: None };
+        let (cover, warnings) = check(
+            Some(asset("image/svg+xml")),
+            &at("book.toml"),
+            [("image/webp", &at("a.md")), ("image/png", &at("b.md"))].into_iter(),
+            [Path::new("c.md")].into_iter(),
+        );
+        assert_eq!(cover, Some(asset("image/svg+xml")), "the SVG cover stays for other readers");
+        let shown: Vec<String> = warnings.iter().map(|w| w.to_string()).collect();
+        assert_eq!(
+            shown,
+            [
+                "book.toml: warning: Send to Kindle wants a JPEG or PNG cover, and the cover is an SVG image\nhint: set `cover` in [epub] to a JPEG or PNG image",
+                "a.md: warning: Kindle does not show a WebP image\nhint: convert the image to PNG or JPEG",
+                "c.md: warning: Kindle's Enhanced Typesetting does not show inline SVG\nhint: use an image file (PNG or JPEG) instead",
+            ]
         );
     }
 
