@@ -45,7 +45,7 @@ pub fn noteref_targets(xhtml: &str) -> Vec<&str> {
 }
 
 /// Markdown → XHTML: no panic, well-formed body, every note reference has its note,
-/// every diagnostic position 1-based.
+/// every diagnostic position 1-based; Kobo's flavour of a well-formed body is well-formed too.
 pub fn check_render(markdown: &str) {
     let chapter = folio::render_markdown(markdown);
     if let Err(e) = well_formed_body(markdown, &chapter) {
@@ -60,6 +60,13 @@ pub fn check_render(markdown: &str) {
         );
     }
     check_positions("chapter.md", markdown, &chapter.diagnostics);
+    // Kobo's spans keep a well-formed body well-formed, ids still unique.
+    if folio::validate::well_formed(&body_document(&chapter.body)).is_ok() {
+        let kobo = folio::target::kobo::body(&chapter.body);
+        if let Err(e) = folio::validate::well_formed(&body_document(&kobo)) {
+            panic!("Kobo's flavour is not well-formed: {e}\nMarkdown: {markdown:?}\nXHTML: {kobo}");
+        }
+    }
 }
 
 /// One book file through its parser: no panic, every diagnostic position 1-based.

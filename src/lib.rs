@@ -7,7 +7,8 @@
 //! 2. [`cite`]: the sources file → [`cite::Sources`]
 //! 3. [`render`]: each chapter's Markdown → XHTML, in parallel → [`render::RenderedChapter`]
 //! 4. [`resolve`]: links between chapters, the Sources page
-//! 5. [`package`]: assets, OPF, nav, NCX → [`package::Epub`] in memory
+//! 5. [`package`]: assets, OPF, nav, NCX → [`package::Epub`] in memory, each page adapted to the
+//!    [`target`] reader (Kobo's kepub, Send to Kindle) as it is framed
 //! 6. [`validate`]: folio's own structural check of that package
 //! 7. [`write`]: zip to a temporary file, renamed over the output on success
 //!
@@ -25,6 +26,7 @@ pub mod outline;
 pub mod package;
 pub mod render;
 pub mod resolve;
+pub mod target;
 pub mod text;
 pub mod validate;
 pub mod write;
@@ -40,6 +42,7 @@ use crate::diagnostic::{Diagnostic, Location};
 use crate::load::{BookSources, ReadRoot};
 use crate::package::{Asset, Epub};
 use crate::render::RenderedChapter;
+use crate::target::Target;
 
 /// The default stylesheet, compiled in so folio works on a book anywhere.
 pub const DEFAULT_STYLESHEET: &str = include_str!("../styles/folio.css");
@@ -68,6 +71,8 @@ pub struct Settings {
     pub source_date_epoch: Option<i64>,
     /// Where finished chapters are cached between builds; `None` builds everything afresh.
     pub cache_dir: Option<PathBuf>,
+    /// The reader the book is built for (`--target`).
+    pub target: Target,
 }
 
 /// Numbers about a build, for the summary line.
@@ -148,11 +153,16 @@ pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
     let ctx = render::Context::new(&book.config, &book.outline, sources.as_ref());
     let modified = book.config.date.map(|d| d.unix_seconds).or(settings.source_date_epoch).unwrap_or(DEFAULT_EPOCH);
     let stylesheet_hrefs = stylesheet_hrefs(&book.config);
-    let frame = package::xhtml::Frame { config: &book.config, stylesheets: &stylesheet_hrefs };
-    let book_key = book_key(&root, &book, sources.as_ref());
-    // One cache folder per book folder, however its path is written; entries still key on the written
-    // path, since diagnostics show it, and a build under another spelling replaces them.
-    let folder_key = cache::KeyBuilder::new().add(root.canonical_book().as_os_str().as_encoded_bytes()).finish();
+    let target = settings.target;
+    let frame = package::xhtml::Frame { config: &book.config, stylesheets: &stylesheet_hrefs, target };
+    let book_key = book_key(&root, &book, sources.as_ref(), target);
+    // One cache folder per book folder and target, however the path is written, so builds for two
+    // readers do not evict each other's chapters; entries still key on the written path, since
+    // diagnostics show it, and a build under another spelling replaces them.
+    let folder_key = cache::KeyBuilder::new()
+        .add(root.canonical_book().as_os_str().as_encoded_bytes())
+        .add(target.name().as_bytes())
+        .finish();
     let cache = settings.cache_dir.as_ref().map(|dir| cache::Cache::new(dir, folder_key));
     let finished = std::sync::atomic::AtomicUsize::new(0);
     let job = ChapterJob {
@@ -177,7 +187,10 @@ pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
         diagnostics.extend(diags);
         body
     });
-    let assets = read_assets(&root, &book, &rendered, &mut diagnostics);
+    let mut assets = read_assets(&root, &book, &rendered, target, &mut diagnostics);
+    if target == Target::Kindle {
+        assets.cover = kindle_checks(&book, &rendered, &assets, &ctx.files, &mut diagnostics);
+    }
     let slug = match text::ascii_slug(&book.config.title, 60) {
         s if s.is_empty() => "book".to_string(),
         s => s,
@@ -294,10 +307,12 @@ fn finish_generated(
     Ok(finished)
 }
 
-/// Hashes what every chapter depends on besides its own text: where the book is and its configuration files.
-fn book_key(root: &ReadRoot, book: &BookSources, sources: Option<&cite::Sources>) -> cache::Key {
+/// Hashes what every chapter depends on besides its own text: the target, where the book is and its
+/// configuration files.
+fn book_key(root: &ReadRoot, book: &BookSources, sources: Option<&cite::Sources>, target: Target) -> cache::Key {
     let mut key = cache::KeyBuilder::new();
-    key.add(root.book_dir.as_os_str().as_encoded_bytes())
+    key.add(target.name().as_bytes())
+        .add(root.book_dir.as_os_str().as_encoded_bytes())
         .add(book.config_source.text.as_bytes())
         .add(book.summary.text.as_bytes())
         .add(sources.map_or(&[][..], |s| s.file.text.as_bytes()));
@@ -421,6 +436,7 @@ fn read_assets(
     root: &ReadRoot,
     book: &BookSources,
     chapters: &[&RenderedChapter],
+    target: Target,
     diags: &mut Vec<Diagnostic>,
 ) -> Assets {
     let config = &book.config;
@@ -429,7 +445,8 @@ fn read_assets(
     let mut hrefs = stylesheet_hrefs(config).into_iter();
     if config.default_stylesheet {
         let href = hrefs.next().expect("the default comes first");
-        stylesheets.push(Asset { href, media_type: "text/css", data: DEFAULT_STYLESHEET.as_bytes().to_vec() });
+        let css = target.default_stylesheet(DEFAULT_STYLESHEET, config.right_to_left);
+        stylesheets.push(Asset { href, media_type: "text/css", data: css.into_owned().into_bytes() });
     }
     for (css, href) in config.stylesheets.iter().zip(hrefs) {
         match package::assets::read(root, &css.value, "stylesheet", &at(&css.range)) {
@@ -472,6 +489,34 @@ fn read_assets(
             .ok()
     });
     Assets { stylesheets, fonts, images, cover }
+}
+
+/// Checks the book against what Send to Kindle shows; returns the cover the Kindle book gets.
+fn kindle_checks(
+    book: &BookSources,
+    chapters: &[&RenderedChapter],
+    assets: &Assets,
+    files: &[String],
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Asset> {
+    let cover_key = match &book.config.cover {
+        Some(cover) => book.config_source.location(cover.range.start),
+        None => Location { path: book.config_source.path.clone(), position: None },
+    };
+    // Each image once, where it is first used.
+    let mut first_use: BTreeMap<String, &Location> = BTreeMap::new();
+    for image in chapters.iter().flat_map(|c| &c.images) {
+        first_use.entry(package::image_href(&image.name)).or_insert(&image.location);
+    }
+    let images = assets.images.iter().filter_map(|a| first_use.get(&a.href).map(|at| (a.media_type, *at)));
+    let sources = origins(book, files);
+    let svg_chapters = chapters
+        .iter()
+        .filter(|c| c.has_svg)
+        .filter_map(|c| sources.get(&package::text_path(&files[c.entry])).map(PathBuf::as_path));
+    let (cover, warnings) = target::kindle::check(assets.cover.clone(), &cover_key, images, svg_chapters);
+    diags.extend(warnings);
+    cover
 }
 
 /// The author file behind a package file, for internal errors.

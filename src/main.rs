@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 use folio::diagnostic::Diagnostic;
+use folio::target::Target;
 use folio::{Build, Settings};
 
 mod watch;
@@ -25,9 +26,12 @@ enum Command {
     Build {
         /// The book folder (the one holding book.toml); default `book`, else `.`.
         book: Option<PathBuf>,
-        /// Where to write the EPUB; default `dist/<slug>.epub`.
+        /// Where to write the EPUB; default `dist/<slug>.epub` (`.kepub.epub` for kobo, `.kindle.epub` for kindle).
         #[arg(short, long, value_name = "OUT.epub")]
         output: Option<PathBuf>,
+        /// The reader to build for.
+        #[arg(long, value_enum, default_value_t = Target::Epub)]
+        target: Target,
         /// Allow reading from this ancestor of the book folder (for includes that reach `../`).
         #[arg(long, value_name = "DIR")]
         root: Option<PathBuf>,
@@ -45,9 +49,12 @@ enum Command {
     Watch {
         /// The book folder; default `book`, else `.`.
         book: Option<PathBuf>,
-        /// Where to write the EPUB; default `dist/<slug>.epub`.
+        /// Where to write the EPUB; default `dist/<slug>.epub` (`.kepub.epub` for kobo, `.kindle.epub` for kindle).
         #[arg(short, long, value_name = "OUT.epub")]
         output: Option<PathBuf>,
+        /// The reader to build for.
+        #[arg(long, value_enum, default_value_t = Target::Epub)]
+        target: Target,
         /// Allow reading from this ancestor of the book folder.
         #[arg(long, value_name = "DIR")]
         root: Option<PathBuf>,
@@ -68,6 +75,9 @@ enum Command {
         /// Also run EPUBCheck (needs Java) on the package; its findings, warnings included, fail the check.
         #[arg(long)]
         epubcheck: bool,
+        /// Check the package as it would be built for this reader.
+        #[arg(long, value_enum, default_value_t = Target::Epub)]
+        target: Target,
     },
 }
 
@@ -78,21 +88,22 @@ const CANNOT_RUN: u8 = 2;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Build { book, output, root, cache_dir, no_cache, quiet } => {
+        Command::Build { book, output, target, root, cache_dir, no_cache, quiet } => {
             let cache = if no_cache { Cache::Off } else { cache_dir.map_or(Cache::BesideOutput, Cache::In) };
-            match run_build(&BuildArgs { book, output, root, cache, quiet }) {
+            match run_build(&BuildArgs { book, output, target, root, cache, quiet }) {
                 Ok(_) => ExitCode::SUCCESS,
                 Err(code) => ExitCode::from(code),
             }
         }
-        Command::Watch { book, output, root, cache_dir } => watch::run(BuildArgs {
+        Command::Watch { book, output, target, root, cache_dir } => watch::run(BuildArgs {
             book,
             output,
+            target,
             root,
             cache: cache_dir.map_or(Cache::BesideOutput, Cache::In),
             quiet: false,
         }),
-        Command::Check { book, root, strict, epubcheck } => run_check(book, root, strict, epubcheck),
+        Command::Check { book, root, strict, epubcheck, target } => run_check(book, root, strict, epubcheck, target),
     }
 }
 
@@ -114,6 +125,7 @@ fn book_dir(given: Option<PathBuf>) -> Result<PathBuf, String> {
 struct BuildArgs {
     book: Option<PathBuf>,
     output: Option<PathBuf>,
+    target: Target,
     root: Option<PathBuf>,
     cache: Cache,
     quiet: bool,
@@ -130,9 +142,9 @@ enum Cache {
     Off,
 }
 
-fn settings(root: Option<PathBuf>, cache_dir: Option<PathBuf>) -> Settings {
+fn settings(root: Option<PathBuf>, cache_dir: Option<PathBuf>, target: Target) -> Settings {
     let source_date_epoch = std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|s| s.trim().parse().ok());
-    Settings { root, source_date_epoch, cache_dir, progress: None }
+    Settings { root, source_date_epoch, cache_dir, progress: None, target }
 }
 
 /// A progress bar on stderr for builds that take a while; never in pipes, CI or `--quiet`.
@@ -159,9 +171,9 @@ fn progress_bar(quiet: bool) -> Option<(indicatif::ProgressBar, folio::Progress)
     Some((bar, progress))
 }
 
-/// The default output: `dist/<slug>.epub`.
-fn default_output(slug: &str) -> PathBuf {
-    PathBuf::from("dist").join(format!("{slug}.epub"))
+/// The default output: `dist/<slug>.epub`, or the target's own extension (`.kepub.epub`, `.kindle.epub`).
+fn default_output(slug: &str, target: Target) -> PathBuf {
+    PathBuf::from("dist").join(format!("{slug}.{}", target.extension()))
 }
 
 /// Prints diagnostics to stderr, paths relative to the current folder.
@@ -189,9 +201,9 @@ fn compile(book: Option<PathBuf>, settings: Settings) -> Result<(PathBuf, Build)
     Ok((dir, build))
 }
 
-/// Where the output goes: `-o`, else `dist/<slug>.epub`.
+/// Where the output goes: `-o`, else `dist/<slug>.<extension>`.
 fn output_path(args: &BuildArgs, slug: &str) -> PathBuf {
-    args.output.clone().unwrap_or_else(|| default_output(slug))
+    args.output.clone().unwrap_or_else(|| default_output(slug, args.target))
 }
 
 /// The cache folder for these arguments.
@@ -211,7 +223,7 @@ fn cache_dir(args: &BuildArgs) -> Option<PathBuf> {
 /// Builds once; `Ok(path)` of the written EPUB, or the exit code.
 fn run_build(args: &BuildArgs) -> Result<PathBuf, u8> {
     let started = Instant::now();
-    let mut settings = settings(args.root.clone(), cache_dir(args));
+    let mut settings = settings(args.root.clone(), cache_dir(args), args.target);
     let bar = progress_bar(args.quiet).map(|(bar, progress)| {
         settings.progress = Some(progress);
         bar
@@ -259,8 +271,8 @@ fn refuse_source_output(book: &Path, output: &Path) -> Result<(), String> {
     Ok(())
 }
 
-fn run_check(book: Option<PathBuf>, root: Option<PathBuf>, strict: bool, epubcheck: bool) -> ExitCode {
-    let (_, build) = match compile(book, settings(root, None)) {
+fn run_check(book: Option<PathBuf>, root: Option<PathBuf>, strict: bool, epubcheck: bool, target: Target) -> ExitCode {
+    let (_, build) = match compile(book, settings(root, None, target)) {
         Ok(b) => b,
         Err(code) => return ExitCode::from(code),
     };

@@ -10,6 +10,8 @@ use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
+use folio::target::Target;
+
 /// Pieces an author might write, including hostile raw HTML.
 fn fragment() -> impl Strategy<Value = String> {
     let text = "[a-zA-Z0-9 &<>\"'*_`#\\[\\]()!:.\\-|~^@{}\u{0}\u{1}\u{7f}\u{a0}\u{200b}\u{202e}é中🎉]{0,40}";
@@ -87,6 +89,20 @@ proptest! {
             prop_assert!(ids.contains(&target), "note reference to missing #{target}\nMarkdown: {md:?}");
         }
     }
+
+    #[test]
+    fn kobo_spans_keep_any_chapter_well_formed_with_its_text(md in markdown()) {
+        let chapter = folio::render_markdown(&md);
+        let wrap = |body: &str| format!("<body xmlns=\"http://www.w3.org/1999/xhtml\" xmlns:epub=\"http://www.idpf.org/2007/ops\">{body}</body>");
+        let kobo = wrap(&folio::target::kobo::body(&chapter.body));
+        // Unique ids included: folio's check refuses a repeated one.
+        if let Err(e) = folio::validate::well_formed(&kobo) {
+            prop_assert!(false, "{e}\nMarkdown: {md:?}\nXHTML: {kobo}");
+        }
+        let (pieces, spans) = common::kobo::without_kobo_markup(&kobo);
+        prop_assert_eq!(pieces, common::kobo::without_kobo_markup(&wrap(&chapter.body)).0, "Markdown: {:?}", md);
+        prop_assert_eq!(spans.inside_code_or_foreign, 0);
+    }
 }
 
 /// A random book whose chapters are well-formed by construction (every note defined).
@@ -108,14 +124,15 @@ fn book_files(chapters: &[String]) -> Vec<(String, String)> {
     files
 }
 
-fn build_random_book(chapters: &[String]) -> (tempfile::TempDir, folio::Build) {
+fn build_random_book(chapters: &[String], target: Target) -> (tempfile::TempDir, folio::Build) {
     let dir = tempfile::tempdir().unwrap();
     for (path, content) in book_files(chapters) {
         let path = dir.path().join(path);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, content).unwrap();
     }
-    let build = folio::build(&dir.path().join("book"), &folio::Settings::default()).unwrap();
+    let build =
+        folio::build(&dir.path().join("book"), &folio::Settings { target, ..folio::Settings::default() }).unwrap();
     (dir, build)
 }
 
@@ -124,13 +141,15 @@ proptest! {
 
     #[test]
     fn random_books_pass_folios_own_checks(chapters in prop::collection::vec(markdown(), 1..6)) {
-        let (_dir, build) = build_random_book(&chapters);
-        // Random text can hold real author mistakes (an undefined `[^x]`); never a broken package.
-        let internal: Vec<String> = build.diagnostics.iter().filter(|d| d.message.starts_with("internal error")).map(ToString::to_string).collect();
-        prop_assert!(internal.is_empty(), "{internal:#?}");
-        if !build.has_errors() {
-            let epub = build.epub.expect("no errors, so an EPUB");
-            prop_assert!(folio::validate::check(&epub).is_empty());
+        for target in [Target::Epub, Target::Kobo, Target::Kindle] {
+            let (_dir, build) = build_random_book(&chapters, target);
+            // Random text can hold real author mistakes (an undefined `[^x]`); never a broken package.
+            let internal: Vec<String> = build.diagnostics.iter().filter(|d| d.message.starts_with("internal error")).map(ToString::to_string).collect();
+            prop_assert!(internal.is_empty(), "{target}: {internal:#?}");
+            if !build.has_errors() {
+                let epub = build.epub.expect("no errors, so an EPUB");
+                prop_assert!(folio::validate::check(&epub).is_empty(), "{target}");
+            }
         }
     }
 }
@@ -141,10 +160,13 @@ fn a_fixed_sample_of_random_books_passes_epubcheck() {
     let strategy = prop::collection::vec(markdown(), 3..6);
     for _ in 0..3 {
         let chapters = strategy.new_tree(&mut runner).unwrap().current();
-        let (dir, build) = build_random_book(&chapters);
-        let epub = build.epub.unwrap_or_else(|| panic!("{:#?}\n{:#?}", build.diagnostics, book_files(&chapters)));
-        let path = dir.path().join("random.epub");
-        std::fs::write(&path, folio::package::zip_bytes(&epub).unwrap()).unwrap();
-        common::epubcheck::assert_valid(&path);
+        // Kobo's spans go into every text the author wrote, so its flavour is checked too.
+        for target in [Target::Epub, Target::Kobo] {
+            let (dir, build) = build_random_book(&chapters, target);
+            let epub = build.epub.unwrap_or_else(|| panic!("{:#?}\n{:#?}", build.diagnostics, book_files(&chapters)));
+            let path = dir.path().join("random.epub");
+            std::fs::write(&path, folio::package::zip_bytes(&epub).unwrap()).unwrap();
+            common::epubcheck::assert_valid(&path);
+        }
     }
 }

@@ -212,11 +212,13 @@ pub fn assemble(parts: Parts<'_>) -> Epub {
     }
     let mut landmarks = Vec::new();
     if let Some(cover) = parts.cover {
-        let page = frame.document(
-            parts.strings.cover,
-            Some(Matter::Front),
-            &xhtml::cover_body(&cover.href, config, parts.strings),
-        );
+        let page = frame.target.cover_page().then(|| {
+            frame.document(
+                parts.strings.cover,
+                Some(Matter::Front),
+                &xhtml::cover_body(&cover.href, config, parts.strings),
+            )
+        });
         add(
             &mut items,
             "cover-image".into(),
@@ -226,17 +228,19 @@ pub fn assemble(parts: Parts<'_>) -> Epub {
             None,
             Entry::Plain(cover.data),
         );
-        let href = format!("{TEXT_DIR}/cover.xhtml");
-        landmarks.push(Landmark { kind: "cover", label: parts.strings.cover.to_string(), href: href.clone() });
-        add(
-            &mut items,
-            "cover".into(),
-            href,
-            "application/xhtml+xml",
-            vec![],
-            Some(true),
-            Entry::Plain(page.into_bytes()),
-        );
+        if let Some(page) = page {
+            let href = format!("{TEXT_DIR}/cover.xhtml");
+            landmarks.push(Landmark { kind: "cover", label: parts.strings.cover.to_string(), href: href.clone() });
+            add(
+                &mut items,
+                "cover".into(),
+                href,
+                "application/xhtml+xml",
+                vec![],
+                Some(true),
+                Entry::Plain(page.into_bytes()),
+            );
+        }
     }
     for (i, image) in parts.images.into_iter().enumerate() {
         add(&mut items, format!("img-{}", i + 1), image.href, image.media_type, vec![], None, Entry::Plain(image.data));
@@ -350,9 +354,14 @@ pub fn assemble(parts: Parts<'_>) -> Epub {
         );
     }
 
+    if let Some(levels) = frame.target.toc_levels() {
+        for entry in &mut flat_toc {
+            entry.depth = entry.depth.min(levels - 1);
+        }
+    }
     let toc: Vec<NavPoint> = nav::tree(flat_toc);
     let nav_body = nav::nav_body(&toc, &landmarks, parts.strings.contents, parts.strings.landmarks);
-    let nav_document = frame.document(parts.strings.contents, Some(Matter::Front), &nav_body);
+    let nav_document = frame.navigation(parts.strings.contents, &nav_body);
     documents.insert(nav_index, (format!("{ROOT}/{nav_href}"), Entry::Plain(nav_document.into_bytes())));
     items.insert(
         nav_index,
@@ -374,7 +383,8 @@ pub fn assemble(parts: Parts<'_>) -> Epub {
     });
 
     facts.has_images = items.iter().any(|i| i.media_type.starts_with("image/") && i.id != "cover-image");
-    let opf = opf::package_document(config, parts.identifier, parts.modified, &items, facts);
+    let options = frame.target.package_options(&landmarks);
+    let opf = opf::package_document(config, parts.identifier, parts.modified, &items, facts, &options);
 
     let mut files = vec![
         ("mimetype".to_string(), Entry::Plain(b"application/epub+zip".to_vec())),

@@ -33,6 +33,26 @@ pub struct ContentFacts {
     pub passes_accessibility_checks: bool,
 }
 
+/// An EPUB 2 `<guide>` reference, which some readers (Kindle) still read besides the landmarks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reference {
+    /// The OPF 2 guide type: `toc`, `text`, `title-page`, `bibliography`.
+    pub kind: &'static str,
+    /// Label.
+    pub title: String,
+    /// Target, relative to the package root.
+    pub href: String,
+}
+
+/// What a target changes in the package document; the default is the standard EPUB 3 package.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Only the main `dc:title`, without the subtitle's.
+    pub single_title: bool,
+    /// `<guide>` references; none writes no guide.
+    pub guide: Vec<Reference>,
+}
+
 /// `YYYY-MM-DDThh:mm:ssZ` for a Unix time.
 pub fn w3c_datetime(unix_seconds: i64) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp(unix_seconds).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
@@ -60,6 +80,7 @@ pub fn package_document(
     modified: i64,
     items: &[Item],
     facts: ContentFacts,
+    options: &Options,
 ) -> String {
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = write!(
@@ -81,7 +102,7 @@ pub fn package_document(
     }
     element(&mut out, "dc:title", " id=\"title\"", &config.title);
     out.push_str("<meta refines=\"#title\" property=\"title-type\">main</meta>\n");
-    if let Some(subtitle) = &config.subtitle {
+    if let Some(subtitle) = config.subtitle.as_ref().filter(|_| !options.single_title) {
         element(&mut out, "dc:title", " id=\"subtitle\"", subtitle);
         out.push_str("<meta refines=\"#subtitle\" property=\"title-type\">subtitle</meta>\n");
     }
@@ -155,7 +176,19 @@ pub fn package_document(
             None => {}
         }
     }
-    out.push_str("</spine>\n</package>\n");
+    out.push_str("</spine>\n");
+    if !options.guide.is_empty() {
+        out.push_str("<guide>\n");
+        for reference in &options.guide {
+            let _ = write!(out, "<reference type=\"{}\" title=\"", reference.kind);
+            escape(&mut out, &reference.title);
+            out.push_str("\" href=\"");
+            escape_href(&mut out, &reference.href);
+            out.push_str("\"/>\n");
+        }
+        out.push_str("</guide>\n");
+    }
+    out.push_str("</package>\n");
     out
 }
 

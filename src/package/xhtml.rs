@@ -5,14 +5,17 @@ use std::fmt::Write as _;
 
 use crate::config::BookConfig;
 use crate::i18n::Strings;
+use crate::target::Target;
 use crate::text::{escape, escape_href, escaped};
 
-/// What a page needs from the book: language, direction, stylesheets.
+/// What a page needs from the book: language, direction, stylesheets, and the target it is built for.
 pub struct Frame<'a> {
     /// The book's config.
     pub config: &'a BookConfig,
     /// Stylesheet hrefs relative to the package root (`css/folio.css`).
     pub stylesheets: &'a [String],
+    /// The reader the book is built for; it adapts every page but the navigation document.
+    pub target: Target,
 }
 
 /// Which part of the book a page belongs to (`epub:type` on `<body>`).
@@ -27,8 +30,18 @@ pub enum Matter {
 }
 
 impl Frame<'_> {
-    /// A complete XHTML document for a file in the `text/` folder.
+    /// A complete XHTML document for a file in the `text/` folder, as the target wants it.
     pub fn document(&self, title: &str, matter: Option<Matter>, body: &str) -> String {
+        self.write(title, matter, &self.target.body(body), self.target.head())
+    }
+
+    /// The navigation document, the same for every target: it is the table of contents, not text to
+    /// read, so Kobo's spans stay out of it (as in Standard Ebooks' Kobo build).
+    pub fn navigation(&self, title: &str, body: &str) -> String {
+        self.write(title, Some(Matter::Front), body, "")
+    }
+
+    fn write(&self, title: &str, matter: Option<Matter>, body: &str, head: &str) -> String {
         let lang = escaped(&self.config.language);
         let mut out = String::with_capacity(body.len() + 600);
         out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE html>\n");
@@ -47,6 +60,7 @@ impl Frame<'_> {
             escape_href(&mut out, css);
             out.push_str("\"/>\n");
         }
+        out.push_str(head);
         out.push_str("</head>\n<body");
         match matter {
             Some(Matter::Front) => out.push_str(" epub:type=\"frontmatter\""),

@@ -2,3 +2,4 @@
 #![allow(dead_code)]
 pub mod books;
 pub mod epubcheck;
+pub mod kobo;

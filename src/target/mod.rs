@@ -1,0 +1,98 @@
+//! Targets: the reader a book is built for, and what folio changes for it.
+//!
+//! - `epub`, the default: the standard EPUB 3 folio writes for every reader; nothing changes.
+//! - `kobo`: a `.kepub.epub`, each page carrying Kobo's span markup and note conventions ([`kobo`]).
+//! - `kindle`: an EPUB tuned for Send to Kindle ([`kindle`]).
+//!
+//! Page bodies are adapted as they are framed, right after rendering, so chapters are adapted in
+//! parallel and cached per target; package-wide differences (cover page, metadata, guide, depth of
+//! the contents, stylesheet) are decided here and applied by [`crate::package`]. Every target's
+//! package passes folio's own check and EPUBCheck like the default.
+
+pub mod kindle;
+pub mod kobo;
+
+use std::borrow::Cow;
+
+use crate::package::nav::Landmark;
+use crate::package::opf;
+
+/// The reader a book is built for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, clap::ValueEnum)]
+pub enum Target {
+    /// A standard EPUB 3 for any reader (`<slug>.epub`).
+    #[default]
+    Epub,
+    /// A Kobo kepub: reading statistics, highlights and popup notes on Kobo (`<slug>.kepub.epub`).
+    Kobo,
+    /// An EPUB tuned for Send to Kindle (`<slug>.kindle.epub`).
+    Kindle,
+}
+
+impl Target {
+    /// The target's name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Epub => "epub",
+            Target::Kobo => "kobo",
+            Target::Kindle => "kindle",
+        }
+    }
+
+    /// The end of the default output file's name: Kobo's readers recognise a kepub by `.kepub.epub`.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Target::Epub => "epub",
+            Target::Kobo => "kepub.epub",
+            Target::Kindle => "kindle.epub",
+        }
+    }
+
+    /// A page's body (chapter or generated page) as this target writes it.
+    pub fn body(self, body: &str) -> Cow<'_, str> {
+        match self {
+            Target::Kobo => Cow::Owned(kobo::body(body)),
+            Target::Epub | Target::Kindle => Cow::Borrowed(body),
+        }
+    }
+
+    /// What this target adds to a page's head.
+    pub fn head(self) -> &'static str {
+        match self {
+            Target::Kobo => kobo::HEAD,
+            Target::Epub | Target::Kindle => "",
+        }
+    }
+
+    /// Whether the cover image also gets a page of its own.
+    pub fn cover_page(self) -> bool {
+        self != Target::Kindle
+    }
+
+    /// How many levels the table of contents may have, if it is limited.
+    pub fn toc_levels(self) -> Option<usize> {
+        (self == Target::Kindle).then_some(kindle::TOC_LEVELS)
+    }
+
+    /// The default stylesheet as this target ships it.
+    pub fn default_stylesheet(self, base: &'static str, right_to_left: bool) -> Cow<'static, str> {
+        match self {
+            Target::Kindle => Cow::Owned(kindle::stylesheet(base, right_to_left)),
+            Target::Epub | Target::Kobo => Cow::Borrowed(base),
+        }
+    }
+
+    /// What this target changes in the package document.
+    pub fn package_options(self, landmarks: &[Landmark]) -> opf::Options {
+        match self {
+            Target::Kindle => opf::Options { single_title: true, guide: kindle::guide(landmarks) },
+            Target::Epub | Target::Kobo => opf::Options::default(),
+        }
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}

@@ -1,0 +1,285 @@
+//! `--target kobo` and `--target kindle` (issue 6): both pass EPUBCheck on every fixture and on the
+//! project's book; a kepub is the standard book plus Kobo's markup and nothing else; a Kindle book
+//! follows Send to Kindle's rules; `--target epub` is the default, byte for byte.
+
+mod common;
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use common::books::{copy_dir, fixture, folio, repo, text, unzip};
+use common::epubcheck;
+use common::kobo::{Piece, without_kobo_markup};
+
+const FIXTURES: &[&str] = &["mdbook", "citations", "rtl", "hostile-html"];
+
+/// Every book to test with: the fixtures and the project's book, each a copy in its own folder.
+fn books() -> Vec<(String, tempfile::TempDir)> {
+    let mut books: Vec<(String, tempfile::TempDir)> =
+        FIXTURES.iter().map(|name| (name.to_string(), fixture(name))).collect();
+    let project = tempfile::tempdir().unwrap();
+    copy_dir(&repo().join("book"), &project.path().join("book"));
+    books.push(("project".to_string(), project));
+    books
+}
+
+/// Builds `dir/book` for `target` into `dir/<target>.epub`; the path and what folio printed.
+fn build(dir: &Path, target: &str) -> (PathBuf, String) {
+    let out = dir.join(format!("{target}.epub"));
+    let run = folio(dir, &["build", "book", "-o", out.to_str().unwrap(), "--target", target, "--no-cache"]);
+    assert_eq!(run.code, 0, "--target {target} failed:\n{}", run.stderr);
+    (out, run.stderr)
+}
+
+/// The XHTML documents of the text folder, by file name.
+fn pages(files: &BTreeMap<String, Vec<u8>>) -> BTreeMap<String, String> {
+    files
+        .keys()
+        .filter(|p| p.starts_with("EPUB/text/"))
+        .map(|p| (p.trim_start_matches("EPUB/text/").to_string(), text(files, p)))
+        .collect()
+}
+
+#[test]
+fn kobo_and_kindle_books_pass_epubcheck() {
+    for (name, dir) in books() {
+        for target in ["kobo", "kindle"] {
+            let (out, _) = build(dir.path(), target);
+            eprintln!("{name}, --target {target}");
+            epubcheck::assert_valid(&out);
+        }
+    }
+}
+
+#[test]
+fn a_kepub_is_the_standard_book_plus_kobo_markup() {
+    for (name, dir) in books() {
+        let (standard, _) = build(dir.path(), "epub");
+        let (kepub, _) = build(dir.path(), "kobo");
+        let standard = pages(&unzip(&standard).1);
+        let kepub = pages(&unzip(&kepub).1);
+        assert_eq!(standard.keys().collect::<Vec<_>>(), kepub.keys().collect::<Vec<_>>(), "{name}: the same pages");
+        let mut multi_sentence_paragraphs = 0;
+        for (page, kobo) in &kepub {
+            let plain = &standard[page];
+            if page == "nav.xhtml" {
+                assert_eq!(kobo, plain, "{name}: the table of contents has no spans");
+                continue;
+            }
+            let (kobo_pieces, spans) = without_kobo_markup(kobo);
+            let (plain_pieces, _) = without_kobo_markup(plain);
+            assert_eq!(
+                kobo_pieces, plain_pieces,
+                "{name}/{page}: Kobo's markup taken out, the page is the standard page"
+            );
+            assert!(!spans.ids.is_empty(), "{name}/{page}: no koboSpan");
+            assert_eq!(spans.inside_code_or_foreign, 0, "{name}/{page}: a span inside code, SVG or MathML");
+            let unique: HashSet<&String> = spans.ids.iter().collect();
+            assert_eq!(unique.len(), spans.ids.len(), "{name}/{page}: span ids repeat");
+            assert!(spans.ids.iter().all(|id| is_kobo_id(id)), "{name}/{page}: {:?}", spans.ids);
+            multi_sentence_paragraphs += spans.ids.iter().filter(|id| id.ends_with(".2")).count();
+            assert!(kobo.contains("<div id=\"book-columns\">\n<div id=\"book-inner\">\n"), "{name}/{page}");
+            assert!(kobo.contains("<style class=\"kobostylehacks\">"), "{name}/{page}");
+            assert_popup_notes(&format!("{name}/{page}"), kobo, plain);
+        }
+        assert!(multi_sentence_paragraphs > 0, "{name}: no paragraph was cut into sentences");
+    }
+}
+
+fn is_kobo_id(id: &str) -> bool {
+    let parts: Vec<&str> = id.split('.').collect();
+    parts.len() == 3 && parts[0] == "kobo" && parts[1..].iter().all(|n| n.parse::<u32>().is_ok_and(|n| n > 0))
+}
+
+/// Every note reference says `endnote` too, and points at an `<aside epub:type="footnote">`.
+fn assert_popup_notes(page: &str, kobo: &str, plain: &str) {
+    let references = plain.matches("epub:type=\"noteref\"").count();
+    assert_eq!(kobo.matches("epub:type=\"noteref endnote\"").count(), references, "{page}");
+    for (at, _) in kobo.match_indices("epub:type=\"noteref endnote\"") {
+        let rest = &kobo[at..];
+        let href = &rest[rest.find("href=\"#").unwrap() + 7..];
+        let id = &href[..href.find('"').unwrap()];
+        let note = format!("<aside class=\"footnote\" epub:type=\"footnote\" role=\"doc-footnote\" id=\"{id}\">");
+        assert!(kobo.contains(&note), "{page}: #{id} is not a footnote aside");
+    }
+}
+
+#[test]
+fn kepub_backlinks_use_an_arrow_kobos_fonts_have() {
+    let dir = fixture("mdbook");
+    let (kepub, _) = build(dir.path(), "kobo");
+    let intro = text(&unzip(&kepub).1, "EPUB/text/c001-introduction.xhtml");
+    assert!(
+        intro.contains("href=\"#noteref.1.2\" aria-label=\"Back to reference 2\"><span class=\"koboSpan\""),
+        "{intro}"
+    );
+    assert!(intro.contains(">\u{2190}2</span></a>") && !intro.contains('\u{21a9}'), "{intro}");
+}
+
+#[test]
+fn a_kindle_book_follows_send_to_kindle_rules() {
+    for (name, dir) in books() {
+        let (standard, _) = build(dir.path(), "epub");
+        let (kindle, stderr) = build(dir.path(), "kindle");
+        let (_, standard) = unzip(&standard);
+        let (order, kindle) = unzip(&kindle);
+        let opf = text(&kindle, "EPUB/package.opf");
+        assert_eq!(opf.matches("<dc:title").count(), 1, "{name}: one dc:title\n{opf}");
+        assert!(opf.contains("<spine toc=\"ncx\""), "{name}: the NCX is the spine's toc");
+        assert!(order.contains(&"EPUB/toc.ncx".to_string()), "{name}");
+        assert!(opf.contains("<guide>\n<reference type=\"title-page\""), "{name}: {opf}");
+        assert!(
+            opf.contains("<reference type=\"toc\" title=\"") && opf.contains("href=\"text/nav.xhtml#toc\"/>"),
+            "{name}"
+        );
+        assert!(opf.contains("<reference type=\"text\""), "{name}: {opf}");
+        assert!(!kindle.contains_key("EPUB/text/cover.xhtml"), "{name}: no HTML cover page");
+        assert!(
+            !opf.contains("text/cover.xhtml") && !text(&kindle, "EPUB/text/nav.xhtml").contains("epub:type=\"cover\"")
+        );
+        let has_cover = standard.contains_key("EPUB/text/cover.xhtml");
+        assert_eq!(opf.contains("<meta name=\"cover\" content=\"cover-image\"/>"), has_cover, "{name}");
+        assert_eq!(opf.contains("properties=\"cover-image\""), has_cover, "{name}");
+        let ncx = text(&kindle, "EPUB/toc.ncx");
+        assert!(ncx_depth(&ncx) <= 2, "{name}: at most two levels\n{ncx}");
+        assert!(nav_depth(&text(&kindle, "EPUB/text/nav.xhtml")) <= 2, "{name}");
+        assert!(text(&kindle, "EPUB/css/folio.css").contains("h1, h2, h3, h4, h5, h6 { text-align: "), "{name}");
+        for (path, data) in &kindle {
+            if path.starts_with("EPUB/text/c") {
+                assert_eq!(Some(data), standard.get(path), "{name}: Kindle leaves chapters as they are: {path}");
+            }
+        }
+        if !has_cover {
+            assert!(stderr.contains("warning: Send to Kindle wants a JPEG or PNG cover"), "{name}: {stderr}");
+        }
+    }
+}
+
+fn ncx_depth(ncx: &str) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    for (i, _) in ncx.match_indices("navPoint") {
+        if ncx[..i].ends_with("</") {
+            depth -= 1;
+        } else if ncx[..i].ends_with('<') {
+            depth += 1;
+            deepest = deepest.max(depth);
+        }
+    }
+    deepest
+}
+
+fn nav_depth(nav: &str) -> usize {
+    let toc = &nav[..nav.find("</nav>").unwrap()];
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    for (i, _) in toc.match_indices("ol") {
+        if toc[..i].ends_with("</") {
+            depth -= 1;
+        } else if toc[..i].ends_with('<') {
+            depth += 1;
+            deepest = deepest.max(depth);
+        }
+    }
+    deepest
+}
+
+#[test]
+fn the_kindle_contents_of_a_book_with_parts_lose_a_level_not_an_entry() {
+    let dir = fixture("mdbook");
+    let (standard, _) = build(dir.path(), "epub");
+    let (kindle, stderr) = build(dir.path(), "kindle");
+    let standard = text(&unzip(&standard).1, "EPUB/toc.ncx");
+    let kindle = text(&unzip(&kindle).1, "EPUB/toc.ncx");
+    assert_eq!(ncx_depth(&standard), 3, "parts, chapters, sections");
+    assert_eq!(ncx_depth(&kindle), 2);
+    assert_eq!(standard.matches("<navPoint").count(), kindle.matches("<navPoint").count());
+    assert!(
+        stderr.contains("book/src/raw-html.md: warning: Kindle's Enhanced Typesetting does not show inline SVG"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_project_books_svg_cover_is_reported_for_kindle() {
+    let (_, dir) = books().pop().unwrap();
+    let (_, stderr) = build(dir.path(), "kindle");
+    assert!(
+        stderr.starts_with(
+            "book/book.toml:15:9: warning: Send to Kindle wants a JPEG or PNG cover, and the cover is an SVG image\n\
+             hint: set `cover` in [epub] to a JPEG or PNG image\n"
+        ),
+        "{stderr}"
+    );
+    let (standard, stderr) = build(dir.path(), "epub");
+    assert!(!stderr.contains("Kindle"), "{stderr}");
+    assert!(unzip(&standard).1.contains_key("EPUB/text/cover.xhtml"));
+}
+
+#[test]
+fn default_names_and_a_cache_per_target() {
+    let dir = fixture("citations");
+    let root = dir.path();
+    for (target, name) in [("kobo", "citations-notes.kepub.epub"), ("kindle", "citations-notes.kindle.epub")] {
+        let run = folio(root, &["build", "book", "--target", target]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert!(
+            root.join("dist").join(name).is_file(),
+            "{target}: {:?}",
+            fs::read_dir(root.join("dist")).unwrap().collect::<Vec<_>>()
+        );
+    }
+    let run = folio(root, &["build", "book"]);
+    assert!(root.join("dist/citations-notes.epub").is_file(), "{}", run.stderr);
+    // Each target keeps its own chapters in the cache: building for one does not evict another's.
+    let warm = folio(root, &["build", "book", "--target", "kobo"]);
+    assert!(warm.stderr.contains("2 chapters, 2 from cache"), "{}", warm.stderr);
+    let clean = folio(root, &["build", "book", "--target", "kobo", "--no-cache", "-o", "clean.kepub.epub"]);
+    assert_eq!(clean.code, 0, "{}", clean.stderr);
+    assert_eq!(
+        fs::read(root.join("dist/citations-notes.kepub.epub")).unwrap(),
+        fs::read(root.join("clean.kepub.epub")).unwrap(),
+        "a warm kepub is byte-identical to a clean one"
+    );
+}
+
+#[test]
+fn target_epub_is_the_default_byte_for_byte() {
+    let dir = fixture("citations");
+    let (explicit, _) = build(dir.path(), "epub");
+    let run = folio(dir.path(), &["build", "book", "-o", "default.epub", "--no-cache"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(fs::read(explicit).unwrap(), fs::read(dir.path().join("default.epub")).unwrap());
+    let unknown = folio(dir.path(), &["build", "book", "--target", "nook"]);
+    assert_eq!(unknown.code, 2, "{}", unknown.stderr);
+    assert!(unknown.stderr.contains("possible values: epub, kobo, kindle"), "{}", unknown.stderr);
+}
+
+#[test]
+fn check_validates_what_the_target_would_write() {
+    let jar = epubcheck::jar().to_str().unwrap().to_string();
+    let dir = fixture("mdbook");
+    let kobo = common::books::folio_with_env(
+        dir.path(),
+        &["check", "book", "--target", "kobo", "--epubcheck"],
+        &[("EPUBCHECK_JAR", &jar)],
+    );
+    assert_eq!(kobo.code, 0, "{}", kobo.stderr);
+    assert!(kobo.stderr.contains("EPUBCheck: no errors or warnings"), "{}", kobo.stderr);
+    let kindle = folio(dir.path(), &["check", "book", "--target", "kindle", "--strict"]);
+    assert_eq!(kindle.code, 1, "the Kindle warnings fail a strict check");
+    assert!(kindle.stderr.contains("warning: Send to Kindle wants a JPEG or PNG cover"), "{}", kindle.stderr);
+    let standard = folio(dir.path(), &["check", "book"]);
+    assert!(!standard.stderr.contains("Kindle"), "{}", standard.stderr);
+    assert!(!dir.path().join("dist").exists(), "check writes nothing");
+}
+
+#[test]
+fn kobo_pieces_compare_text_not_markup() {
+    // The comparison itself must be able to fail: a changed word shows.
+    let (a, _) = without_kobo_markup("<p xmlns=\"x\"><span class=\"koboSpan\" id=\"kobo.1.1\">One. </span>Two</p>");
+    let (b, _) = without_kobo_markup("<p xmlns=\"x\">One. Two</p>");
+    let (c, _) = without_kobo_markup("<p xmlns=\"x\">One. Too</p>");
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+    assert_eq!(b[1], Piece::Text("One. Two".into()));
+}
