@@ -5,13 +5,44 @@ use std::fmt::Write as _;
 /// Escapes text for XHTML element content and double-quoted attribute values, dropping the
 /// characters XML 1.0 forbids (control characters other than tab and newlines, U+FFFE, U+FFFF).
 pub fn escape(out: &mut String, text: &str) {
-    let text = if text.chars().any(is_forbidden_in_xml) {
+    // Writing to a String cannot fail.
+    let _ = pulldown_cmark_escape::escape_html(&mut *out, &without_forbidden(text));
+}
+
+/// Escapes text for element content only: quotes stay as they are, which keeps code listings, full
+/// of them, short. Characters XML forbids are dropped, as in [`escape`].
+pub fn escape_text(out: &mut String, text: &str) {
+    let _ = pulldown_cmark_escape::escape_html_body_text(&mut *out, &without_forbidden(text));
+}
+
+fn without_forbidden(text: &str) -> std::borrow::Cow<'_, str> {
+    if first_forbidden(text).is_some() {
         std::borrow::Cow::Owned(text.chars().filter(|c| !is_forbidden_in_xml(*c)).collect())
     } else {
         std::borrow::Cow::Borrowed(text)
-    };
-    // Writing to a String cannot fail.
-    let _ = pulldown_cmark_escape::escape_html(&mut *out, &text);
+    }
+}
+
+/// Byte index of the first character XML forbids, if any. Every chapter's text passes through here
+/// twice (escaping, validation), so it scans bytes in blocks the compiler vectorises: the forbidden
+/// characters are single bytes below 0x20, or U+FFFE and U+FFFF (`EF BF BE`, `EF BF BF`).
+pub fn first_forbidden(text: &str) -> Option<usize> {
+    let suspect = |b: u8| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0xEF;
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while from < bytes.len() {
+        let block = &bytes[from..bytes.len().min(from + 64)];
+        if !block.iter().fold(false, |any, &b| any | suspect(b)) {
+            from += block.len();
+            continue;
+        }
+        let i = from + block.iter().position(|&b| suspect(b)).unwrap_or(0);
+        if bytes[i] < 0x20 || (bytes.get(i + 1) == Some(&0xBF) && matches!(bytes.get(i + 2), Some(0xBE | 0xBF))) {
+            return Some(i);
+        }
+        from = i + 1;
+    }
+    None
 }
 
 /// Characters that may not appear in an XML 1.0 document, even escaped.
@@ -213,6 +244,27 @@ mod tests {
     #[test]
     fn escaping_drops_what_xml_forbids() {
         assert_eq!(escaped("a\u{1}b\tc\u{ffff}<&\""), "ab\tc&lt;&amp;&quot;");
+        let mut text = String::new();
+        escape_text(&mut text, "x\u{fffe}\"<'");
+        assert_eq!(text, "x\"&lt;'");
+    }
+
+    #[test]
+    fn the_first_forbidden_character_is_found_past_lookalikes() {
+        let long = "a".repeat(100);
+        for (text, expected) in [
+            ("", None),
+            ("tab\tnew\nline\r", None),
+            ("\u{ff0c}\u{fffd}\u{f000}", None),
+            ("\u{ff0c}\u{ffff}", Some(3)),
+            ("中\u{fffe}", Some(3)),
+            ("\u{0}", Some(0)),
+        ] {
+            assert_eq!(first_forbidden(text), expected, "{text:?}");
+            let padded = format!("{long}\u{ff0c}{long}{text}");
+            assert_eq!(first_forbidden(&padded), expected.map(|i| i + 203), "{text:?}");
+            assert_eq!(first_forbidden(text), text.find(is_forbidden_in_xml));
+        }
     }
 
     #[test]

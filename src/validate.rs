@@ -189,7 +189,7 @@ pub fn document(path: &str, text: &str) -> Result<Document, String> {
 
 /// A well-formed document's ids and links, and its links within itself as `(href, fragment)`.
 fn parse(path: &str, text: &str) -> Result<(Document, Vec<(String, String)>), String> {
-    if let Some(i) = text.find(crate::text::is_forbidden_in_xml) {
+    if let Some(i) = crate::text::first_forbidden(text) {
         return Err(format!(
             "character U+{:04X} at byte {i} is not allowed in XML",
             text[i..].chars().next().map_or(0, u32::from)
