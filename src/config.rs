@@ -134,6 +134,8 @@ pub struct BookConfig {
     pub smart_punctuation: bool,
     /// `[epub] section-numbers`: number the SUMMARY's numbered chapters in the contents, as mdBook does.
     pub section_numbers: bool,
+    /// `[epub] highlight = false` leaves code blocks without syntax colours.
+    pub highlight: bool,
     /// `[epub] sources`: the citation sources file, relative to the book folder.
     pub sources: Option<Located<PathBuf>>,
     /// `[epub] base-url`: where the book lives online; links out of the book are made absolute under it.
@@ -188,6 +190,7 @@ struct RawEpub {
     footnote_numbering: FootnoteNumbering,
     smart_punctuation: Option<bool>,
     section_numbers: Option<bool>,
+    highlight: Option<bool>,
     sources: Option<Spanned<PathBuf>>,
     base_url: Option<Spanned<String>>,
 }
@@ -214,6 +217,7 @@ const EPUB_KEYS: &[&str] = &[
     "footnote-numbering",
     "smart-punctuation",
     "section-numbers",
+    "highlight",
     "sources",
     "base-url",
 ];
@@ -417,6 +421,7 @@ fn validate(
         footnote_numbering: epub.footnote_numbering,
         smart_punctuation: epub.smart_punctuation.unwrap_or(true),
         section_numbers: epub.section_numbers.unwrap_or(true),
+        highlight: epub.highlight.unwrap_or(true),
         sources: epub.sources.map(Located::from_spanned),
         base_url,
         has_preprocessors,
@@ -515,7 +520,17 @@ mod tests {
         assert_eq!(config.language, "en");
         assert_eq!(config.src, PathBuf::from("src"));
         assert_eq!(config.toc_depth, 2);
-        assert!(config.smart_punctuation && config.default_stylesheet);
+        assert!(config.smart_punctuation && config.default_stylesheet && config.highlight);
+    }
+
+    #[test]
+    fn highlighting_is_a_switch() {
+        let (config, diags) = load_str("[book]\ntitle = \"T\"\n[epub]\nhighlight = false\n");
+        assert!(diags.is_empty(), "{diags:?}");
+        assert!(!config.unwrap().highlight);
+        let (config, diags) = load_str("[book]\ntitle = \"T\"\n[epub]\nhighlight = \"rust\"\n");
+        assert!(config.is_none());
+        assert!(diags[0].starts_with("book.toml:4:13: error: invalid book.toml: invalid type: string"), "{diags:?}");
     }
 
     #[test]

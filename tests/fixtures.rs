@@ -75,3 +75,22 @@ fn right_to_left_arabic() {
 fn hostile_raw_html_comes_out_schema_valid() {
     check_fixture("hostile-html");
 }
+
+/// `[epub] highlight = false`: code blocks keep their language class but get no colour spans.
+#[test]
+fn highlighting_can_be_turned_off() {
+    let dir = fixture("mdbook");
+    let book_toml = dir.path().join("book/book.toml");
+    let mut config = fs::read_to_string(&book_toml).unwrap();
+    assert!(config.trim_end().ends_with("stylesheets = [\"styles/extra.css\"]"), "[epub] is the last table");
+    config.push_str("highlight = false\n");
+    fs::write(&book_toml, config).unwrap();
+    let run = folio(dir.path(), &["build", "book", "-o", "out.epub", "--quiet"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let epub = dir.path().join("out.epub");
+    epubcheck::assert_valid(&epub);
+    let (_, files) = unzip(&epub);
+    let code = String::from_utf8(files["EPUB/text/c005-code-examples.xhtml"].clone()).unwrap();
+    assert!(code.contains("<pre><code class=\"language-rust\">use std::io;"), "{code}");
+    assert!(!code.contains("<span"), "{code}");
+}

@@ -7,6 +7,7 @@
 //! What needs the whole book (anchors in other chapters, image bytes, the bibliography) is
 //! returned as data and checked by later stages.
 
+pub mod highlight;
 pub mod html;
 pub mod notes;
 
@@ -26,7 +27,7 @@ use crate::diagnostic::{Diagnostic, Location};
 use crate::i18n::Strings;
 use crate::load::ChapterSource;
 use crate::outline::{Outline, Target, normalize_relative, percent_decode};
-use crate::text::{asset_name, escape, escape_href, has_scheme, mdbook_id, xml_id};
+use crate::text::{asset_name, escape, escape_href, escape_text, has_scheme, mdbook_id, xml_id};
 
 use self::html::Reference;
 use self::notes::{Definition, Notes, label_key};
@@ -677,7 +678,10 @@ impl<'a> ChapterRenderer<'a> {
             escape(self.out(), &language);
             self.push("\">");
         }
-        escape(self.out(), &text);
+        match highlight::language(&language).filter(|_| self.ctx.config.highlight) {
+            Some(syntax) => highlight::highlight(self.out(), syntax, &text),
+            None => escape_text(self.out(), &text),
+        }
         self.push("</code></pre>\n");
     }
 
