@@ -94,3 +94,8 @@ fn highlighting_can_be_turned_off() {
     assert!(code.contains("<pre><code class=\"language-rust\">use std::io;"), "{code}");
     assert!(!code.contains("<span"), "{code}");
 }
+
+#[test]
+fn syntax_highlighting_in_every_language() {
+    check_fixture("code");
+}
