@@ -15,7 +15,8 @@ pub fn escape_text(out: &mut String, text: &str) {
     let _ = pulldown_cmark_escape::escape_html_body_text(&mut *out, &without_forbidden(text));
 }
 
-fn without_forbidden(text: &str) -> std::borrow::Cow<'_, str> {
+/// The text without the characters XML forbids (borrowed when it has none).
+pub fn without_forbidden(text: &str) -> std::borrow::Cow<'_, str> {
     if first_forbidden(text).is_some() {
         std::borrow::Cow::Owned(text.chars().filter(|c| !is_forbidden_in_xml(*c)).collect())
     } else {

@@ -245,7 +245,8 @@ fn element(
     ids: &mut HashSet<String>,
     local: &mut Vec<(String, String)>,
 ) -> Result<(), String> {
-    let name = e.name().as_ref().to_string();
+    let qname = e.name();
+    let name = qname.as_ref();
     for attr in e.attributes() {
         let attr = attr.map_err(|err| format!("bad attribute on <{name}>: {err}"))?;
         let value = attr
@@ -255,7 +256,7 @@ fn element(
             "id" if !ids.insert(value.to_string()) => {
                 return Err(format!("duplicate id '{value}'"));
             }
-            "href" | "src" | "xlink:href" if !matches!(name.as_str(), "item" | "rootfile") => {
+            "href" | "src" | "xlink:href" if !matches!(name, "item" | "rootfile") => {
                 match internal_link(document, &value) {
                     Some((target, Some(fragment))) if target == document => local.push((value.to_string(), fragment)),
                     Some((target, fragment)) => parsed.push_link(&value, &target, fragment.as_deref()),

@@ -13,7 +13,9 @@
 //! neighbouring tokens of one class separated by white space share one span: every span costs
 //! bytes to compress and to validate on each build.
 
-use crate::text::escape_text;
+use pulldown_cmark_escape::escape_html_body_text;
+
+use crate::text::without_forbidden;
 
 /// What a highlighted token is. Each has a short CSS class, written on a `<span>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -401,6 +403,8 @@ pub fn language(fence: &str) -> Option<&'static Language> {
 
 /// Writes `code` as escaped XHTML text with its tokens wrapped in `<span class="…">`.
 pub fn highlight(out: &mut String, language: &Language, code: &str) {
+    // Characters XML forbids go first, once, so the pieces need only escaping.
+    let code = &without_forbidden(code);
     let mut spans = Spans { src: code, out, written: 0, open: None };
     if language.markup {
         markup(&mut spans);
@@ -438,11 +442,11 @@ impl Spans<'_> {
 
     fn flush(&mut self) {
         if let Some((class, start, end)) = self.open.take() {
-            escape_text(self.out, &self.src[self.written..start]);
+            escape(self.out, &self.src[self.written..start]);
             self.out.push_str("<span class=\"");
             self.out.push_str(class.css());
             self.out.push_str("\">");
-            escape_text(self.out, &self.src[start..end]);
+            escape(self.out, &self.src[start..end]);
             self.out.push_str("</span>");
             self.written = end;
         }
@@ -450,8 +454,14 @@ impl Spans<'_> {
 
     fn finish(mut self) {
         self.flush();
-        escape_text(self.out, &self.src[self.written..]);
+        escape(self.out, &self.src[self.written..]);
     }
+}
+
+/// Escapes element content (the text is free of characters XML forbids).
+fn escape(out: &mut String, text: &str) {
+    // Writing to a String cannot fail.
+    let _ = escape_html_body_text(&mut *out, text);
 }
 
 fn is_word_byte(lang: &Language, b: u8) -> bool {
