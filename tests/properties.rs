@@ -105,6 +105,33 @@ proptest! {
     }
 }
 
+/// Fenced code in the languages folio highlights, with random contents and raw HTML around it.
+fn code_blocks() -> impl Strategy<Value = String> {
+    let fence = prop::sample::select(vec![
+        "rust", "python", "c", "cpp", "js", "ts", "json", "toml", "yaml", "console", "html", "xml", "css", "sql", "go",
+        "java", "text", "",
+    ]);
+    let body = "[a-zA-Z0-9_ \n\t\"'`\\\\#/*<>&;:=!@$%{}()\\[\\]+.,|~-]{0,80}";
+    let block = (fence, body, any::<bool>()).prop_map(|(fence, body, raw_html)| {
+        let html = if raw_html { "<div class=\"x\">\n\n" } else { "" };
+        format!("{html}```{fence}\n{body}\n```\n\n")
+    });
+    prop::collection::vec(block, 1..5).prop_map(|blocks| blocks.concat())
+}
+
+proptest! {
+    #![proptest_config(Config { cases: 300, ..Config::default() })]
+
+    #[test]
+    fn highlighted_code_renders_to_well_formed_xhtml(md in code_blocks()) {
+        let chapter = folio::render_markdown(&md);
+        let document = format!("<body xmlns=\"http://www.w3.org/1999/xhtml\" xmlns:epub=\"http://www.idpf.org/2007/ops\">{}</body>", chapter.body);
+        if let Err(e) = folio::validate::well_formed(&document) {
+            prop_assert!(false, "{e}\nMarkdown: {md:?}\nXHTML: {}", chapter.body);
+        }
+    }
+}
+
 /// A random book whose chapters are well-formed by construction (every note defined).
 fn book_files(chapters: &[String]) -> Vec<(String, String)> {
     let mut files = vec![(
