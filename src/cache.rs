@@ -1,8 +1,8 @@
 //! The build cache: finished chapters and pages stored by a hash of everything that went into them, so a
 //! rebuild after an edit renders and compresses only what changed.
 //!
-//! A key hashes folio's version, the book's configuration files, the chapter's text and every file
-//! it includes, its place in the book and the build's timestamp. An entry holds a magic number,
+//! A key hashes folio's version and the sources it was built from, the book's configuration files,
+//! the chapter's text and every file it includes, its place in the book and the build's timestamp. An entry holds a magic number,
 //! folio's version, the payload and a checksum; anything that does not read back exactly is a miss,
 //! rebuilt and overwritten, never trusted. Entries this build did not use are deleted at the end, so
 //! the cache holds one book's current chapters and no more.
@@ -21,7 +21,8 @@ use serde::de::DeserializeOwned;
 use crate::package::Finished;
 
 const MAGIC: &[u8; 8] = b"FOLIOC03";
-const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// folio's version and a hash of the sources it was built from (see `build.rs`).
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+", env!("FOLIO_SOURCE_HASH"));
 
 /// A 128-bit content hash.
 pub type Key = u128;
