@@ -5,6 +5,7 @@
 //! timestamp and permission fixed: the same sources give the same bytes.
 
 pub mod assets;
+pub mod images;
 pub mod nav;
 pub mod opf;
 pub mod xhtml;

@@ -1,0 +1,292 @@
+//! Images made ready for e-book stores: bytes in, bytes out, the same bytes every time.
+//!
+//! Procedure for one image, chosen by the type its bytes show:
+//! 1. Read its size from its header. An image within `max-image-pixels` is not decoded, except
+//!    that a PNG is recompressed without loss ([`png`]) and kept only when that makes it smaller.
+//! 2. A PNG or JPEG over the limit is decoded, turned upright by its EXIF orientation, scaled down
+//!    with a Lanczos3 filter so that it fits, keeping its aspect ratio, and encoded again in its
+//!    own format with its colour profile: a PNG without loss, a JPEG with the quantization tables
+//!    and chroma subsampling it was saved with ([`jpeg`]).
+//! 3. GIF, WebP, animated PNG and CMYK JPEG are never re-encoded (folio has no encoder that would
+//!    not lose their animation, their compression or their colours), nor is SVG; one over the
+//!    limit is packaged as it is and the caller warns.
+//!
+//! Nothing here depends on the machine: resizing works on integers, the JPEG decoder is built
+//! without its x86 code paths, the encoders are single-threaded and never time-limited.
+
+mod jpeg;
+mod png;
+
+use serde::{Deserialize, Serialize};
+
+/// `[epub] max-image-pixels` when not given: Apple Books asks that images inside a book have no more
+/// than 4 million pixels, the strictest of the stores' limits (see the README).
+pub const DEFAULT_MAX_PIXELS: u64 = 4_000_000;
+
+/// Part of the cache key of every optimized image: bump it when this module's output changes for the
+/// same input (a new policy, an upgraded encoder), so that cached results are made again.
+pub const VERSION: u32 = 1;
+
+/// Images with more pixels than this are not decoded: their pixels alone would take gigabytes.
+const MAX_DECODED_PIXELS: u64 = 100_000_000;
+
+/// What became of an image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Outcome {
+    /// Packaged as it is.
+    Kept,
+    /// Recompressed without loss, to fewer bytes.
+    Recompressed,
+    /// Scaled down to fit the pixel limit.
+    Downscaled {
+        /// Width and height before.
+        from: (u32, u32),
+        /// Width and height after.
+        to: (u32, u32),
+    },
+    /// Over the pixel limit, but packaged as it is (then recompressed without loss if a PNG).
+    NotResized {
+        /// Width and height.
+        size: (u32, u32),
+        /// Why folio leaves it so.
+        why: NotResized,
+    },
+    /// Its bytes could not be decoded; packaged as it is.
+    Undecodable(String),
+}
+
+/// Why an image over the pixel limit is not scaled down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NotResized {
+    /// A GIF, animated or not: scaling needs a new palette, which loses colours.
+    Gif,
+    /// A WebP: folio has no lossy WebP encoder.
+    Webp,
+    /// An animated PNG.
+    AnimatedPng,
+    /// A JPEG in CMYK or YCCK colours.
+    CmykJpeg,
+    /// More pixels than folio decodes.
+    TooLarge,
+}
+
+impl NotResized {
+    /// Says why, for a warning.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::Gif => "folio does not resize GIF images",
+            Self::Webp => "folio does not resize WebP images",
+            Self::AnimatedPng => "folio does not resize animated PNG images",
+            Self::CmykJpeg => "folio does not resize CMYK JPEG images",
+            Self::TooLarge => "it is too large for folio to decode",
+        }
+    }
+}
+
+/// An image after [`optimize`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Optimized {
+    /// The new bytes, or `None` to package the original.
+    pub data: Option<Vec<u8>>,
+    /// What happened.
+    pub outcome: Outcome,
+}
+
+impl Optimized {
+    fn kept() -> Self {
+        Self { data: None, outcome: Outcome::Kept }
+    }
+
+    fn undecodable(cause: impl std::fmt::Display) -> Self {
+        Self { data: None, outcome: Outcome::Undecodable(cause.to_string()) }
+    }
+
+    fn not_resized(size: (u32, u32), why: NotResized) -> Self {
+        Self { data: None, outcome: Outcome::NotResized { size, why } }
+    }
+}
+
+/// Downscales an image of `media_type` over `max_pixels` (`None`: no limit) and recompresses PNGs.
+pub fn optimize(data: &[u8], media_type: &str, max_pixels: Option<u64>) -> Optimized {
+    let over = |size: (u32, u32)| max_pixels.and_then(|limit| fit(size, limit));
+    match media_type {
+        "image/png" => png::optimize(data, over),
+        "image/jpeg" => jpeg::optimize(data, over),
+        "image/gif" | "image/webp" => {
+            let why = if media_type == "image/gif" { NotResized::Gif } else { NotResized::Webp };
+            match header_size(data, media_type) {
+                Some(size) if over(size).is_some() => Optimized::not_resized(size, why),
+                Some(_) => Optimized::kept(),
+                None => Optimized::undecodable("its header is incomplete"),
+            }
+        }
+        _ => Optimized::kept(),
+    }
+}
+
+/// True when [`optimize`] may spend real time on this type of image, so its result is worth caching.
+pub fn is_expensive(media_type: &str) -> bool {
+    matches!(media_type, "image/png" | "image/jpeg")
+}
+
+/// The largest size with the same aspect ratio and at most `limit` pixels, when `size` is over it.
+fn fit((width, height): (u32, u32), limit: u64) -> Option<(u32, u32)> {
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels <= limit {
+        return None;
+    }
+    let scale = (limit as f64 / pixels as f64).sqrt();
+    let mut to = (((f64::from(width) * scale) as u32).max(1), ((f64::from(height) * scale) as u32).max(1));
+    // Rounding can leave the product a hair over the limit; take a pixel off the longer side.
+    while u64::from(to.0) * u64::from(to.1) > limit {
+        if to.0 >= to.1 { to.0 -= 1 } else { to.1 -= 1 }
+    }
+    Some(to)
+}
+
+/// Width and height from the header of a GIF or WebP.
+fn header_size(data: &[u8], media_type: &str) -> Option<(u32, u32)> {
+    let le16 = |at: usize| data.get(at..at + 2).map(|b| u32::from(u16::from_le_bytes([b[0], b[1]])));
+    let le24 = |at: usize| data.get(at..at + 3).map(|b| u32::from_le_bytes([b[0], b[1], b[2], 0]));
+    if media_type == "image/gif" {
+        return Some((le16(6)?, le16(8)?));
+    }
+    // WebP: a RIFF container whose first chunk is VP8X (extended), VP8L (lossless) or VP8 (lossy).
+    match data.get(12..16)? {
+        b"VP8X" => Some((le24(24)? + 1, le24(27)? + 1)),
+        b"VP8L" => {
+            let bits = u32::from_le_bytes(data.get(21..25)?.try_into().ok()?);
+            Some(((bits & 0x3fff) + 1, ((bits >> 14) & 0x3fff) + 1))
+        }
+        b"VP8 " => Some((le16(26)? & 0x3fff, le16(28)? & 0x3fff)),
+        _ => None,
+    }
+}
+
+/// Decoded 8-bit pixels, 1 to 4 interleaved channels (grey, grey + alpha, RGB, RGBA).
+struct Pixels {
+    data: Vec<u8>,
+    width: u32,
+    height: u32,
+    channels: usize,
+}
+
+impl Pixels {
+    /// Scales to `to` with a Lanczos3 filter; alpha is premultiplied while filtering so that
+    /// transparent pixels do not bleed their colour into the edges.
+    fn resize(self, to: (u32, u32)) -> Result<Self, String> {
+        use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer, images::Image};
+        let pixel_type = match self.channels {
+            1 => PixelType::U8,
+            2 => PixelType::U8x2,
+            3 => PixelType::U8x3,
+            _ => PixelType::U8x4,
+        };
+        let source = Image::from_vec_u8(self.width, self.height, self.data, pixel_type).map_err(|e| e.to_string())?;
+        let mut target = Image::new(to.0, to.1, pixel_type);
+        let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
+        Resizer::new().resize(&source, &mut target, &options).map_err(|e| e.to_string())?;
+        Ok(Self { data: target.into_vec(), width: to.0, height: to.1, channels: self.channels })
+    }
+
+    /// Applies an EXIF orientation (1–8), so the pixels stand as the photographer saw them and
+    /// the EXIF data can be dropped: e-readers disagree on whether they honour it.
+    fn orient(self, orientation: u16) -> Self {
+        if !(2..=8).contains(&orientation) {
+            return self;
+        }
+        let (w, h, c) = (self.width as usize, self.height as usize, self.channels);
+        let swaps = orientation >= 5;
+        let (out_w, out_h) = if swaps { (h, w) } else { (w, h) };
+        let mut data = Vec::with_capacity(self.data.len());
+        for y in 0..out_h {
+            for x in 0..out_w {
+                // The stored pixel shown at (x, y).
+                let (sx, sy) = match orientation {
+                    2 => (w - 1 - x, y),
+                    3 => (w - 1 - x, h - 1 - y),
+                    4 => (x, h - 1 - y),
+                    5 => (y, x),
+                    6 => (y, h - 1 - x),
+                    7 => (w - 1 - y, h - 1 - x),
+                    _ => (w - 1 - y, x),
+                };
+                let at = (sy * w + sx) * c;
+                data.extend_from_slice(&self.data[at..at + c]);
+            }
+        }
+        Self { data, width: out_w as u32, height: out_h as u32, channels: c }
+    }
+}
+
+/// The orientation tag (1–8) of EXIF data (a TIFF structure), if it has one.
+fn exif_orientation(tiff: &[u8]) -> Option<u16> {
+    let big_endian = match tiff.get(..4)? {
+        b"MM\0*" => true,
+        b"II*\0" => false,
+        _ => return None,
+    };
+    let u16_at = |at: usize| {
+        let b: [u8; 2] = tiff.get(at..at + 2)?.try_into().ok()?;
+        Some(if big_endian { u16::from_be_bytes(b) } else { u16::from_le_bytes(b) })
+    };
+    let u32_at = |at: usize| {
+        let b: [u8; 4] = tiff.get(at..at + 4)?.try_into().ok()?;
+        Some(if big_endian { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) })
+    };
+    let ifd = usize::try_from(u32_at(4)?).ok()?;
+    let entries = usize::from(u16_at(ifd)?);
+    (0..entries)
+        .map(|i| ifd + 2 + i * 12)
+        .find(|&entry| u16_at(entry) == Some(0x0112))
+        .and_then(|entry| u16_at(entry + 8))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fit_keeps_the_aspect_ratio_under_the_limit() {
+        assert_eq!(fit((2000, 2000), 4_000_000), None);
+        assert_eq!(fit((6000, 4000), 4_000_000), Some((2449, 1632)));
+        assert_eq!(fit((1600, 2560), 4_000_000), Some((1581, 2529)));
+        assert_eq!(fit((100_000, 1), 10), Some((10, 1)));
+        for (size, limit) in [((3001, 2999), 1_000_000), ((7, 5), 3), ((65535, 65535), 4_000_000)] {
+            let (w, h) = fit(size, limit).unwrap();
+            assert!(u64::from(w) * u64::from(h) <= limit, "{size:?} → {w}×{h}");
+        }
+    }
+
+    #[test]
+    fn orientation_turns_pixels_upright() {
+        // Two pixels side by side, a and b; orientation 6 means "rotate 90° clockwise to view".
+        let pixels = || Pixels { data: vec![1, 2], width: 2, height: 1, channels: 1 };
+        let turned = pixels().orient(6);
+        assert_eq!((turned.width, turned.height, turned.data), (1, 2, vec![1, 2]));
+        let turned = pixels().orient(8);
+        assert_eq!((turned.width, turned.height, turned.data), (1, 2, vec![2, 1]));
+        assert_eq!(pixels().orient(2).data, vec![2, 1]);
+        assert_eq!(pixels().orient(1).data, vec![1, 2]);
+    }
+
+    #[test]
+    fn reads_exif_orientation_in_both_byte_orders() {
+        let little = b"II*\0\x08\0\0\0\x01\0\x12\x01\x03\0\x01\0\0\0\x06\0\0\0";
+        let big = b"MM\0*\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01\0\x03\0\0";
+        assert_eq!(exif_orientation(little), Some(6));
+        assert_eq!(exif_orientation(big), Some(3));
+        assert_eq!(exif_orientation(b"II*\0\xff\xff\0\0"), None);
+    }
+
+    #[test]
+    fn gif_and_webp_sizes_come_from_their_headers() {
+        assert_eq!(header_size(b"GIF89a\x20\x03\x58\x02", "image/gif"), Some((800, 600)));
+        let mut vp8x = b"RIFF\0\0\0\0WEBPVP8X\x0a\0\0\0\0\0\0\0".to_vec();
+        vp8x.extend_from_slice(&[0x1f, 0x03, 0x00, 0x57, 0x02, 0x00]);
+        assert_eq!(header_size(&vp8x, "image/webp"), Some((800, 600)));
+        assert_eq!(header_size(b"RIFF\0\0\0\0WEBP", "image/webp"), None);
+        let over = optimize(b"GIF89a\x20\x03\x58\x02", "image/gif", Some(1000));
+        assert_eq!(over.outcome, Outcome::NotResized { size: (800, 600), why: NotResized::Gif });
+    }
+}

@@ -1,0 +1,185 @@
+//! PNG: recompressed without loss by oxipng; over the limit, decoded, scaled and written again.
+//!
+//! Kept: every chunk that changes how the image looks (colour profile, sRGB, gamma, chromaticities,
+//! cICP, animation) and EXIF. Dropped: text (tEXt, zTXt, iTXt, which hold editors' XMP) and the
+//! modification time, which no reader shows. A downscaled PNG keeps only its colour chunks and is
+//! written with 8 bits per channel: screens show no more.
+
+use std::io::Cursor;
+
+use super::{MAX_DECODED_PIXELS, NotResized, Optimized, Outcome, Pixels, exif_orientation};
+
+/// Chunks copied into a downscaled PNG: they describe colours, which scaling does not change.
+const COLOUR_CHUNKS: [&[u8; 4]; 7] = [b"iCCP", b"sRGB", b"gAMA", b"cHRM", b"cICP", b"mDCV", b"cLLI"];
+
+/// A chunk's name and body.
+type Chunk<'a> = ([u8; 4], &'a [u8]);
+
+/// oxipng's preset 2 (its default: a few filters, libdeflate at level 11), in one thread, no time limit.
+fn options() -> oxipng::Options {
+    let mut options = oxipng::Options::from_preset(2);
+    options.strip = oxipng::StripChunks::Strip(oxipng::indexset! { *b"tEXt", *b"zTXt", *b"iTXt", *b"tIME" });
+    options
+}
+
+pub(super) fn optimize(data: &[u8], over: impl Fn((u32, u32)) -> Option<(u32, u32)>) -> Optimized {
+    let chunks = match chunks(data) {
+        Ok(chunks) => chunks,
+        Err(cause) => return Optimized::undecodable(cause),
+    };
+    let Some(size) = chunks.iter().find(|(name, _)| name == b"IHDR").and_then(|(_, ihdr)| {
+        Some((
+            u32::from_be_bytes(ihdr.get(..4)?.try_into().ok()?),
+            u32::from_be_bytes(ihdr.get(4..8)?.try_into().ok()?),
+        ))
+    }) else {
+        return Optimized::undecodable("it has no header");
+    };
+    let Some(to) = over(size) else { return recompress(data, Outcome::Kept) };
+    if chunks.iter().any(|(name, _)| name == b"acTL") {
+        return recompress(data, Outcome::NotResized { size, why: NotResized::AnimatedPng });
+    }
+    if u64::from(size.0) * u64::from(size.1) > MAX_DECODED_PIXELS {
+        return Optimized::not_resized(size, NotResized::TooLarge);
+    }
+    match downscale(data, &chunks, to) {
+        Ok(png) => Optimized { data: Some(png), outcome: Outcome::Downscaled { from: size, to } },
+        Err(cause) => Optimized::undecodable(cause),
+    }
+}
+
+/// oxipng's result when it is smaller; `unchanged` says what it is otherwise.
+fn recompress(data: &[u8], unchanged: Outcome) -> Optimized {
+    match oxipng::optimize_from_memory(data, &options()) {
+        Ok(png) if png.len() < data.len() => {
+            let outcome = if unchanged == Outcome::Kept { Outcome::Recompressed } else { unchanged };
+            Optimized { data: Some(png), outcome }
+        }
+        Ok(_) => Optimized { data: None, outcome: unchanged },
+        Err(e) => Optimized::undecodable(e),
+    }
+}
+
+fn downscale(data: &[u8], chunks: &[Chunk<'_>], to: (u32, u32)) -> Result<Vec<u8>, String> {
+    let mut decoder = png::Decoder::new_with_limits(
+        Cursor::new(data),
+        png::Limits { bytes: usize::try_from(MAX_DECODED_PIXELS * 8).unwrap_or(usize::MAX) },
+    );
+    // Palettes and low bit depths become 8-bit grey or RGB, transparency an alpha channel.
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = decoder.read_info().map_err(|e| e.to_string())?;
+    let mut buffer = vec![0; reader.output_buffer_size().ok_or("it is too large")?];
+    let frame = reader.next_frame(&mut buffer).map_err(|e| e.to_string())?;
+    buffer.truncate(frame.buffer_size());
+    let (channels, color_type) = match frame.color_type {
+        png::ColorType::Grayscale => (1, oxipng::ColorType::Grayscale { transparent_shade: None }),
+        png::ColorType::GrayscaleAlpha => (2, oxipng::ColorType::GrayscaleAlpha),
+        png::ColorType::Rgb => (3, oxipng::ColorType::RGB { transparent_color: None }),
+        png::ColorType::Rgba => (4, oxipng::ColorType::RGBA),
+        png::ColorType::Indexed => return Err("its palette could not be expanded".into()),
+    };
+    let pixels = Pixels { data: buffer, width: frame.width, height: frame.height, channels };
+    let orientation = chunks.iter().find(|(name, _)| name == b"eXIf").and_then(|(_, exif)| exif_orientation(exif));
+    let pixels = pixels.resize(to)?.orient(orientation.unwrap_or(1));
+    let mut image =
+        oxipng::RawImage::new(pixels.width, pixels.height, color_type, oxipng::BitDepth::Eight, pixels.data)
+            .map_err(|e| e.to_string())?;
+    for (name, body) in chunks.iter().filter(|(name, _)| COLOUR_CHUNKS.contains(&name)) {
+        image.add_png_chunk(*name, body.to_vec());
+    }
+    image.create_optimized_png(&options()).map_err(|e| e.to_string())
+}
+
+/// The chunks of a PNG, by name, up to IEND; their checksums are left to the decoders.
+fn chunks(data: &[u8]) -> Result<Vec<Chunk<'_>>, &'static str> {
+    let mut rest = data.get(8..).ok_or("it is cut short")?;
+    let mut chunks = Vec::new();
+    while let Some((head, after)) = rest.split_at_checked(8) {
+        let len = u32::from_be_bytes(head[..4].try_into().expect("four bytes")) as usize;
+        let name: [u8; 4] = head[4..].try_into().expect("four bytes");
+        let (body, after) = after.split_at_checked(len).ok_or("it is cut short")?;
+        rest = after.get(4..).ok_or("it is cut short")?;
+        if &name == b"IEND" {
+            return Ok(chunks);
+        }
+        chunks.push((name, body));
+    }
+    Err("it is cut short")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A PNG written plainly (no filters, fast deflate), with an sRGB chunk and a text chunk.
+    pub(crate) fn plain_png(
+        width: u32,
+        height: u32,
+        color: png::ColorType,
+        pixel: impl Fn(u32, u32) -> Vec<u8>,
+    ) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut encoder = png::Encoder::new(&mut out, width, height);
+        encoder.set_color(color);
+        encoder.set_depth(png::BitDepth::Eight);
+        encoder.set_source_srgb(png::SrgbRenderingIntent::Perceptual);
+        encoder.add_text_chunk("Comment".into(), "made by a test".into()).unwrap();
+        encoder.set_compression(png::Compression::Fastest);
+        let mut writer = encoder.write_header().unwrap();
+        let pixel = &pixel;
+        let data: Vec<u8> = (0..height).flat_map(|y| (0..width).flat_map(move |x| pixel(x, y))).collect();
+        writer.write_image_data(&data).unwrap();
+        writer.finish().unwrap();
+        out
+    }
+
+    /// Decodes to 8-bit RGBA, whatever the colour type, for comparing pixels.
+    pub(crate) fn rgba(data: &[u8]) -> (u32, u32, Vec<u8>) {
+        let mut decoder = png::Decoder::new(Cursor::new(data));
+        decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::ALPHA);
+        let mut reader = decoder.read_info().unwrap();
+        let mut buffer = vec![0; reader.output_buffer_size().unwrap()];
+        let frame = reader.next_frame(&mut buffer).unwrap();
+        buffer.truncate(frame.buffer_size());
+        let rgba = match frame.color_type {
+            png::ColorType::Rgba => buffer,
+            png::ColorType::GrayscaleAlpha => buffer.chunks(2).flat_map(|p| [p[0], p[0], p[0], p[1]]).collect(),
+            other => panic!("unexpected {other:?}"),
+        };
+        (frame.width, frame.height, rgba)
+    }
+
+    #[test]
+    fn recompression_keeps_every_pixel_and_the_colour_chunk() {
+        let original = plain_png(64, 48, png::ColorType::Rgb, |x, y| vec![(x * 4) as u8, (y * 5) as u8, 90]);
+        let optimized = optimize(&original, |_| None);
+        assert_eq!(optimized.outcome, Outcome::Recompressed);
+        let smaller = optimized.data.unwrap();
+        assert!(smaller.len() < original.len());
+        assert_eq!(rgba(&smaller), rgba(&original));
+        let names: Vec<[u8; 4]> = chunks(&smaller).unwrap().iter().map(|(n, _)| *n).collect();
+        assert!(names.contains(b"sRGB") && !names.contains(b"tEXt"), "{names:?}");
+    }
+
+    #[test]
+    fn an_oversized_png_is_scaled_with_its_alpha() {
+        let original =
+            plain_png(300, 200, png::ColorType::Rgba, |x, _| vec![200, 10, 10, if x < 150 { 0 } else { 255 }]);
+        let optimized = optimize(&original, |size| super::super::fit(size, 15_000));
+        assert_eq!(optimized.outcome, Outcome::Downscaled { from: (300, 200), to: (150, 100) });
+        let (w, h, pixels) = rgba(&optimized.data.unwrap());
+        assert_eq!((w, h), (150, 100));
+        // The opaque half keeps its red; the transparent half stays transparent.
+        assert_eq!(&pixels[(10 * 150 + 140) * 4..][..4], &[200, 10, 10, 255]);
+        assert_eq!(pixels[(10 * 150 + 5) * 4 + 3], 0);
+    }
+
+    #[test]
+    fn damaged_pngs_are_reported_not_fatal() {
+        let original = plain_png(8, 8, png::ColorType::Rgb, |_, _| vec![1, 2, 3]);
+        let cut = &original[..original.len() / 2];
+        assert!(matches!(optimize(cut, |_| None).outcome, Outcome::Undecodable(_)));
+        assert!(matches!(optimize(cut, |_| Some((2, 2))).outcome, Outcome::Undecodable(_)));
+        assert!(matches!(optimize(b"\x89PNG\r\n\x1a\n", |_| None).outcome, Outcome::Undecodable(_)));
+    }
+}
