@@ -1,11 +1,12 @@
-//! The build cache: finished chapters and pages stored by a hash of everything that went into them, so a
-//! rebuild after an edit renders and compresses only what changed.
+//! The build cache: finished chapters and pages, and optimized images, stored by a hash of everything
+//! that went into them, so a rebuild after an edit renders and compresses only what changed.
 //!
-//! A key hashes folio's version and the sources it was built from, the book's configuration files,
-//! the chapter's text and every file it includes, its place in the book and the build's timestamp. An entry holds a magic number,
-//! folio's version, the payload and a checksum; anything that does not read back exactly is a miss,
-//! rebuilt and overwritten, never trusted. Entries this build did not use are deleted at the end, so
-//! the cache holds one book's current chapters and no more.
+//! Every key hashes folio's version and the sources it was built from. A chapter's key adds the book's
+//! configuration files, the chapter's text and every file it includes, its place in the book and the
+//! build's timestamp; an image's key adds its bytes and the settings that shape it. An entry holds a
+//! payload of bytes, metadata, folio's version, a magic number and a checksum; anything that does not
+//! read back exactly is a miss, rebuilt and overwritten, never trusted. Entries this build did not use
+//! are deleted at the end, so the cache holds one book's current chapters and images and no more.
 
 use std::collections::HashSet;
 use std::fs;
@@ -20,7 +21,7 @@ use serde::de::DeserializeOwned;
 
 use crate::package::Finished;
 
-const MAGIC: &[u8; 8] = b"FOLIOC03";
+const MAGIC: &[u8; 8] = b"FOLIOC04";
 /// folio's version and a hash of the sources it was built from (see `build.rs`).
 const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+", env!("FOLIO_SOURCE_HASH"));
 
@@ -70,19 +71,31 @@ impl Cache {
 
     /// The entry stored under `key` (its metadata and its finished document), if it reads back intact.
     pub fn get<T: DeserializeOwned>(&self, key: Key) -> Option<(T, Finished)> {
+        let ((meta, document), compressed) = self.get_bytes(key)?;
+        Some((meta, Finished { document, compressed }))
+    }
+
+    /// Stores a finished document and its metadata under `key`.
+    pub fn put<T: Serialize>(&self, key: Key, meta: &T, finished: &Finished) -> io::Result<()> {
+        self.put_bytes(key, &(meta, &finished.document), &finished.compressed)
+    }
+
+    /// The entry stored under `key` (its metadata and its payload), if it reads back intact.
+    pub fn get_bytes<T: DeserializeOwned>(&self, key: Key) -> Option<(T, Vec<u8>)> {
         let name = Self::file_name(key);
         self.used.lock().expect("not poisoned").insert(name.clone());
         decode(fs::read(self.dir.join(&name)).ok()?)
     }
 
-    /// Stores an entry under `key`. It is written to a temporary file and renamed, so a reader never
-    /// sees half of it; it is not synced to disk, since a damaged entry is detected and rebuilt anyway.
-    pub fn put<T: Serialize>(&self, key: Key, meta: &T, finished: &Finished) -> io::Result<()> {
+    /// Stores metadata and a payload under `key`. The entry is written to a temporary file and renamed, so
+    /// a reader never sees half of it; it is not synced to disk, since a damaged entry is detected and
+    /// rebuilt anyway.
+    pub fn put_bytes<T: Serialize>(&self, key: Key, meta: &T, payload: &[u8]) -> io::Result<()> {
         fs::create_dir_all(&self.dir)?;
         let name = Self::file_name(key);
         self.used.lock().expect("not poisoned").insert(name.clone());
         let temp = self.dir.join(format!(".{name}.{}.tmp", std::process::id()));
-        let written = fs::write(&temp, encode(meta, finished)?).and_then(|()| fs::rename(&temp, self.dir.join(&name)));
+        let written = fs::write(&temp, encode(meta, payload)?).and_then(|()| fs::rename(&temp, self.dir.join(&name)));
         if written.is_err() {
             let _ = fs::remove_file(&temp);
         }
@@ -109,18 +122,15 @@ impl Cache {
     }
 }
 
-/// Layout: the compressed document as it is (first, so reading it back needs no copy), the metadata's
-/// postcard bytes, the document check's postcard bytes, both lengths, folio's version and its length,
-/// the magic number, and a checksum of everything before it.
-fn encode<T: Serialize>(meta: &T, finished: &Finished) -> io::Result<Vec<u8>> {
+/// Layout: the payload as it is (first, so reading it back needs no copy), the metadata's postcard bytes
+/// and their length, folio's version and its length, the magic number, and a checksum of everything
+/// before it.
+fn encode<T: Serialize>(meta: &T, payload: &[u8]) -> io::Result<Vec<u8>> {
     let meta = postcard::to_stdvec(meta).map_err(io::Error::other)?;
-    let document = postcard::to_stdvec(&finished.document).map_err(io::Error::other)?;
-    let mut bytes = Vec::with_capacity(finished.compressed.len() + meta.len() + document.len() + 64);
-    bytes.extend_from_slice(&finished.compressed);
+    let mut bytes = Vec::with_capacity(payload.len() + meta.len() + 64);
+    bytes.extend_from_slice(payload);
     bytes.extend_from_slice(&meta);
-    bytes.extend_from_slice(&document);
     bytes.extend_from_slice(&(meta.len() as u64).to_le_bytes());
-    bytes.extend_from_slice(&(document.len() as u64).to_le_bytes());
     bytes.extend_from_slice(VERSION.as_bytes());
     bytes.push(VERSION.len() as u8);
     bytes.extend_from_slice(MAGIC);
@@ -130,7 +140,7 @@ fn encode<T: Serialize>(meta: &T, finished: &Finished) -> io::Result<Vec<u8>> {
 }
 
 /// Reads an entry back, from its end; `None` unless every part is intact.
-fn decode<T: DeserializeOwned>(mut bytes: Vec<u8>) -> Option<(T, Finished)> {
+fn decode<T: DeserializeOwned>(mut bytes: Vec<u8>) -> Option<(T, Vec<u8>)> {
     let (body, checksum) = bytes.split_at_checked(bytes.len().checked_sub(8)?)?;
     if xxh3_64(body).to_le_bytes() != checksum {
         return None;
@@ -138,15 +148,12 @@ fn decode<T: DeserializeOwned>(mut bytes: Vec<u8>) -> Option<(T, Finished)> {
     let rest = body.strip_suffix(MAGIC)?;
     let (&version_len, rest) = rest.split_last()?;
     let rest = rest.strip_suffix(VERSION.as_bytes()).filter(|_| usize::from(version_len) == VERSION.len())?;
-    let (rest, document_len) = length_suffix(rest)?;
     let (rest, meta_len) = length_suffix(rest)?;
-    let (rest, document) = rest.split_at_checked(rest.len().checked_sub(document_len)?)?;
-    let (compressed, meta) = rest.split_at_checked(rest.len().checked_sub(meta_len)?)?;
-    let compressed_len = compressed.len();
+    let (payload, meta) = rest.split_at_checked(rest.len().checked_sub(meta_len)?)?;
+    let payload_len = payload.len();
     let meta = postcard::from_bytes(meta).ok()?;
-    let document = postcard::from_bytes(document).ok()?;
-    bytes.truncate(compressed_len);
-    Some((meta, Finished { document, compressed: bytes }))
+    bytes.truncate(payload_len);
+    Some((meta, bytes))
 }
 
 /// Splits a little-endian `u64` length off the end.
@@ -200,15 +207,16 @@ mod tests {
     #[test]
     fn entries_of_another_version_are_misses_even_when_intact() {
         let (meta, finished) = sample();
-        let bytes = encode(&meta, &finished).unwrap();
+        let bytes = encode(&(meta, &finished.document), &finished.compressed).unwrap();
         let body = &bytes[..bytes.len() - 8];
         let version_at = body.len() - MAGIC.len() - 1 - VERSION.len();
         let mut other = body.to_vec();
         other[version_at] ^= 1;
         let checksum = xxh3_64(&other);
         other.extend_from_slice(&checksum.to_le_bytes());
-        assert!(decode::<RenderedChapter>(other).is_none());
-        assert!(decode::<RenderedChapter>(bytes).is_some());
+        type Meta = (RenderedChapter, Result<crate::validate::Document, String>);
+        assert!(decode::<Meta>(other).is_none());
+        assert!(decode::<Meta>(bytes).is_some());
     }
 
     #[test]

@@ -140,6 +140,8 @@ pub struct BookConfig {
     pub sources: Option<Located<PathBuf>>,
     /// `[epub] base-url`: where the book lives online; links out of the book are made absolute under it.
     pub base_url: Option<String>,
+    /// `[epub] max-image-pixels`: larger PNG and JPEG images are scaled down to it; `None` keeps every size.
+    pub max_image_pixels: Option<u64>,
     /// True when the file has `[preprocessor.*]` tables, which folio does not run.
     pub has_preprocessors: bool,
 }
@@ -193,6 +195,7 @@ struct RawEpub {
     highlight: Option<bool>,
     sources: Option<Spanned<PathBuf>>,
     base_url: Option<Spanned<String>>,
+    max_image_pixels: Option<Spanned<toml::Value>>,
 }
 
 /// Keys mdBook knows in `[book]`; others get a warning.
@@ -220,6 +223,7 @@ const EPUB_KEYS: &[&str] = &[
     "highlight",
     "sources",
     "base-url",
+    "max-image-pixels",
 ];
 /// mdBook's other tables: accepted and ignored.
 const MDBOOK_TABLES: &[&str] = &["output", "preprocessor", "rust", "build"];
@@ -388,6 +392,22 @@ fn validate(
             None
         }
     });
+    let max_image_pixels = match epub.max_image_pixels {
+        None => Some(crate::package::images::DEFAULT_MAX_PIXELS),
+        Some(value) => match value.get_ref() {
+            toml::Value::Boolean(true) => Some(crate::package::images::DEFAULT_MAX_PIXELS),
+            toml::Value::Integer(0) | toml::Value::Boolean(false) => None,
+            toml::Value::Integer(n) if *n > 0 => Some(n.unsigned_abs()),
+            _ => {
+                diags.push(
+                    source.error(value.span(), "max-image-pixels must be a number of pixels, or 0 or false").with_hint(
+                        "4000000 (the default, also `true`) suits every store; 0 or false keeps images at their size",
+                    ),
+                );
+                None
+            }
+        },
+    };
     for c in &epub.contributors {
         if c.role.len() != 3 || !c.role.bytes().all(|b| b.is_ascii_lowercase()) {
             diags.push(
@@ -424,6 +444,7 @@ fn validate(
         highlight: epub.highlight.unwrap_or(true),
         sources: epub.sources.map(Located::from_spanned),
         base_url,
+        max_image_pixels,
         has_preprocessors,
     })
 }
@@ -521,6 +542,25 @@ mod tests {
         assert_eq!(config.src, PathBuf::from("src"));
         assert_eq!(config.toc_depth, 2);
         assert!(config.smart_punctuation && config.default_stylesheet && config.highlight);
+        assert_eq!(config.max_image_pixels, Some(4_000_000));
+    }
+
+    #[test]
+    fn max_image_pixels_takes_a_count_or_turns_off() {
+        let with = |value: &str| load_str(&format!("[book]\ntitle = \"T\"\n[epub]\nmax-image-pixels = {value}\n"));
+        assert_eq!(with("2_000_000").0.unwrap().max_image_pixels, Some(2_000_000));
+        assert_eq!(with("0").0.unwrap().max_image_pixels, None);
+        assert_eq!(with("false").0.unwrap().max_image_pixels, None);
+        assert_eq!(with("true").0.unwrap().max_image_pixels, Some(4_000_000));
+        for bad in ["-5", "\"4M\"", "1.5"] {
+            let (config, diags) = with(bad);
+            assert!(config.is_none());
+            assert!(
+                diags[0]
+                    .starts_with("book.toml:4:20: error: max-image-pixels must be a number of pixels, or 0 or false"),
+                "{diags:?}"
+            );
+        }
     }
 
     #[test]

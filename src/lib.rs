@@ -40,6 +40,7 @@ use rayon::prelude::*;
 use crate::config::{BookConfig, FootnoteNumbering};
 use crate::diagnostic::{Diagnostic, Location};
 use crate::load::{BookSources, ReadRoot};
+use crate::package::images::{self, Outcome};
 use crate::package::{Asset, Epub};
 use crate::render::RenderedChapter;
 use crate::target::Target;
@@ -84,6 +85,23 @@ pub struct Stats {
     pub cached: usize,
     /// Notes (footnotes and citations).
     pub notes: usize,
+    /// What became of the images.
+    pub images: ImageStats,
+}
+
+/// Numbers about the images of a build (the cover included, SVG too).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImageStats {
+    /// Images packaged.
+    pub count: usize,
+    /// Images scaled down to `max-image-pixels`.
+    pub downscaled: usize,
+    /// PNG images recompressed without loss.
+    pub recompressed: usize,
+    /// Their bytes as the book has them.
+    pub bytes_before: u64,
+    /// Their bytes as packaged.
+    pub bytes_after: u64,
 }
 
 /// What a build produced.
@@ -165,18 +183,38 @@ pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
         .finish();
     let cache = settings.cache_dir.as_ref().map(|dir| cache::Cache::new(dir, folder_key));
     let finished = std::sync::atomic::AtomicUsize::new(0);
-    let job = ChapterJob {
-        ctx: &ctx,
-        frame: &frame,
-        modified,
-        book_key,
-        cache: cache.as_ref(),
-        progress: settings.progress.as_ref(),
-        finished: &finished,
-        total: book.chapters.len(),
+    // Images are read and optimized on the thread pool as soon as a chapter names them, alongside the
+    // chapters still rendering; the scope ends when both are done.
+    let image_work = ImageWork::new(&root, cache.as_ref(), book.config.max_image_pixels);
+    let (chapters, cached) = rayon::scope(|scope| {
+        if let Some(cover) = &book.config.cover {
+            image_work.start(scope, &cover.value);
+        }
+        let start_images = |images: &[render::ImageRef]| {
+            for image in images {
+                image_work.start(scope, &image.path);
+            }
+        };
+        let job = ChapterJob {
+            ctx: &ctx,
+            frame: &frame,
+            modified,
+            book_key,
+            cache: cache.as_ref(),
+            progress: settings.progress.as_ref(),
+            finished: &finished,
+            total: book.chapters.len(),
+            start_images: &start_images,
+        };
+        finish_chapters(&job, &book)
+    })
+    .map_err(RunError::Output)?;
+    let mut stats = Stats {
+        chapters: chapters.len(),
+        cached,
+        notes: chapters.iter().map(|c| c.rendered.note_count).sum(),
+        images: ImageStats::default(),
     };
-    let (chapters, cached) = finish_chapters(&job, &book).map_err(RunError::Output)?;
-    let stats = Stats { chapters: chapters.len(), cached, notes: chapters.iter().map(|c| c.rendered.note_count).sum() };
     for chapter in &chapters {
         diagnostics.extend(chapter.rendered.diagnostics.iter().cloned());
     }
@@ -187,7 +225,8 @@ pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
         diagnostics.extend(diags);
         body
     });
-    let mut assets = read_assets(&root, &book, &rendered, target, &mut diagnostics);
+    let mut assets = read_assets(&root, &book, &rendered, target, image_work.finish(), &mut diagnostics);
+    stats.images = assets.image_stats;
     if target == Target::Kindle {
         assets.cover = kindle_checks(&book, &rendered, &assets, &ctx.files, &mut diagnostics);
     }
@@ -329,6 +368,8 @@ struct ChapterJob<'a> {
     progress: Option<&'a Progress>,
     finished: &'a std::sync::atomic::AtomicUsize,
     total: usize,
+    /// Told the images of each chapter as soon as it is rendered or read from the cache.
+    start_images: &'a (dyn Fn(&[render::ImageRef]) + Sync),
 }
 
 impl ChapterJob<'_> {
@@ -354,12 +395,14 @@ impl ChapterJob<'_> {
             key.finish()
         });
         if let (Some(cache), Some(key)) = (self.cache, key)
-            && let Some((rendered, finished)) = cache.get(key)
+            && let Some((rendered, finished)) = cache.get::<RenderedChapter>(key)
         {
+            (self.start_images)(&rendered.images);
             self.tick();
             return Ok((package::ChapterFile { rendered, finished }, true));
         }
         let rendered = render::render(self.ctx, chapter, entry, note_offset);
+        (self.start_images)(&rendered.images);
         let done = package::finish_chapter(rendered, self.frame, self.ctx.outline, &self.ctx.files, self.modified)?;
         if let (Some(cache), Some(key)) = (self.cache, key) {
             // A cache that cannot be written only makes the next build slower.
@@ -425,11 +468,92 @@ pub fn identifier(config: &BookConfig) -> String {
     format!("urn:uuid:{}", uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, name.as_bytes()))
 }
 
+/// An image read, checked and made ready for the package.
+struct PreparedImage {
+    media_type: &'static str,
+    /// Size of the file in the book.
+    original_len: usize,
+    /// The bytes to package.
+    data: Vec<u8>,
+    outcome: Outcome,
+}
+
+type Prepared = Result<PreparedImage, package::assets::ImageError>;
+
+/// Images being read and optimized on the thread pool, by path; each is started once however often
+/// it is used, and nothing here depends on which chapter asked first.
+struct ImageWork<'a> {
+    root: &'a ReadRoot,
+    cache: Option<&'a cache::Cache>,
+    max_pixels: Option<u64>,
+    /// `None` while an image is being worked on.
+    done: std::sync::Mutex<BTreeMap<PathBuf, Option<Prepared>>>,
+}
+
+impl<'a> ImageWork<'a> {
+    fn new(root: &'a ReadRoot, cache: Option<&'a cache::Cache>, max_pixels: Option<u64>) -> Self {
+        Self { root, cache, max_pixels, done: std::sync::Mutex::new(BTreeMap::new()) }
+    }
+
+    /// Starts work on the image at `path` in `scope`, unless it was started before.
+    fn start<'s>(&'s self, scope: &rayon::Scope<'s>, path: &Path) {
+        let mut done = self.done.lock().expect("not poisoned");
+        if done.contains_key(path) {
+            return;
+        }
+        done.insert(path.to_path_buf(), None);
+        drop(done);
+        let path = path.to_path_buf();
+        scope.spawn(move |_| {
+            let prepared = self.prepare(&path);
+            self.done.lock().expect("not poisoned").insert(path, Some(prepared));
+        });
+    }
+
+    fn prepare(&self, path: &Path) -> Prepared {
+        let (media_type, data) = package::assets::read_image(self.root, path)?;
+        let optimized = self.optimize(&data, media_type);
+        Ok(PreparedImage {
+            media_type,
+            original_len: data.len(),
+            data: optimized.data.unwrap_or(data),
+            outcome: optimized.outcome,
+        })
+    }
+
+    /// Optimizes an image, or takes the result from the cache when optimizing costs time.
+    fn optimize(&self, data: &[u8], media_type: &str) -> images::Optimized {
+        let cache = self.cache.filter(|_| images::is_expensive(media_type));
+        let Some(cache) = cache else { return images::optimize(data, media_type, self.max_pixels) };
+        let key = cache::KeyBuilder::new()
+            .add(&images::VERSION.to_le_bytes())
+            .add(media_type.as_bytes())
+            .add(&self.max_pixels.unwrap_or(0).to_le_bytes())
+            .add(data)
+            .finish();
+        if let Some(((outcome, changed), bytes)) = cache.get_bytes::<(Outcome, bool)>(key) {
+            return images::Optimized { data: changed.then_some(bytes), outcome };
+        }
+        let optimized = images::optimize(data, media_type, self.max_pixels);
+        let changed = optimized.data.is_some();
+        // A cache that cannot be written only makes the next build slower.
+        let _ = cache.put_bytes(key, &(&optimized.outcome, changed), optimized.data.as_deref().unwrap_or_default());
+        optimized
+    }
+
+    /// Every image worked on, by path.
+    fn finish(self) -> BTreeMap<PathBuf, Prepared> {
+        let done = self.done.into_inner().expect("not poisoned");
+        done.into_iter().filter_map(|(path, prepared)| Some((path, prepared?))).collect()
+    }
+}
+
 struct Assets {
     stylesheets: Vec<Asset>,
     fonts: Vec<Asset>,
     images: Vec<Asset>,
     cover: Option<Asset>,
+    image_stats: ImageStats,
 }
 
 fn read_assets(
@@ -437,6 +561,7 @@ fn read_assets(
     book: &BookSources,
     chapters: &[&RenderedChapter],
     target: Target,
+    mut prepared: BTreeMap<PathBuf, Prepared>,
     diags: &mut Vec<Diagnostic>,
 ) -> Assets {
     let config = &book.config;
@@ -470,25 +595,101 @@ fn read_assets(
             Err(d) => diags.push(d),
         }
     }
+    let mut report = ImageReport { root, max_pixels: config.max_image_pixels, stats: ImageStats::default(), diags };
+    // The cover may be a chapter's image too, so it is looked up, not taken.
+    let cover = config.cover.as_ref().and_then(|cover| {
+        let image = report.admit(&cover.value, &at(&cover.range), prepared.get(&cover.value))?;
+        let extension = cover.value.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+        Some(Asset {
+            href: format!("images/cover.{extension}"),
+            media_type: image.media_type,
+            data: image.data.clone(),
+        })
+    });
     // One copy of each image, however often it is used, in a stable order.
     let mut wanted: BTreeMap<&str, (&Path, &Location)> = BTreeMap::new();
     for image in chapters.iter().flat_map(|c| &c.images) {
         wanted.entry(image.name.as_str()).or_insert((&image.path, &image.location));
     }
-    let mut images = Vec::new();
-    for (name, (path, location)) in wanted {
-        match package::assets::image(root, path, package::image_href(name), location) {
-            Ok(asset) => images.push(asset),
-            Err(d) => diags.push(d),
+    let images = wanted
+        .into_iter()
+        .filter_map(|(name, (path, location))| {
+            let image = prepared.remove(path);
+            report.admit(path, location, image.as_ref())?;
+            let image = image?.ok()?;
+            Some(Asset { href: package::image_href(name), media_type: image.media_type, data: image.data })
+        })
+        .collect();
+    Assets { stylesheets, fonts, images, cover, image_stats: report.stats }
+}
+
+/// Counts the images that go into the package and says what an author should hear about them.
+struct ImageReport<'a> {
+    root: &'a ReadRoot,
+    max_pixels: Option<u64>,
+    stats: ImageStats,
+    diags: &'a mut Vec<Diagnostic>,
+}
+
+impl ImageReport<'_> {
+    /// The image to package, when it can be; reports errors, and warns about an image folio could not
+    /// decode, one over the pixel limit that folio cannot scale, and one larger than stores advise.
+    fn admit<'p>(
+        &mut self,
+        path: &Path,
+        location: &Location,
+        prepared: Option<&'p Prepared>,
+    ) -> Option<&'p PreparedImage> {
+        let image = match prepared {
+            Some(Ok(image)) => image,
+            Some(Err(e)) => {
+                self.diags.push(e.diagnostic(self.root, path, location));
+                return None;
+            }
+            None => {
+                self.diags.push(location.error(format!("internal error: image '{}' was never read", path.display())));
+                return None;
+            }
+        };
+        let shown = self.root.display_path(path);
+        match &image.outcome {
+            Outcome::Undecodable(cause) => self.diags.push(
+                location
+                    .warning(format!("cannot decode image '{}' ({cause}); it is packaged as it is", shown.display()))
+                    .with_hint("open it in an image editor and save it again; readers may not show it"),
+            ),
+            Outcome::NotResized { size: (width, height), why } => {
+                let limit = self.max_pixels.unwrap_or_default();
+                let mut warning = location.warning(format!(
+                    "image '{}' has {width}×{height} pixels, more than max-image-pixels ({limit}), and keeps them: {}",
+                    shown.display(),
+                    why.reason()
+                ));
+                if let Some((w, h)) = images::fit((*width, *height), limit) {
+                    warning = warning.with_hint(format!("scale it to {w}×{h} pixels or less"));
+                }
+                self.diags.push(warning);
+            }
+            Outcome::Kept | Outcome::Recompressed | Outcome::Downscaled { .. } => {}
         }
+        if image.data.len() > images::ADVISED_MAX_BYTES {
+            self.diags.push(
+                location
+                    .warning(format!(
+                        "image '{}' takes {:.1} MB; Kindle and Kobo advise at most 5 MB an image",
+                        shown.display(),
+                        image.data.len() as f64 / 1e6
+                    ))
+                    .with_hint("save photographs as JPEG, or scale the image down"),
+            );
+        }
+        self.stats.count += 1;
+        self.stats.downscaled += usize::from(matches!(image.outcome, Outcome::Downscaled { .. }));
+        self.stats.recompressed += usize::from(image.outcome == Outcome::Recompressed);
+        self.stats.bytes_before += image.original_len as u64;
+        self.stats.bytes_after += image.data.len() as u64;
+        Some(image)
     }
-    let cover = config.cover.as_ref().and_then(|cover| {
-        let extension = cover.value.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
-        package::assets::image(root, &cover.value, format!("images/cover.{extension}"), &at(&cover.range))
-            .map_err(|d| diags.push(d))
-            .ok()
-    });
-    Assets { stylesheets, fonts, images, cover }
 }
 
 /// Checks the book against what Send to Kindle shows; returns the cover the Kindle book gets.

@@ -249,8 +249,12 @@ fn run_build(args: &BuildArgs) -> Result<PathBuf, u8> {
             0 => String::new(),
             n => format!(", {n} from cache"),
         };
+        let images = match build.stats.images {
+            folio::ImageStats { count: 0, .. } => String::new(),
+            images => format!(", images {} → {}", size(images.bytes_before), size(images.bytes_after)),
+        };
         eprintln!(
-            "built {} ({} chapters{cached}, {} notes, {} KiB) in {} ms",
+            "built {} ({} chapters{cached}, {} notes{images}, {} KiB) in {} ms",
             output.display(),
             build.stats.chapters,
             build.stats.notes,
@@ -259,6 +263,15 @@ fn run_build(args: &BuildArgs) -> Result<PathBuf, u8> {
         );
     }
     Ok(output)
+}
+
+/// A size in KiB, or in MiB with one decimal from 1 MiB on.
+fn size(bytes: u64) -> String {
+    if bytes < 1 << 20 {
+        format!("{} KiB", bytes.div_ceil(1024))
+    } else {
+        format!("{:.1} MiB", bytes as f64 / f64::from(1 << 20))
+    }
 }
 
 /// Refuses to overwrite one of the book's own files (a Markdown chapter, book.toml, …).

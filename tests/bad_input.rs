@@ -78,10 +78,18 @@ const CASES: &[Case] = &[
     case("image-not-an-image", &[("book/src/one.md", b"# One\n\n![Chart](chart.png)\n"), ("book/src/chart.png", b"not an image")], 1),
     case("image-wrong-extension", &[("book/src/one.md", b"# One\n\n![Chart](chart.jpg)\n"), ("book/src/chart.jpg", PNG)], 1),
     case("raw-html-too-deep", &[("book/src/one.md", DEEP_HTML)], 1),
+    case("book-toml-bad-max-image-pixels", &[("book/book.toml", b"[book]\ntitle = \"T\"\n[epub]\nmax-image-pixels = \"4M\"\n")], 1),
     // Warnings only: the book builds.
     case("accessibility-warnings", &[
         ("book/src/one.md", b"## Not a title\n\n![](chart.png)\n\n#### Skipped a level\n"),
         ("book/src/chart.png", PNG),
+    ], 0),
+    // An image folio cannot decode, and one over the pixel limit that folio does not resize: packaged as they are.
+    case("image-undecodable-or-not-resized", &[
+        ("book/book.toml", b"[book]\ntitle = \"T\"\n[epub]\nmax-image-pixels = 100\n"),
+        ("book/src/one.md", b"# One\n\n![Broken](broken.png)\n\n![Wide](wide.gif)\n"),
+        ("book/src/broken.png", b"\x89PNG\r\n\x1a\ngarbage"),
+        ("book/src/wide.gif", b"GIF89a\x14\0\x0a\0\0\0\0;"),
     ], 0),
     case("unused-footnote-and-remote-image", &[
         ("book/src/one.md", b"# One\n\n![A remote chart](https://example.org/c.png)\n\n[^unused]: Never cited.\n"),

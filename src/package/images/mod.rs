@@ -27,6 +27,9 @@ pub const DEFAULT_MAX_PIXELS: u64 = 4_000_000;
 /// same input (a new policy, an upgraded encoder), so that cached results are made again.
 pub const VERSION: u32 = 1;
 
+/// Kindle and Kobo advise at most 5 MB an image (see the README).
+pub const ADVISED_MAX_BYTES: usize = 5_000_000;
+
 /// Images with more pixels than this are not decoded: their pixels alone would take gigabytes.
 const MAX_DECODED_PIXELS: u64 = 100_000_000;
 
@@ -130,7 +133,7 @@ pub fn is_expensive(media_type: &str) -> bool {
 }
 
 /// The largest size with the same aspect ratio and at most `limit` pixels, when `size` is over it.
-fn fit((width, height): (u32, u32), limit: u64) -> Option<(u32, u32)> {
+pub fn fit((width, height): (u32, u32), limit: u64) -> Option<(u32, u32)> {
     let pixels = u64::from(width) * u64::from(height);
     if pixels <= limit {
         return None;
