@@ -57,7 +57,7 @@ fn downscale(data: &[u8], header: &Header<'_>, to: (u32, u32)) -> Result<Vec<u8>
     let decoded = decoder.decode().map_err(|e| e.to_string())?;
     let channels = if grey { 1 } else { 3 };
     let pixels = Pixels { data: decoded, width: header.size.0, height: header.size.1, channels };
-    let pixels = pixels.resize(to)?.orient(header.exif.and_then(exif_orientation).unwrap_or(1));
+    let pixels = pixels.resize(to).orient(header.exif.and_then(exif_orientation).unwrap_or(1));
 
     let mut jpeg = Vec::new();
     let mut encoder = jpeg_encoder::Encoder::new(&mut jpeg, FALLBACK_QUALITY);

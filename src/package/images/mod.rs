@@ -11,11 +11,12 @@
 //!    not lose their animation, their compression or their colours), nor is SVG; one over the
 //!    limit is packaged as it is and the caller warns.
 //!
-//! Nothing here depends on the machine: resizing works on integers, the JPEG decoder is built
-//! without its x86 code paths, the encoders are single-threaded and never time-limited.
+//! Nothing here depends on the machine: resampling works on integers ([`resample`]), the JPEG decoder is
+//! built without its x86 code paths, the encoders are single-threaded and never time-limited.
 
 mod jpeg;
 mod png;
+mod resample;
 
 use serde::{Deserialize, Serialize};
 
@@ -175,21 +176,10 @@ struct Pixels {
 }
 
 impl Pixels {
-    /// Scales to `to` with a Lanczos3 filter; alpha is premultiplied while filtering so that
-    /// transparent pixels do not bleed their colour into the edges.
-    fn resize(self, to: (u32, u32)) -> Result<Self, String> {
-        use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer, images::Image};
-        let pixel_type = match self.channels {
-            1 => PixelType::U8,
-            2 => PixelType::U8x2,
-            3 => PixelType::U8x3,
-            _ => PixelType::U8x4,
-        };
-        let source = Image::from_vec_u8(self.width, self.height, self.data, pixel_type).map_err(|e| e.to_string())?;
-        let mut target = Image::new(to.0, to.1, pixel_type);
-        let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
-        Resizer::new().resize(&source, &mut target, &options).map_err(|e| e.to_string())?;
-        Ok(Self { data: target.into_vec(), width: to.0, height: to.1, channels: self.channels })
+    /// Scales to `to` with a Lanczos3 filter.
+    fn resize(self, to: (u32, u32)) -> Self {
+        let data = resample::resize(&self.data, (self.width, self.height), self.channels, to);
+        Self { data, width: to.0, height: to.1, channels: self.channels }
     }
 
     /// Applies an EXIF orientation (1–8), so the pixels stand as the photographer saw them and
