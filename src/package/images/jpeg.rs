@@ -145,7 +145,7 @@ fn header(data: &[u8]) -> Result<Header<'_>, &'static str> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     /// A JPEG at `quality`, 4:2:0, with EXIF orientation 6 when asked.

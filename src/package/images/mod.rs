@@ -238,6 +238,38 @@ fn exif_orientation(tiff: &[u8]) -> Option<u16> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        /// Damaged PNGs and JPEGs, decoded to be scaled or only recompressed, give an outcome, never a panic.
+        #[test]
+        fn damaged_images_never_panic(
+            jpeg in any::<bool>(),
+            damage in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let (mut data, media_type) = if jpeg {
+                (jpeg::tests::jpeg(48, 32, 80, true), "image/jpeg")
+            } else {
+                (png::tests::plain_png(48, 32, ::png::ColorType::Rgba, |x, y| vec![x as u8, y as u8, 7, 200]), "image/png")
+            };
+            for (at, byte) in damage {
+                let at = at.index(data.len());
+                data[at] = byte;
+            }
+            let whole = optimize(&data, media_type, Some(500));
+            let cut = &data[..cut.index(data.len())];
+            let parts = optimize(cut, media_type, Some(500));
+            let unlimited = optimize(&data, media_type, None);
+            for optimized in [whole, parts, unlimited] {
+                if let Outcome::Downscaled { to, .. } = optimized.outcome {
+                    prop_assert!(u64::from(to.0) * u64::from(to.1) <= 500);
+                }
+            }
+        }
+    }
 
     #[test]
     fn fit_keeps_the_aspect_ratio_under_the_limit() {

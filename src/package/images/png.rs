@@ -110,7 +110,7 @@ fn chunks(data: &[u8]) -> Result<Vec<Chunk<'_>>, &'static str> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     /// A PNG written plainly (no filters, fast deflate), with an sRGB chunk and a text chunk.

@@ -74,16 +74,12 @@ pub(super) fn resize(pixels: &[u8], size: (u32, u32), channels: usize, to: (u32,
 
     let across = Taps::new(width, out_width);
     let mut narrow = vec![0u8; out_width * height * channels];
-    for (row, out) in source.chunks_exact(width * channels).zip(narrow.chunks_exact_mut(out_width * channels)) {
-        for ((first, weights), pixel) in across.0.iter().zip(out.chunks_exact_mut(channels)) {
-            for (channel, value) in pixel.iter_mut().enumerate() {
-                let sum = weights
-                    .iter()
-                    .enumerate()
-                    .fold(HALF, |sum, (k, w)| sum + w * i32::from(row[(first + k) * channels + channel]));
-                *value = to_u8(sum);
-            }
-        }
+    let rows = source.chunks_exact(width * channels).zip(narrow.chunks_exact_mut(out_width * channels));
+    match channels {
+        1 => rows.for_each(|(row, out)| resize_row::<1>(row, out, &across)),
+        2 => rows.for_each(|(row, out)| resize_row::<2>(row, out, &across)),
+        3 => rows.for_each(|(row, out)| resize_row::<3>(row, out, &across)),
+        _ => rows.for_each(|(row, out)| resize_row::<4>(row, out, &across)),
     }
 
     let down = Taps::new(height, out_height);
@@ -106,6 +102,21 @@ pub(super) fn resize(pixels: &[u8], size: (u32, u32), channels: usize, to: (u32,
         unpremultiply(&mut out, channels);
     }
     out
+}
+
+/// One row across; the channel count is a constant so that the inner loop compiles to straight code.
+fn resize_row<const C: usize>(row: &[u8], out: &mut [u8], taps: &Taps) {
+    for ((first, weights), pixel) in taps.0.iter().zip(out.chunks_exact_mut(C)) {
+        let mut sums = [HALF; C];
+        for (w, source) in weights.iter().zip(row[first * C..].chunks_exact(C)) {
+            for (sum, &value) in sums.iter_mut().zip(source) {
+                *sum += w * i32::from(value);
+            }
+        }
+        for (value, sum) in pixel.iter_mut().zip(sums) {
+            *value = to_u8(sum);
+        }
+    }
 }
 
 fn premultiply(pixels: &[u8], channels: usize) -> Vec<u8> {
