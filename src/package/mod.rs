@@ -1,7 +1,7 @@
 //! Stage 5, package: rendered chapters and assets → the files of the EPUB, in memory, then the zip.
 //!
 //! Procedure, in pandoc's order: metadata, styles, cover, chapters, OPF, NCX and nav. The zip has
-//! `mimetype` first and stored, every other entry deflated, entries in a fixed order, every
+//! `mimetype` first and stored, raster images stored, every other entry deflated, entries in a fixed order, every
 //! timestamp and permission fixed: the same sources give the same bytes.
 
 pub mod assets;
@@ -153,8 +153,12 @@ fn deflate_alone(path: &str, data: &[u8], modified: i64) -> io::Result<Vec<u8>> 
     Ok(zip.finish().map_err(io::Error::other)?.into_inner())
 }
 
+/// `mimetype` must be stored; so are PNG, JPEG, GIF and WebP images, which are compressed already:
+/// deflating them again saves almost nothing and would cost time on every build, cached or not.
 fn entry_options(path: &str, modified: i64) -> SimpleFileOptions {
-    let method = if path == "mimetype" { CompressionMethod::Stored } else { CompressionMethod::Deflated };
+    let compressed_image = [".png", ".jpg", ".jpeg", ".jpe", ".gif", ".webp"].iter().any(|e| path.ends_with(e));
+    let method =
+        if path == "mimetype" || compressed_image { CompressionMethod::Stored } else { CompressionMethod::Deflated };
     SimpleFileOptions::default()
         .compression_method(method)
         .last_modified_time(zip_datetime(modified))
@@ -404,7 +408,8 @@ pub fn image_href(name: &str) -> String {
     format!("{IMAGE_DIR}/{name}")
 }
 
-/// Zips the files into `sink`: `mimetype` stored and first, the rest deflated, fixed timestamps.
+/// Zips the files into `sink`: `mimetype` stored and first, raster images stored, the rest deflated,
+/// fixed timestamps.
 pub fn write_zip<W: Write + io::Seek>(epub: &Epub, sink: W) -> io::Result<W> {
     let mut zip = ZipWriter::new(sink);
     for (path, entry) in &epub.files {
