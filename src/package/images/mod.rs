@@ -11,8 +11,9 @@
 //!    not lose their animation, their compression or their colours), nor is SVG; one over the
 //!    limit is packaged as it is and the caller warns.
 //!
-//! Nothing here depends on the machine: resampling works on integers ([`resample`]), the JPEG decoder is
-//! built without its x86 code paths, the encoders are single-threaded and never time-limited.
+//! Nothing here depends on the processor's extensions or on timing: resampling works on integers
+//! ([`resample`]), the JPEG decoder is built without its x86 code paths, the encoders are single-threaded
+//! and never time-limited.
 
 mod jpeg;
 mod png;
