@@ -525,8 +525,9 @@ impl<'a> ImageWork<'a> {
     fn optimize(&self, data: &[u8], media_type: &str) -> images::Optimized {
         let cache = self.cache.filter(|_| images::is_expensive(media_type));
         let Some(cache) = cache else { return images::optimize(data, media_type, self.max_pixels) };
+        // The key starts with folio's version and sources (dependencies included), so a new encoder
+        // never reuses old results.
         let key = cache::KeyBuilder::new()
-            .add(&images::VERSION.to_le_bytes())
             .add(media_type.as_bytes())
             .add(&self.max_pixels.unwrap_or(0).to_le_bytes())
             .add(data)

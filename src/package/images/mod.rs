@@ -25,10 +25,6 @@ use serde::{Deserialize, Serialize};
 /// than 4 million pixels, the strictest of the stores' limits (see the README).
 pub const DEFAULT_MAX_PIXELS: u64 = 4_000_000;
 
-/// Part of the cache key of every optimized image: bump it when this module's output changes for the
-/// same input (a new policy, an upgraded encoder), so that cached results are made again.
-pub const VERSION: u32 = 1;
-
 /// Kindle and Kobo advise at most 5 MB an image (see the README).
 pub const ADVISED_MAX_BYTES: usize = 5_000_000;
 
