@@ -118,8 +118,8 @@ pub struct BookConfig {
     pub series: Option<String>,
     /// `[epub] series-index`.
     pub series_index: Option<u32>,
-    /// `[epub] cover`, relative to the book folder.
-    pub cover: Option<Located<PathBuf>>,
+    /// `[epub] cover`: a file, a generated cover, or none.
+    pub cover: Cover,
     /// `[epub] stylesheets`, relative to the book folder, added after the default.
     pub stylesheets: Vec<Located<PathBuf>>,
     /// `[epub] default-stylesheet = false` leaves folio's stylesheet out.
@@ -144,6 +144,32 @@ pub struct BookConfig {
     pub max_image_pixels: Option<u64>,
     /// True when the file has `[preprocessor.*]` tables, which folio does not run.
     pub has_preprocessors: bool,
+    /// Where the text the generated cover shows is written in `book.toml`.
+    pub cover_text_ranges: CoverTextRanges,
+}
+
+/// Where the book's cover comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cover {
+    /// `cover = "cover.png"`: an image in the book folder, used as it is.
+    File(Located<PathBuf>),
+    /// No `cover` key (or `cover = true`): folio draws a typographic cover from the metadata.
+    Generated,
+    /// `cover = false`: the book has no cover.
+    Omitted,
+}
+
+/// Byte ranges in `book.toml` of the keys whose text the generated cover shows, for warnings about it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CoverTextRanges {
+    /// `[book] title`.
+    pub title: Range<usize>,
+    /// `[epub] subtitle`.
+    pub subtitle: Option<Range<usize>>,
+    /// `[book] authors`.
+    pub authors: Option<Range<usize>>,
+    /// `[epub] publisher`.
+    pub publisher: Option<Range<usize>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -158,8 +184,7 @@ struct RawFile {
 #[serde(rename_all = "kebab-case")]
 struct RawBook {
     title: Option<Spanned<String>>,
-    #[serde(default)]
-    authors: Vec<String>,
+    authors: Option<Spanned<Vec<String>>>,
     description: Option<String>,
     language: Option<Spanned<String>>,
     src: Option<String>,
@@ -171,8 +196,8 @@ struct RawBook {
 struct RawEpub {
     identifier: Option<Spanned<String>>,
     isbn: Option<Spanned<String>>,
-    subtitle: Option<String>,
-    publisher: Option<String>,
+    subtitle: Option<Spanned<String>>,
+    publisher: Option<Spanned<String>>,
     date: Option<Spanned<toml::Value>>,
     rights: Option<String>,
     #[serde(default)]
@@ -181,7 +206,7 @@ struct RawEpub {
     series_index: Option<u32>,
     #[serde(default)]
     contributors: Vec<Contributor>,
-    cover: Option<Spanned<PathBuf>>,
+    cover: Option<Spanned<toml::Value>>,
     #[serde(default)]
     stylesheets: Vec<Spanned<PathBuf>>,
     default_stylesheet: Option<bool>,
@@ -296,6 +321,7 @@ fn validate(
     diags: &mut Vec<Diagnostic>,
 ) -> Option<BookConfig> {
     let RawFile { book, epub } = raw;
+    let title_range = book.title.as_ref().map_or(0..0, Spanned::span);
     let title = match book.title {
         Some(t) if !t.get_ref().trim().is_empty() => t.into_inner(),
         Some(t) => {
@@ -416,10 +442,20 @@ fn validate(
             );
         }
     }
+    let subtitle = epub.subtitle.map(Located::from_spanned).filter(|s| !s.value.trim().is_empty());
+    let authors = book.authors.map(Located::from_spanned);
+    let publisher = epub.publisher.map(Located::from_spanned);
+    let cover_text_ranges = CoverTextRanges {
+        title: title_range,
+        subtitle: subtitle.as_ref().map(|s| s.range.clone()),
+        authors: authors.as_ref().map(|a| a.range.clone()),
+        publisher: publisher.as_ref().map(|p| p.range.clone()),
+    };
+    let cover = cover(source, epub.cover, diags);
     Some(BookConfig {
         title,
-        subtitle: epub.subtitle.filter(|s| !s.trim().is_empty()),
-        authors: book.authors,
+        subtitle: subtitle.map(|s| s.value),
+        authors: authors.map(|a| a.value).unwrap_or_default(),
         contributors: epub.contributors,
         description: book.description.filter(|s| !s.trim().is_empty()),
         language,
@@ -427,13 +463,13 @@ fn validate(
         right_to_left,
         identifier,
         isbn,
-        publisher: epub.publisher,
+        publisher: publisher.map(|p| p.value),
         date,
         rights: epub.rights,
         subjects: epub.subjects,
         series: epub.series,
         series_index: epub.series_index,
-        cover: local_files(source, epub.cover.into_iter().collect(), "cover", diags).pop(),
+        cover,
         stylesheets: local_files(source, epub.stylesheets, "stylesheet", diags),
         default_stylesheet: epub.default_stylesheet.unwrap_or(true),
         fonts: local_files(source, epub.fonts, "font", diags),
@@ -446,7 +482,32 @@ fn validate(
         base_url,
         max_image_pixels,
         has_preprocessors,
+        cover_text_ranges,
     })
+}
+
+/// `cover = "file"` names an image; `false` leaves the cover out; `true`, like no key, asks for a generated one.
+/// A remote file cannot be embedded, so the generated cover stands in for it.
+fn cover(source: &SourceText, value: Option<Spanned<toml::Value>>, diags: &mut Vec<Diagnostic>) -> Cover {
+    let Some(value) = value else { return Cover::Generated };
+    let range = value.span();
+    match value.into_inner() {
+        toml::Value::String(path) => {
+            local_files(source, vec![Spanned::new(range, PathBuf::from(path))], "cover", diags)
+                .pop()
+                .map_or(Cover::Generated, Cover::File)
+        }
+        toml::Value::Boolean(true) => Cover::Generated,
+        toml::Value::Boolean(false) => Cover::Omitted,
+        _ => {
+            diags.push(
+                source
+                    .error(range, "cover must be a file name, or false for no cover")
+                    .with_hint("write `cover = \"cover.png\"`; without the key folio generates a cover"),
+            );
+            Cover::Omitted
+        }
+    }
 }
 
 /// Keeps the files that live in the book folder; a URL gets a warning, since folio works offline.
@@ -607,11 +668,34 @@ mod tests {
             config.stylesheets.iter().map(|s| s.value.clone()).collect::<Vec<_>>(),
             [PathBuf::from("local.css")]
         );
-        assert!(config.cover.is_none());
+        assert_eq!(config.cover, Cover::Generated);
         assert_eq!(diags.len(), 2, "{diags:?}");
         assert!(
             diags[0].starts_with("book.toml:4:16: warning: remote stylesheet 'https://x.org/a.css' is not embedded"),
             "{diags:?}"
+        );
+    }
+
+    #[test]
+    fn cover_is_a_file_generated_or_omitted() {
+        let cover = |value: &str| {
+            let (config, diags) = load_str(&format!("[book]\ntitle = \"T\"\n[epub]\n{value}\n"));
+            (config.map(|c| c.cover), diags)
+        };
+        assert_eq!(cover(""), (Some(Cover::Generated), vec![]));
+        assert_eq!(cover("cover = true"), (Some(Cover::Generated), vec![]));
+        assert_eq!(cover("cover = false"), (Some(Cover::Omitted), vec![]));
+        let file = Cover::File(Located { value: PathBuf::from("art/c.jpg"), range: 34..45 });
+        assert_eq!(cover("cover = \"art/c.jpg\""), (Some(file), vec![]));
+        assert_eq!(
+            cover("cover = 3"),
+            (
+                None,
+                vec![
+                    "book.toml:4:9: error: cover must be a file name, or false for no cover\nhint: write `cover = \"cover.png\"`; without the key folio generates a cover"
+                        .to_string()
+                ]
+            )
         );
     }
 

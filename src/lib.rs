@@ -17,6 +17,7 @@
 pub mod cache;
 pub mod cite;
 pub mod config;
+pub mod cover;
 pub mod diagnostic;
 pub mod epubcheck;
 pub mod i18n;
@@ -37,7 +38,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use crate::config::{BookConfig, FootnoteNumbering};
+use crate::config::{BookConfig, Cover, FootnoteNumbering};
 use crate::diagnostic::{Diagnostic, Location};
 use crate::load::{BookSources, ReadRoot};
 use crate::package::images::{self, Outcome};
@@ -186,29 +187,49 @@ pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
     // Images are read and optimized on the thread pool as soon as a chapter names them, alongside the
     // chapters still rendering; the scope ends when both are done.
     let image_work = ImageWork::new(&root, cache.as_ref(), book.config.max_image_pixels);
-    let (chapters, cached) = rayon::scope(|scope| {
-        if let Some(cover) = &book.config.cover {
-            image_work.start(scope, &cover.value);
+    let cover_text = match book.config.cover {
+        Cover::Generated => {
+            let (text, unsettable) = cover::CoverText::of(&book.config);
+            diagnostics.extend(unsettable.iter().map(|u| unsettable_warning(&book, u)));
+            text
         }
-        let start_images = |images: &[render::ImageRef]| {
-            for image in images {
-                image_work.start(scope, &image.path);
-            }
-        };
-        let job = ChapterJob {
-            ctx: &ctx,
-            frame: &frame,
-            modified,
-            book_key,
-            cache: cache.as_ref(),
-            progress: settings.progress.as_ref(),
-            finished: &finished,
-            total: book.chapters.len(),
-            start_images: &start_images,
-        };
-        finish_chapters(&job, &book)
-    })
-    .map_err(RunError::Output)?;
+        Cover::File(_) | Cover::Omitted => None,
+    };
+    // Drawing a cover takes one core for about 20 ms: beside the chapters, not before them.
+    let draw_generated_cover =
+        || cover_text.map(|text| draw_cover(cache.as_ref(), &text).map(|png| (png, text.description())));
+    let (chapters, generated_cover) = rayon::join(
+        || {
+            rayon::scope(|scope| {
+                if let Cover::File(cover) = &book.config.cover {
+                    image_work.start(scope, &cover.value);
+                }
+                let start_images = |images: &[render::ImageRef]| {
+                    for image in images {
+                        image_work.start(scope, &image.path);
+                    }
+                };
+                let job = ChapterJob {
+                    ctx: &ctx,
+                    frame: &frame,
+                    modified,
+                    book_key,
+                    cache: cache.as_ref(),
+                    progress: settings.progress.as_ref(),
+                    finished: &finished,
+                    total: book.chapters.len(),
+                    start_images: &start_images,
+                };
+                finish_chapters(&job, &book)
+            })
+        },
+        draw_generated_cover,
+    );
+    let (chapters, cached) = chapters.map_err(RunError::Output)?;
+    let generated_cover = generated_cover.and_then(|drawn| {
+        let path = format!("EPUB/{GENERATED_COVER}");
+        drawn.map_err(|message| diagnostics.push(internal_error(&book, &ctx.files, &path, &message))).ok()
+    });
     let mut stats = Stats {
         chapters: chapters.len(),
         cached,
@@ -225,10 +246,11 @@ pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
         diagnostics.extend(diags);
         body
     });
-    let mut assets = read_assets(&root, &book, &rendered, target, image_work.finish(), &mut diagnostics);
+    let mut assets =
+        read_assets(&root, &book, &rendered, target, image_work.finish(), generated_cover, &mut diagnostics);
     stats.images = assets.image_stats;
     if target == Target::Kindle {
-        assets.cover = kindle_checks(&book, &rendered, &assets, &ctx.files, &mut diagnostics);
+        assets.cover = kindle_checks(&book, &rendered, &assets, &ctx.files, cache.as_ref(), &mut diagnostics);
     }
     let slug = match text::ascii_slug(&book.config.title, 60) {
         s if s.is_empty() => "book".to_string(),
@@ -268,7 +290,7 @@ pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
         stylesheets: assets.stylesheets,
         fonts: assets.fonts,
         images: assets.images,
-        cover: assets.cover,
+        cover: assets.cover.map(|image| package::CoverImage { image, alt: assets.cover_alt }),
         bibliography,
     });
     // The generated pages (contents, NCX, OPF, …) are checked and compressed the same way, through the cache.
@@ -344,6 +366,59 @@ fn finish_generated(
     let finished = package::finish_document(path, text, modified)?;
     let _ = cache.put(key, &(), &finished);
     Ok(finished)
+}
+
+/// Where the generated cover goes, relative to the package root.
+const GENERATED_COVER: &str = "images/cover.png";
+
+/// Draws the generated cover, or takes it from the cache, keyed by the text it shows.
+fn draw_cover(cache: Option<&cache::Cache>, text: &cover::CoverText) -> Result<Vec<u8>, String> {
+    let shown = postcard::to_stdvec(text).map_err(|e| e.to_string())?;
+    cached_image(cache, cache::KeyBuilder::new().add(b"generated cover").add(&shown).finish(), || text.render())
+}
+
+/// An image folio makes (a cover), from the cache when it holds one under `key`, else made and stored.
+/// The key starts with folio's version and sources, fonts and dependencies included, so a changed
+/// design never reuses old images.
+fn cached_image(
+    cache: Option<&cache::Cache>,
+    key: cache::Key,
+    make: impl FnOnce() -> Result<Vec<u8>, String>,
+) -> Result<Vec<u8>, String> {
+    let Some(cache) = cache else { return make() };
+    if let Some(((), image)) = cache.get_bytes(key) {
+        return Ok(image);
+    }
+    let image = make()?;
+    // A cache that cannot be written only makes the next build slower.
+    let _ = cache.put_bytes(key, &(), &image);
+    Ok(image)
+}
+
+/// A field the generated cover cannot show, at its key in book.toml.
+fn unsettable_warning(book: &BookSources, unsettable: &cover::Unsettable) -> Diagnostic {
+    let ranges = &book.config.cover_text_ranges;
+    let (name, range) = match unsettable.field {
+        cover::Field::Title => ("title", Some(&ranges.title)),
+        cover::Field::Subtitle => ("subtitle", ranges.subtitle.as_ref()),
+        cover::Field::Authors => ("authors", ranges.authors.as_ref()),
+        cover::Field::Publisher => ("publisher", ranges.publisher.as_ref()),
+    };
+    let mut missing: Vec<String> = unsettable.missing.iter().take(5).map(|c| format!("'{c}'")).collect();
+    if unsettable.missing.len() > 5 {
+        missing.push("…".into());
+    }
+    let consequence = match unsettable.field {
+        cover::Field::Title => "so the book gets no generated cover".to_string(),
+        _ => format!("so the generated cover leaves out the {name}"),
+    };
+    let message = format!("the {name} has characters folio's cover fonts lack ({}), {consequence}", missing.join(", "));
+    let source = &book.config_source;
+    let warning = match range {
+        Some(range) => source.warning(range.clone(), message),
+        None => Diagnostic::warning(&source.path, message),
+    };
+    warning.with_hint("give a cover image with `cover = \"cover.png\"` under [epub], or set `cover = false`")
 }
 
 /// Hashes what every chapter depends on besides its own text: the target, where the book is and its
@@ -554,15 +629,19 @@ struct Assets {
     fonts: Vec<Asset>,
     images: Vec<Asset>,
     cover: Option<Asset>,
+    /// What the cover shows, for its alt text.
+    cover_alt: String,
     image_stats: ImageStats,
 }
 
+/// Reads the files the book names; the cover is the given file, else the generated PNG (with what it shows).
 fn read_assets(
     root: &ReadRoot,
     book: &BookSources,
     chapters: &[&RenderedChapter],
     target: Target,
     mut prepared: BTreeMap<PathBuf, Prepared>,
+    generated_cover: Option<(Vec<u8>, String)>,
     diags: &mut Vec<Diagnostic>,
 ) -> Assets {
     let config = &book.config;
@@ -597,16 +676,28 @@ fn read_assets(
         }
     }
     let mut report = ImageReport { root, max_pixels: config.max_image_pixels, stats: ImageStats::default(), diags };
-    // The cover may be a chapter's image too, so it is looked up, not taken.
-    let cover = config.cover.as_ref().and_then(|cover| {
-        let image = report.admit(&cover.value, &at(&cover.range), prepared.get(&cover.value))?;
-        let extension = cover.value.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
-        Some(Asset {
-            href: format!("images/cover.{extension}"),
-            media_type: image.media_type,
-            data: image.data.clone(),
-        })
-    });
+    let (cover, cover_alt) = match &config.cover {
+        // The cover may be a chapter's image too, so it is looked up, not taken. What a given image shows,
+        // folio cannot know; the title is the best short account of it.
+        Cover::File(cover) => {
+            let image = report.admit(&cover.value, &at(&cover.range), prepared.get(&cover.value)).map(|image| {
+                let extension =
+                    cover.value.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+                Asset {
+                    href: format!("images/cover.{extension}"),
+                    media_type: image.media_type,
+                    data: image.data.clone(),
+                }
+            });
+            (image, config.title.clone())
+        }
+        Cover::Generated | Cover::Omitted => match generated_cover {
+            Some((data, alt)) => {
+                (Some(Asset { href: GENERATED_COVER.to_string(), media_type: "image/png", data }), alt)
+            }
+            None => (None, String::new()),
+        },
+    };
     // One copy of each image, however often it is used, in a stable order.
     let mut wanted: BTreeMap<&str, (&Path, &Location)> = BTreeMap::new();
     for image in chapters.iter().flat_map(|c| &c.images) {
@@ -621,7 +712,7 @@ fn read_assets(
             Some(Asset { href: package::image_href(name), media_type: image.media_type, data: image.data })
         })
         .collect();
-    Assets { stylesheets, fonts, images, cover, image_stats: report.stats }
+    Assets { stylesheets, fonts, images, cover, cover_alt, image_stats: report.stats }
 }
 
 /// Counts the images that go into the package and says what an author should hear about them.
@@ -699,11 +790,12 @@ fn kindle_checks(
     chapters: &[&RenderedChapter],
     assets: &Assets,
     files: &[String],
+    cache: Option<&cache::Cache>,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Asset> {
     let cover_key = match &book.config.cover {
-        Some(cover) => book.config_source.location(cover.range.start),
-        None => Location { path: book.config_source.path.clone(), position: None },
+        Cover::File(cover) => book.config_source.location(cover.range.start),
+        Cover::Generated | Cover::Omitted => Location { path: book.config_source.path.clone(), position: None },
     };
     // Each image once, where it is first used.
     let mut first_use: BTreeMap<String, &Location> = BTreeMap::new();
@@ -716,7 +808,11 @@ fn kindle_checks(
         .iter()
         .filter(|c| c.has_svg)
         .filter_map(|c| sources.get(&package::text_path(&files[c.entry])).map(PathBuf::as_path));
-    let (cover, warnings) = target::kindle::check(assets.cover.clone(), &cover_key, images, svg_chapters);
+    let rasterize = |svg: &[u8]| {
+        let key = cache::KeyBuilder::new().add(b"rasterized cover").add(svg).finish();
+        cached_image(cache, key, || cover::rasterize_svg(svg))
+    };
+    let (cover, warnings) = target::kindle::check(assets.cover.clone(), rasterize, &cover_key, images, svg_chapters);
     diags.extend(warnings);
     cover
 }
@@ -739,4 +835,24 @@ fn origins(book: &BookSources, files: &[String]) -> BTreeMap<String, PathBuf> {
             outline::Target::Part => None,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn images_folio_makes_are_taken_from_the_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = cache::Cache::new(dir.path(), 1);
+        let drawn = cached_image(Some(&cache), 7, || Ok(b"drawn".to_vec())).unwrap();
+        assert_eq!(drawn, b"drawn");
+        // What the cache holds is used as it is, without drawing again.
+        let again = cached_image(Some(&cache), 7, || panic!("drawn again")).unwrap();
+        assert_eq!(again, b"drawn");
+        // A failure is reported and nothing is stored.
+        assert_eq!(cached_image(Some(&cache), 8, || Err("no".into())), Err("no".to_string()));
+        assert_eq!(cached_image(Some(&cache), 8, || Ok(b"now".to_vec())).unwrap(), b"now");
+        assert_eq!(cached_image(None, 7, || Ok(b"uncached".to_vec())).unwrap(), b"uncached");
+    }
 }

@@ -60,6 +60,7 @@ const CASES: &[Case] = &[
     case("book-toml-bad-language", &[("book/book.toml", b"[book]\ntitle = \"T\"\nlanguage = \"english!\"\n")], 1),
     case("book-toml-bad-date", &[("book/book.toml", b"[book]\ntitle = \"T\"\n[epub]\ndate = \"2023-02-29\"\n")], 1),
     case("book-toml-bad-isbn", &[("book/book.toml", b"[book]\ntitle = \"T\"\n[epub]\nisbn = \"978-3-16-148410-1\"\n")], 1),
+    case("book-toml-bad-cover", &[("book/book.toml", b"[book]\ntitle = \"T\"\n[epub]\ncover = 3\n")], 1),
     case("book-toml-missing-cover", &[("book/book.toml", b"[book]\ntitle = \"T\"\n[epub]\ncover = \"cover.jpg\"\n")], 1),
     // SUMMARY.md
     Case { name: "summary-missing", files: &[], remove: &["book/src/SUMMARY.md"], args: &[], code: 1 },

@@ -141,6 +141,13 @@ fn a_kindle_book_follows_send_to_kindle_rules() {
         let has_cover = standard.contains_key("EPUB/text/cover.xhtml");
         assert_eq!(opf.contains("<meta name=\"cover\" content=\"cover-image\"/>"), has_cover, "{name}");
         assert_eq!(opf.contains("properties=\"cover-image\""), has_cover, "{name}");
+        if has_cover {
+            let item = opf.lines().find(|l| l.contains("properties=\"cover-image\"")).unwrap();
+            assert!(
+                item.contains("media-type=\"image/png\"") || item.contains("media-type=\"image/jpeg\""),
+                "{name}: {item}"
+            );
+        }
         let ncx = text(&kindle, "EPUB/toc.ncx");
         assert!(ncx_depth(&ncx) <= 2, "{name}: at most two levels\n{ncx}");
         assert!(nav_depth(&text(&kindle, "EPUB/text/nav.xhtml")) <= 2, "{name}");
@@ -200,19 +207,22 @@ fn the_kindle_contents_of_a_book_with_parts_lose_a_level_not_an_entry() {
 }
 
 #[test]
-fn the_project_books_svg_cover_is_reported_for_kindle() {
+fn the_project_books_svg_cover_becomes_a_png_for_kindle() {
     let (_, dir) = books().pop().unwrap();
-    let (_, stderr) = build(dir.path(), "kindle");
-    assert!(
-        stderr.starts_with(
-            "book/book.toml:15:9: warning: Send to Kindle wants a JPEG or PNG cover, and the cover is an SVG image\n\
-             hint: set `cover` in [epub] to a JPEG or PNG image\n"
-        ),
-        "{stderr}"
-    );
+    let (kindle, stderr) = build(dir.path(), "kindle");
+    assert!(!stderr.contains("cover"), "{stderr}");
+    let (_, files) = unzip(&kindle);
+    let png = &files["EPUB/images/cover.png"];
+    let number = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().unwrap());
+    assert_eq!((number(16), number(20)), (1600, 2560), "the 1:1.6 SVG at the stores' size");
+    assert!(text(&files, "EPUB/package.opf").contains(
+        "<item id=\"cover-image\" href=\"images/cover.png\" media-type=\"image/png\" properties=\"cover-image\"/>"
+    ));
+    assert!(!files.contains_key("EPUB/images/cover.svg"));
     let (standard, stderr) = build(dir.path(), "epub");
     assert!(!stderr.contains("Kindle"), "{stderr}");
-    assert!(unzip(&standard).1.contains_key("EPUB/text/cover.xhtml"));
+    let (_, files) = unzip(&standard);
+    assert!(files.contains_key("EPUB/text/cover.xhtml") && files.contains_key("EPUB/images/cover.svg"));
 }
 
 #[test]
@@ -267,7 +277,11 @@ fn check_validates_what_the_target_would_write() {
     assert!(kobo.stderr.contains("EPUBCheck: no errors or warnings"), "{}", kobo.stderr);
     let kindle = folio(dir.path(), &["check", "book", "--target", "kindle", "--strict"]);
     assert_eq!(kindle.code, 1, "the Kindle warnings fail a strict check");
-    assert!(kindle.stderr.contains("warning: Send to Kindle wants a JPEG or PNG cover"), "{}", kindle.stderr);
+    assert!(
+        kindle.stderr.contains("warning: Kindle's Enhanced Typesetting does not show inline SVG"),
+        "{}",
+        kindle.stderr
+    );
     let standard = folio(dir.path(), &["check", "book"]);
     assert!(!standard.stderr.contains("Kindle"), "{}", standard.stderr);
     assert!(!dir.path().join("dist").exists(), "check writes nothing");

@@ -55,9 +55,18 @@ pub struct Parts<'a> {
     /// Images chapters use.
     pub images: Vec<Asset>,
     /// The cover image.
-    pub cover: Option<Asset>,
+    pub cover: Option<CoverImage>,
     /// Body of the generated Sources page, when the book cites sources.
     pub bibliography: Option<String>,
+}
+
+/// The cover: its image, and the alt text that says what it shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CoverImage {
+    /// The image file.
+    pub image: Asset,
+    /// Alt text for the cover page.
+    pub alt: String,
 }
 
 /// The content of one file of the package.
@@ -216,12 +225,12 @@ pub fn assemble(parts: Parts<'_>) -> Epub {
         add(&mut items, format!("font-{}", i + 1), font.href, font.media_type, vec![], None, Entry::Plain(font.data));
     }
     let mut landmarks = Vec::new();
-    if let Some(cover) = parts.cover {
+    if let Some(CoverImage { image: cover, alt }) = parts.cover {
         let page = frame.target.cover_page().then(|| {
             frame.document(
                 parts.strings.cover,
                 Some(Matter::Front),
-                &xhtml::cover_body(&cover.href, config, parts.strings),
+                &xhtml::cover_body(&cover.href, &alt, parts.strings),
             )
         });
         add(

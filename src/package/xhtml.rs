@@ -76,13 +76,13 @@ impl Frame<'_> {
 }
 
 /// The cover page: the cover image, as large as the screen allows.
-pub fn cover_body(image_href: &str, config: &BookConfig, strings: &Strings) -> String {
+pub fn cover_body(image_href: &str, alt: &str, strings: &Strings) -> String {
     let mut out = String::from("<section class=\"cover\" epub:type=\"cover\" aria-label=\"");
     escape(&mut out, strings.cover);
     out.push_str("\">\n<img class=\"cover-image\" src=\"../");
     escape_href(&mut out, image_href);
     out.push_str("\" alt=\"");
-    escape(&mut out, &config.title);
+    escape(&mut out, alt);
     out.push_str("\"/>\n</section>\n");
     out
 }

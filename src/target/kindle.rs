@@ -65,15 +65,18 @@ pub struct NoRasterCover {
     pub reason: String,
 }
 
-/// The cover for Send to Kindle: a JPEG or PNG cover as it is; for an SVG cover or none, a PNG made
-/// from it (`Ok` with the PNG) or why there is none (`Err`, the book keeps what it had).
-///
-/// An SVG cover and a missing cover each come down to one expression that gives the PNG's bytes, the
-/// places for rasterizing the SVG and for generating a cover.
-pub fn raster_cover(given: Option<Asset>) -> Result<Option<Asset>, NoRasterCover> {
+/// The cover for Send to Kindle: a JPEG or PNG cover as it is; an SVG cover as the PNG `rasterize`
+/// makes of it (`Ok` with the PNG); else why there is none (`Err`, the book keeps what it had). A book
+/// without a cover at this point asked for none (`cover = false`), as folio generates one otherwise.
+pub fn raster_cover(
+    given: Option<Asset>,
+    rasterize: impl FnOnce(&[u8]) -> Result<Vec<u8>, String>,
+) -> Result<Option<Asset>, NoRasterCover> {
     let png: Result<Vec<u8>, String> = match &given {
         Some(cover) if matches!(cover.media_type, "image/jpeg" | "image/png") => return Ok(given),
-        Some(cover) if cover.media_type == "image/svg+xml" => Err("the cover is an SVG image".to_string()),
+        Some(cover) if cover.media_type == "image/svg+xml" => {
+            rasterize(&cover.data).map_err(|e| format!("folio cannot render the SVG cover: {e}"))
+        }
         Some(cover) => Err(format!("the cover is {}", image_kind(cover.media_type))),
         None => Err("the book has no cover".to_string()),
     };
@@ -83,18 +86,21 @@ pub fn raster_cover(given: Option<Asset>) -> Result<Option<Asset>, NoRasterCover
     }
 }
 
-/// Warns about what Send to Kindle would not show and returns the cover the Kindle book gets:
-/// - a cover that is not JPEG or PNG, or none, at the `cover` key of book.toml (`cover_key`);
+/// Warns about what Send to Kindle would not show and returns the cover the Kindle book gets, an SVG
+/// cover turned into a PNG by `rasterize`:
+/// - a cover that is neither JPEG nor PNG nor a renderable SVG, or none, at the `cover` key of book.toml
+///   (`cover_key`);
 /// - each image of a type Kindle does not show, where it is first used (`images`: type, place);
 /// - each chapter with inline SVG (`svg_chapters`: the author's files).
 pub fn check<'a>(
     cover: Option<Asset>,
+    rasterize: impl FnOnce(&[u8]) -> Result<Vec<u8>, String>,
     cover_key: &Location,
     images: impl Iterator<Item = (&'a str, &'a Location)>,
     svg_chapters: impl Iterator<Item = &'a Path>,
 ) -> (Option<Asset>, Vec<Diagnostic>) {
     let mut warnings = Vec::new();
-    let cover = raster_cover(cover).unwrap_or_else(|missing| {
+    let cover = raster_cover(cover, rasterize).unwrap_or_else(|missing| {
         let message = format!("Send to Kindle wants a JPEG or PNG cover, and {}", missing.reason);
         warnings.push(cover_key.warning(message).with_hint("set `cover` in [epub] to a JPEG or PNG image"));
         missing.kept
@@ -149,15 +155,22 @@ mod tests {
         Asset { href: "images/cover.x".into(), media_type, data: vec![1, 2, 3] }
     }
 
+    fn rasterize(svg: &[u8]) -> Result<Vec<u8>, String> {
+        if svg == [1, 2, 3] { Ok(b"png".to_vec()) } else { Err("not an SVG".into()) }
+    }
+
     #[test]
-    fn raster_covers_stay_and_others_are_reported() {
-        assert_eq!(raster_cover(Some(asset("image/jpeg"))), Ok(Some(asset("image/jpeg"))));
-        assert_eq!(raster_cover(Some(asset("image/png"))), Ok(Some(asset("image/png"))));
-        let svg = raster_cover(Some(asset("image/svg+xml"))).unwrap_err();
-        assert_eq!((svg.kept, svg.reason.as_str()), (Some(asset("image/svg+xml")), "the cover is an SVG image"));
-        assert_eq!(raster_cover(Some(asset("image/webp"))).unwrap_err().reason, "the cover is a WebP image");
+    fn raster_covers_stay_svg_covers_are_rasterised_and_others_are_reported() {
+        assert_eq!(raster_cover(Some(asset("image/jpeg")), rasterize), Ok(Some(asset("image/jpeg"))));
+        assert_eq!(raster_cover(Some(asset("image/png")), rasterize), Ok(Some(asset("image/png"))));
+        let png = Asset { href: "images/cover.png".into(), media_type: "image/png", data: b"png".to_vec() };
+        assert_eq!(raster_cover(Some(asset("image/svg+xml")), rasterize), Ok(Some(png)));
+        let broken = Asset { data: vec![0], ..asset("image/svg+xml") };
+        let svg = raster_cover(Some(broken.clone()), rasterize).unwrap_err();
+        assert_eq!((svg.kept, svg.reason.as_str()), (Some(broken), "folio cannot render the SVG cover: not an SVG"));
+        assert_eq!(raster_cover(Some(asset("image/webp")), rasterize).unwrap_err().reason, "the cover is a WebP image");
         assert_eq!(
-            raster_cover(None).unwrap_err(),
+            raster_cover(None, rasterize).unwrap_err(),
             NoRasterCover { kept: None, reason: "the book has no cover".into() }
         );
     }
@@ -166,17 +179,18 @@ mod tests {
     fn warnings_name_the_place_to_fix() {
         let at = |path: &str| Location { path: path.into(), position: None };
         let (cover, warnings) = check(
-            Some(asset("image/svg+xml")),
+            Some(asset("image/gif")),
+            rasterize,
             &at("book.toml"),
             [("image/webp", &at("a.md")), ("image/png", &at("b.md"))].into_iter(),
             [Path::new("c.md")].into_iter(),
         );
-        assert_eq!(cover, Some(asset("image/svg+xml")), "the SVG cover stays for other readers");
+        assert_eq!(cover, Some(asset("image/gif")), "the GIF cover stays: Kindle shows it inside the book");
         let shown: Vec<String> = warnings.iter().map(|w| w.to_string()).collect();
         assert_eq!(
             shown,
             [
-                "book.toml: warning: Send to Kindle wants a JPEG or PNG cover, and the cover is an SVG image\nhint: set `cover` in [epub] to a JPEG or PNG image",
+                "book.toml: warning: Send to Kindle wants a JPEG or PNG cover, and the cover is a GIF image\nhint: set `cover` in [epub] to a JPEG or PNG image",
                 "a.md: warning: Kindle does not show a WebP image\nhint: convert the image to PNG or JPEG",
                 "c.md: warning: Kindle's Enhanced Typesetting does not show inline SVG\nhint: use an image file (PNG or JPEG) instead",
             ]

@@ -1,0 +1,367 @@
+//! Covers: the typographic cover folio draws for a book that gives none, and SVG covers rasterised
+//! for readers that want a raster image (Kindle).
+//!
+//! Procedure for a generated cover:
+//! 1. [`CoverText::of`] takes title, subtitle, authors and publisher from `book.toml` and keeps the
+//!    fields the bundled fonts can set; a title they cannot set means no cover.
+//! 2. The layout measures the text with the fonts' advance widths, picks the largest size at which
+//!    each field fits its lines, and balances the lines, as a typesetter would.
+//! 3. It writes the cover as SVG and [`rasterize_svg`] renders it to a PNG of [`WIDTH`] × [`HEIGHT`].
+//!
+//! Text is set only in the fonts folio bundles (`styles/fonts/`), never in the machine's, so the same
+//! book gives the same PNG bytes everywhere, offline.
+
+mod fonts;
+mod layout;
+
+use std::sync::Arc;
+
+use resvg::{tiny_skia, usvg};
+
+use crate::config::BookConfig;
+
+/// Width of a generated or rasterised cover, in pixels.
+pub const WIDTH: u32 = 1600;
+/// Height of a generated or rasterised cover: the 1:1.6 ratio Kindle and the stores ask for.
+pub const HEIGHT: u32 = 2560;
+
+/// A field of `book.toml` that a generated cover shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    /// `[book] title`.
+    Title,
+    /// `[epub] subtitle`.
+    Subtitle,
+    /// `[book] authors`.
+    Authors,
+    /// `[epub] publisher`.
+    Publisher,
+}
+
+/// A field the bundled fonts cannot set, with the characters they lack (each once, in order).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsettable {
+    /// The field.
+    pub field: Field,
+    /// Characters no bundled font has.
+    pub missing: Vec<char>,
+}
+
+/// The text a generated cover shows, cleaned up for setting.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CoverText {
+    /// The title.
+    pub title: String,
+    /// The subtitle.
+    pub subtitle: Option<String>,
+    /// The authors, each as written.
+    pub authors: Vec<String>,
+    /// The publisher.
+    pub publisher: Option<String>,
+    /// Lines are set right to left.
+    pub right_to_left: bool,
+    /// The book's language, for its capitals (Turkish İ).
+    pub language: String,
+}
+
+impl CoverText {
+    /// What a generated cover for this book shows, and the fields left off it because the bundled fonts
+    /// lack some of their characters. `None` when the title is one of them: a cover without its title
+    /// would mislead.
+    pub fn of(config: &BookConfig) -> (Option<Self>, Vec<Unsettable>) {
+        let clean = |text: &str| {
+            let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            let text: String = text.chars().filter(|c| !c.is_control() && *c != '\u{ad}').collect();
+            if config.smart_punctuation { crate::text::smart_quotes(&text, false) } else { text }
+        };
+        let mut unsettable = Vec::new();
+        let mut settable = |field: Field, text: &str| {
+            let missing = fonts::missing_glyphs(text);
+            let ok = missing.is_empty();
+            if !ok {
+                unsettable.push(Unsettable { field, missing });
+            }
+            ok
+        };
+        let title = clean(&config.title);
+        if title.is_empty() || !settable(Field::Title, &title) {
+            return (None, unsettable);
+        }
+        let subtitle = config.subtitle.as_deref().map(clean).filter(|s| !s.is_empty());
+        let subtitle = subtitle.filter(|s| settable(Field::Subtitle, s));
+        let authors: Vec<String> = config.authors.iter().map(|a| clean(a)).filter(|a| !a.is_empty()).collect();
+        // All the authors or none: a cover that names some of them would misrepresent the book.
+        let authors = if settable(Field::Authors, &authors.concat()) { authors } else { Vec::new() };
+        let publisher = config.publisher.as_deref().map(clean).filter(|p| !p.is_empty());
+        let publisher = publisher.filter(|p| settable(Field::Publisher, p));
+        let text = CoverText {
+            title,
+            subtitle,
+            authors,
+            publisher,
+            right_to_left: config.right_to_left,
+            language: config.language.clone(),
+        };
+        (Some(text), unsettable)
+    }
+
+    /// What the cover shows, in reading order, for its alt text: "Title: Subtitle. Authors. Publisher."
+    pub fn description(&self) -> String {
+        let mut out = self.title.clone();
+        if let Some(subtitle) = &self.subtitle {
+            out.push_str(if ends_in_punctuation(&out) { " " } else { ": " });
+            out.push_str(subtitle);
+        }
+        let rest = [(!self.authors.is_empty()).then(|| self.authors.join(", ")), self.publisher.clone()];
+        for part in rest.into_iter().flatten() {
+            if !ends_in_punctuation(&out) {
+                out.push('.');
+            }
+            out.push(' ');
+            out.push_str(&part);
+        }
+        if !ends_in_punctuation(&out) {
+            out.push('.');
+        }
+        out
+    }
+
+    /// The cover as a PNG of [`WIDTH`] × [`HEIGHT`].
+    pub fn render(&self) -> Result<Vec<u8>, String> {
+        rasterize_svg(self.svg().as_bytes())
+    }
+
+    /// The cover as SVG, laid out.
+    pub fn svg(&self) -> String {
+        layout::Layout::new(self).svg()
+    }
+}
+
+/// The generated cover of a book as a PNG, or `None` when the bundled fonts cannot set its title (or,
+/// never expected, drawing it fails). [`CoverText::of`] says which fields were left off and why.
+pub fn generate(config: &BookConfig) -> Option<Vec<u8>> {
+    CoverText::of(config).0?.render().ok()
+}
+
+/// True when `text` ends in a mark that closes a sentence or clause, after which no period is added.
+fn ends_in_punctuation(text: &str) -> bool {
+    text.chars().last().is_some_and(|c| ".,:;!?\u{2026}\u{61f}\u{6d4}".contains(c))
+}
+
+/// Renders an SVG image to a PNG that fits [`WIDTH`] × [`HEIGHT`], keeping the image's own proportions:
+/// an SVG of 1:1.6 comes out exactly that size.
+///
+/// Text is set in folio's bundled fonts (a family they lack falls back to them); images the SVG embeds as
+/// `data:` URLs are drawn, while files it refers to are not read, as folio reads nothing it was not given.
+/// Transparent areas come out white, as on paper: stores and readers expect an opaque cover.
+pub fn rasterize_svg(svg: &[u8]) -> Result<Vec<u8>, String> {
+    let options = usvg::Options {
+        font_family: fonts::FAMILY.to_string(),
+        fontdb: Arc::clone(&fonts::DATABASE),
+        image_href_resolver: usvg::ImageHrefResolver {
+            resolve_data: usvg::ImageHrefResolver::default_data_resolver(),
+            resolve_string: Box::new(|_, _| None),
+        },
+        ..usvg::Options::default()
+    };
+    let tree = usvg::Tree::from_data(svg, &options).map_err(|e| format!("cannot read the SVG ({e})"))?;
+    let size = tree.size();
+    let scale = (WIDTH as f32 / size.width()).min(HEIGHT as f32 / size.height());
+    let width = ((size.width() * scale).round() as u32).clamp(1, WIDTH);
+    let height = ((size.height() * scale).round() as u32).clamp(1, HEIGHT);
+    let mut pixmap = tiny_skia::Pixmap::new(width, height).ok_or("the image has no area")?;
+    pixmap.fill(tiny_skia::Color::WHITE);
+    resvg::render(&tree, tiny_skia::Transform::from_scale(scale, scale), &mut pixmap.as_mut());
+    encode_png(&pixmap)
+}
+
+/// Encodes an opaque pixmap as PNG. A cover drawn in a few flat colours has few distinct pixels: up to
+/// 256 of them, it is written with a palette and unfiltered rows (a third of the data of RGB, and half
+/// the bytes and time of filtered rows); other images as RGB, with adaptive filters.
+fn encode_png(pixmap: &tiny_skia::Pixmap) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, pixmap.width(), pixmap.height());
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.set_compression(png::Compression::Balanced);
+    let data = match palette(pixmap) {
+        Some((palette, indices)) => {
+            encoder.set_color(png::ColorType::Indexed);
+            encoder.set_palette(palette);
+            encoder.set_filter(png::Filter::NoFilter);
+            indices
+        }
+        None => {
+            encoder.set_color(png::ColorType::Rgb);
+            pixmap.pixels().iter().flat_map(|p| [p.red(), p.green(), p.blue()]).collect()
+        }
+    };
+    let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
+    writer.write_image_data(&data).map_err(|e| e.to_string())?;
+    writer.finish().map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+/// The palette (RGB triples, in order of first appearance) and each pixel's index, when the opaque image
+/// has at most 256 colours. A row like the one above it (most rows of a flat cover) is compared and
+/// copied whole.
+fn palette(pixmap: &tiny_skia::Pixmap) -> Option<(Vec<u8>, Vec<u8>)> {
+    let row_bytes = pixmap.width() as usize * tiny_skia::BYTES_PER_PIXEL;
+    let mut colours: Vec<[u8; 3]> = Vec::new();
+    let mut indices: Vec<u8> = Vec::with_capacity(pixmap.data().len() / tiny_skia::BYTES_PER_PIXEL);
+    let mut previous_row: &[u8] = &[];
+    for row in pixmap.data().chunks_exact(row_bytes) {
+        if row == previous_row {
+            indices.extend_from_within(indices.len() - row_bytes / tiny_skia::BYTES_PER_PIXEL..);
+            continue;
+        }
+        let (mut last, mut last_index) = (None, 0);
+        for pixel in row.chunks_exact(tiny_skia::BYTES_PER_PIXEL) {
+            if last != Some(pixel) {
+                let colour = [pixel[0], pixel[1], pixel[2]];
+                last_index = match colours.iter().position(|c| *c == colour) {
+                    Some(i) => i,
+                    None if colours.len() < 256 => {
+                        colours.push(colour);
+                        colours.len() - 1
+                    }
+                    None => return None,
+                };
+                last = Some(pixel);
+            }
+            indices.push(u8::try_from(last_index).ok()?);
+        }
+        previous_row = row;
+    }
+    Some((colours.concat(), indices))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostic::SourceText;
+
+    fn config(toml: &str) -> BookConfig {
+        let source = SourceText::new("book.toml", toml.to_string());
+        let (config, diags) = crate::config::load(&source);
+        config.unwrap_or_else(|| panic!("{diags:?}"))
+    }
+
+    /// Width and height from a PNG's header.
+    fn png_size(png: &[u8]) -> (u32, u32) {
+        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
+        let number = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().unwrap());
+        (number(16), number(20))
+    }
+
+    const XML_SPECIALS: &str = r#"[book]
+title = "Tom & Jerry <3 \"quotes\" 'apostrophes' ]]> &amp;"
+authors = ["A & B", "<C>", "\"D\""]
+[epub]
+subtitle = "x < y > z & 'w'"
+publisher = "P & <Q> \"R\""
+"#;
+
+    #[test]
+    fn same_book_same_bytes_at_store_size() {
+        let book = config(XML_SPECIALS);
+        let first = generate(&book).unwrap();
+        assert_eq!(first, generate(&book).unwrap());
+        assert_eq!(png_size(&first), (WIDTH, HEIGHT));
+        // Flat colours: a palette image, well under the stores' limits and 200 KB.
+        assert!(first.len() < 200_000, "{} bytes", first.len());
+        assert_eq!(first[25], 3, "colour type 3 is indexed");
+        // A different title draws a different cover.
+        assert_ne!(first, generate(&config("[book]\ntitle = \"Tom and Jerry\"\n")).unwrap());
+    }
+
+    #[test]
+    fn xml_special_characters_are_escaped_and_shown() {
+        let (text, unsettable) = CoverText::of(&config(XML_SPECIALS));
+        let text = text.unwrap();
+        assert!(unsettable.is_empty());
+        let svg = text.svg();
+        assert!(svg.contains("&lt;C&gt;") && svg.contains("A &amp; B"), "{svg}");
+        assert!(!svg.contains("<C>") && !svg.contains("]]>"));
+        // Straight quotes become typographic ones, as smart punctuation is on by default.
+        assert_eq!(text.authors, ["A & B", "<C>", "\u{201c}D\u{201d}"]);
+        assert_eq!(
+            text.description(),
+            "Tom & Jerry <3 \u{201c}quotes\u{201d} \u{2018}apostrophes\u{2019} ]]> &amp; x < y > z & \u{2018}w\u{2019}. \
+             A & B, <C>, \u{201c}D\u{201d}. P & <Q> \u{201c}R\u{201d}."
+        );
+    }
+
+    #[test]
+    fn fields_the_fonts_cannot_set_are_left_off() {
+        let korean = config("[book]\ntitle = \"돌려보내진 사람들\"\nauthors = [\"Choe\"]\nlanguage = \"ko\"\n");
+        let (text, unsettable) = CoverText::of(&korean);
+        assert!(text.is_none() && generate(&korean).is_none());
+        assert_eq!(unsettable, [Unsettable { field: Field::Title, missing: "돌려보내진사람들".chars().collect() }]);
+
+        let book = config(
+            "[book]\ntitle = \"Sent Back\"\nauthors = [\"Choe Sang-Hun\", \"최상훈\"]\n[epub]\nsubtitle = \"🚀 away\"\npublisher = \"folio\"\n",
+        );
+        let (text, unsettable) = CoverText::of(&book);
+        let text = text.unwrap();
+        assert_eq!(
+            unsettable.iter().map(|u| (u.field, u.missing.clone())).collect::<Vec<_>>(),
+            [(Field::Subtitle, vec!['🚀']), (Field::Authors, vec!['최', '상', '훈'])]
+        );
+        assert_eq!((text.subtitle, text.authors, text.publisher.as_deref()), (None, vec![], Some("folio")));
+    }
+
+    #[test]
+    fn text_is_cleaned_for_setting() {
+        let book = config(
+            "[book]\ntitle = \"  A\\ttitle\\nover  lines\\u0007 \"\nauthors = [\"\", \"  \"]\n[epub]\nsubtitle = \" \"\nsmart-punctuation = false\npublisher = \"it's\"\n",
+        );
+        let text = CoverText::of(&book).0.unwrap();
+        assert_eq!(text.title, "A title over lines");
+        assert_eq!((&text.subtitle, &text.authors), (&None, &vec![]));
+        assert_eq!(text.publisher.as_deref(), Some("it's"));
+        assert_eq!(text.description(), "A title over lines. it's.");
+    }
+
+    #[test]
+    fn extreme_books_are_laid_out_without_panic() {
+        let long_title = "Word ".repeat(3000);
+        let long_word = "x".repeat(5000);
+        let many_authors = (0..500).map(|i| format!("\"Author Number {i}\"")).collect::<Vec<_>>().join(", ");
+        let cases = [
+            format!("[book]\ntitle = \"{long_title}\"\nauthors = [{many_authors}]\n[epub]\nsubtitle = \"{long_title}\"\npublisher = \"{long_title}\"\n"),
+            format!("[book]\ntitle = \"{long_word}\"\nauthors = [\"{long_word}\"]\n[epub]\nsubtitle = \"{long_word}\"\n"),
+            "[book]\ntitle = \"W\"\n".to_string(),
+            "[book]\ntitle = \"…\"\nauthors = [\"·\"]\n".to_string(),
+            "[book]\ntitle = \"كتاب 2024: الجزء الأول (مقدمة)\"\ntext-direction = \"rtl\"\nauthors = [\"محمد\", \"Ada\"]\n".to_string(),
+            "[book]\ntitle = \"\u{200f}\u{202e}\u{2067}x\"\n".to_string(),
+        ];
+        for toml in &cases {
+            let text = CoverText::of(&config(toml)).0.unwrap();
+            let svg = text.svg();
+            let lines = svg.matches("<text").count();
+            assert!((1..=40).contains(&lines), "{lines} lines for {}", &toml[..40.min(toml.len())]);
+            assert!(rasterize_svg(svg.as_bytes()).is_ok());
+        }
+    }
+
+    #[test]
+    fn svg_covers_are_rasterised_at_store_size() {
+        let book_cover = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/book/cover.svg")).unwrap();
+        let png = rasterize_svg(&book_cover).unwrap();
+        assert_eq!(png_size(&png), (WIDTH, HEIGHT));
+        assert_eq!(png, rasterize_svg(&book_cover).unwrap());
+        // Other proportions are kept, fitted inside the store size; transparency becomes white.
+        let square =
+            br#"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><circle cx="5" cy="5" r="4"/></svg>"#;
+        assert_eq!(png_size(&rasterize_svg(square).unwrap()), (WIDTH, WIDTH));
+        let wide = br#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 400 100"><text y="50" font-family="Nonexistent">Hi</text></svg>"#;
+        assert_eq!(png_size(&rasterize_svg(wide).unwrap()), (WIDTH, 400));
+        // Files the SVG points to are not read; what is not an SVG is an error.
+        let external = br#"<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="16" height="25.6"><image href="/etc/hostname" width="16" height="25.6"/></svg>"#;
+        let png = rasterize_svg(external).unwrap();
+        assert_eq!(png_size(&png), (WIDTH, HEIGHT));
+        assert_eq!(png[25], 3, "one colour: the white page");
+        assert!(rasterize_svg(b"not an image").unwrap_err().starts_with("cannot read the SVG"));
+        assert!(rasterize_svg(b"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"0\" height=\"5\"/>").is_err());
+    }
+}
