@@ -591,7 +591,8 @@ impl<'a> ChapterRenderer<'a> {
         if id.starts_with("note.") || id.starts_with("noteref.") {
             self.error(&h.range, format!("heading id '{id}' is reserved for notes")).hint =
                 Some("choose another `{#id}`".to_string());
-        } else if self.headings.iter().any(|other| other.id == id) {
+        }
+        if self.headings.iter().any(|other| other.id == id) {
             self.error(&h.range, format!("duplicate heading id '{id}'")).hint =
                 Some("give one of the headings another `{#id}`".to_string());
         }
