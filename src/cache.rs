@@ -1,12 +1,13 @@
-//! The build cache: finished chapters and pages, and optimized images, stored by a hash of everything
-//! that went into them, so a rebuild after an edit renders and compresses only what changed.
+//! The build cache: finished chapters and pages, optimized images and subset fonts, stored by a hash of
+//! everything that went into them, so a rebuild after an edit renders and compresses only what changed.
 //!
 //! Every key hashes folio's version and the sources it was built from. A chapter's key adds the book's
 //! configuration files, the chapter's text and every file it includes, its place in the book and the
-//! build's timestamp; an image's key adds its bytes and the settings that shape it. An entry holds a
-//! payload of bytes, metadata, folio's version, a magic number and a checksum; anything that does not
-//! read back exactly is a miss, rebuilt and overwritten, never trusted. Entries this build did not use
-//! are deleted at the end, so the cache holds one book's current chapters and images and no more.
+//! build's timestamp; an image's key adds its bytes and the settings that shape it; a font's key adds its
+//! bytes and the characters and features its subset keeps. An entry holds a payload of bytes, metadata,
+//! folio's version, a magic number and a checksum; anything that does not read back exactly is a miss,
+//! rebuilt and overwritten, never trusted. Entries this build did not use are deleted at the end, so the
+//! cache holds one book's current chapters, images and fonts and no more.
 
 use std::collections::HashSet;
 use std::fs;

@@ -126,6 +126,8 @@ pub struct BookConfig {
     pub default_stylesheet: bool,
     /// `[epub] fonts`, relative to the book folder.
     pub fonts: Vec<Located<PathBuf>>,
+    /// `[epub] subset-fonts = false` embeds fonts whole instead of cut down to the characters the book uses.
+    pub subset_fonts: bool,
     /// `[epub] toc-depth`: heading levels shown in the table of contents (1–6).
     pub toc_depth: u8,
     /// `[epub] footnote-numbering`.
@@ -172,6 +174,13 @@ pub struct CoverTextRanges {
     pub publisher: Option<Range<usize>>,
 }
 
+impl BookConfig {
+    /// True when the book embeds fonts and they are to be cut down to the characters it uses.
+    pub fn subsets_fonts(&self) -> bool {
+        self.subset_fonts && !self.fonts.is_empty()
+    }
+}
+
 #[derive(Deserialize, Default)]
 struct RawFile {
     #[serde(default)]
@@ -212,6 +221,7 @@ struct RawEpub {
     default_stylesheet: Option<bool>,
     #[serde(default)]
     fonts: Vec<Spanned<PathBuf>>,
+    subset_fonts: Option<bool>,
     toc_depth: Option<Spanned<i64>>,
     #[serde(default)]
     footnote_numbering: FootnoteNumbering,
@@ -241,6 +251,7 @@ const EPUB_KEYS: &[&str] = &[
     "stylesheets",
     "default-stylesheet",
     "fonts",
+    "subset-fonts",
     "toc-depth",
     "footnote-numbering",
     "smart-punctuation",
@@ -473,6 +484,7 @@ fn validate(
         stylesheets: local_files(source, epub.stylesheets, "stylesheet", diags),
         default_stylesheet: epub.default_stylesheet.unwrap_or(true),
         fonts: local_files(source, epub.fonts, "font", diags),
+        subset_fonts: epub.subset_fonts.unwrap_or(true),
         toc_depth,
         footnote_numbering: epub.footnote_numbering,
         smart_punctuation: epub.smart_punctuation.unwrap_or(true),

@@ -8,7 +8,8 @@
 //! 3. [`render`]: each chapter's Markdown → XHTML, in parallel → [`render::RenderedChapter`]
 //! 4. [`resolve`]: links between chapters, the Sources page
 //! 5. [`package`]: assets, OPF, nav, NCX → [`package::Epub`] in memory, each page adapted to the
-//!    [`target`] reader (Kobo's kepub, Send to Kindle) as it is framed
+//!    [`target`] reader (Kobo's kepub, Send to Kindle) as it is framed; [`fonts`] cuts the embedded
+//!    fonts down to the characters the package's documents show
 //! 6. [`validate`]: folio's own structural check of that package
 //! 7. [`write`]: zip to a temporary file, renamed over the output on success
 //!
@@ -20,6 +21,7 @@ pub mod config;
 pub mod cover;
 pub mod diagnostic;
 pub mod epubcheck;
+pub mod fonts;
 pub mod i18n;
 pub mod include;
 pub mod load;
@@ -88,6 +90,8 @@ pub struct Stats {
     pub notes: usize,
     /// What became of the images.
     pub images: ImageStats,
+    /// What became of the fonts.
+    pub fonts: FontStats,
 }
 
 /// Numbers about the images of a build (the cover included, SVG too).
@@ -102,6 +106,15 @@ pub struct ImageStats {
     /// Their bytes as the book has them.
     pub bytes_before: u64,
     /// Their bytes as packaged.
+    pub bytes_after: u64,
+}
+
+/// Numbers about the fonts of a build.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FontStats {
+    /// Their bytes as the book has them.
+    pub bytes_before: u64,
+    /// Their bytes as packaged (fewer when they were subset).
     pub bytes_after: u64,
 }
 
@@ -235,6 +248,7 @@ pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
         cached,
         notes: chapters.iter().map(|c| c.rendered.note_count).sum(),
         images: ImageStats::default(),
+        fonts: FontStats::default(),
     };
     for chapter in &chapters {
         diagnostics.extend(chapter.rendered.diagnostics.iter().cloned());
@@ -302,7 +316,9 @@ pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
             package::Entry::Plain(data) if validate::is_xml(path) => Some((i, path, data)),
             _ => None,
         })
-        .map(|(i, path, data)| finish_generated(cache.as_ref(), path, data, modified).map(|f| (i, f)))
+        .map(|(i, path, data)| {
+            finish_generated(cache.as_ref(), path, data, modified, book.config.subsets_fonts()).map(|f| (i, f))
+        })
         .collect::<io::Result<_>>()
         .map_err(RunError::Output)?;
     for (i, page) in finished {
@@ -312,6 +328,20 @@ pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
             Err(message) => diagnostics.push(internal_error(&book, &ctx.files, &path, &message)),
         }
         epub.files[i].1 = package::Entry::Deflated(page.compressed);
+    }
+    if book.config.subsets_fonts() {
+        let (before, after) = subset_fonts(
+            &mut epub,
+            &assets.font_files,
+            &documents,
+            &stylesheet_hrefs,
+            cache.as_ref(),
+            &mut diagnostics,
+        );
+        stats.fonts = FontStats { bytes_before: before, bytes_after: after };
+    } else {
+        let bytes = assets.font_files.iter().map(|f| f.size).sum();
+        stats.fonts = FontStats { bytes_before: bytes, bytes_after: bytes };
     }
     // Only now is every entry this build needs marked as used.
     if let Some(cache) = &cache
@@ -350,20 +380,27 @@ fn stylesheet_hrefs(config: &BookConfig) -> Vec<String> {
         .collect()
 }
 
-/// Checks and compresses a generated page, or takes the result from the cache.
+/// Checks and compresses a generated page (collecting its characters for fonts when asked), or takes the
+/// result from the cache.
 fn finish_generated(
     cache: Option<&cache::Cache>,
     path: &str,
     data: &[u8],
     modified: i64,
+    characters: bool,
 ) -> io::Result<package::Finished> {
     let text = std::str::from_utf8(data).map_err(io::Error::other)?;
-    let Some(cache) = cache else { return package::finish_document(path, text, modified) };
-    let key = cache::KeyBuilder::new().add(path.as_bytes()).add(data).add(&modified.to_le_bytes()).finish();
+    let Some(cache) = cache else { return package::finish_document(path, text, modified, characters) };
+    let key = cache::KeyBuilder::new()
+        .add(path.as_bytes())
+        .add(data)
+        .add(&modified.to_le_bytes())
+        .add(&[u8::from(characters)])
+        .finish();
     if let Some(((), finished)) = cache.get(key) {
         return Ok(finished);
     }
-    let finished = package::finish_document(path, text, modified)?;
+    let finished = package::finish_document(path, text, modified, characters)?;
     let _ = cache.put(key, &(), &finished);
     Ok(finished)
 }
@@ -627,6 +664,8 @@ impl<'a> ImageWork<'a> {
 struct Assets {
     stylesheets: Vec<Asset>,
     fonts: Vec<Asset>,
+    /// Where each font comes from, for subsetting them once the package is assembled.
+    font_files: Vec<FontFile>,
     images: Vec<Asset>,
     cover: Option<Asset>,
     /// What the cover shows, for its alt text.
@@ -660,13 +699,17 @@ fn read_assets(
         }
     }
     let mut fonts = Vec::new();
+    let mut font_files = Vec::new();
     for font in &config.fonts {
         let location = at(&font.range);
         match package::assets::read(root, &font.value, "font", &location) {
             Ok(data) => match package::assets::sniff_font(&data) {
                 Some(media_type) => {
                     let name = text::asset_name(Path::new(font.value.file_name().unwrap_or_default()));
-                    fonts.push(Asset { href: format!("fonts/{name}"), media_type, data });
+                    let href = format!("fonts/{name}");
+                    let shown = root.display_path(&font.value).display().to_string();
+                    font_files.push(FontFile { href: href.clone(), shown, location, size: data.len() as u64 });
+                    fonts.push(Asset { href, media_type, data });
                 }
                 None => diags.push(
                     location.error(format!("'{}' is not an OpenType, TrueType or WOFF font", font.value.display())),
@@ -712,7 +755,60 @@ fn read_assets(
             Some(Asset { href: package::image_href(name), media_type: image.media_type, data: image.data })
         })
         .collect();
-    Assets { stylesheets, fonts, images, cover, cover_alt, image_stats: report.stats }
+    Assets { stylesheets, fonts, font_files, images, cover, cover_alt, image_stats: report.stats }
+}
+
+/// A font of the book: its package path, how to show it, where book.toml names it, its size.
+struct FontFile {
+    href: String,
+    shown: String,
+    location: Location,
+    size: u64,
+}
+
+/// Replaces each font of the package with its subset, in parallel; returns the fonts' bytes before and after.
+fn subset_fonts(
+    epub: &mut Epub,
+    fonts: &[FontFile],
+    documents: &[(String, validate::Document)],
+    stylesheets: &[String],
+    cache: Option<&cache::Cache>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> (u64, u64) {
+    let package_path = |href: &str| format!("{}/{href}", package::ROOT);
+    let css: Vec<String> = stylesheets
+        .iter()
+        .filter_map(|href| epub.read(&package_path(href)).map(|data| String::from_utf8_lossy(&data).into_owned()))
+        .collect();
+    let css: Vec<&str> = css.iter().map(String::as_str).collect();
+    let texts = documents.iter().filter(|(path, _)| path.ends_with(".xhtml")).map(|(_, d)| d.characters.as_str());
+    let wanted = fonts::Wanted::new(texts, &css);
+    // Take each font's bytes out of the package, subset them all at once, and put the results back.
+    let mut jobs = Vec::new();
+    for font in fonts {
+        let path = package_path(&font.href);
+        if let Some(i) = epub.files.iter().position(|(p, _)| *p == path)
+            && let package::Entry::Plain(data) = &mut epub.files[i].1
+        {
+            let media_type = package::assets::sniff_font(data).unwrap_or_default();
+            jobs.push((i, font, media_type, std::mem::take(data)));
+        }
+    }
+    let embedded: Vec<(usize, u64, fonts::Embedded)> = jobs
+        .into_par_iter()
+        .map(|(i, font, media_type, data)| {
+            let file = fonts::FontFile { shown: &font.shown, media_type, location: &font.location };
+            (i, font.size, fonts::subset(&file, data, &wanted, cache))
+        })
+        .collect();
+    let (mut before, mut after) = (0, 0);
+    for (i, size, font) in embedded {
+        before += size;
+        after += font.data.len() as u64;
+        diagnostics.extend(font.warning);
+        epub.files[i].1 = package::Entry::Plain(font.data);
+    }
+    (before, after)
 }
 
 /// Counts the images that go into the package and says what an author should hear about them.

@@ -2,6 +2,55 @@
 
 use std::fmt::Write as _;
 
+/// A set of characters, for cutting fonts down to those a book shows. Control characters are left out:
+/// they are never drawn. ASCII, most of any Latin text, goes into a bit mask.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CharSet {
+    ascii: u128,
+    other: std::collections::BTreeSet<char>,
+}
+
+impl CharSet {
+    /// Adds one character.
+    pub fn insert(&mut self, c: char) {
+        if c.is_control() {
+            return;
+        }
+        if c.is_ascii() {
+            self.ascii |= 1 << (c as u32);
+        } else {
+            self.other.insert(c);
+        }
+    }
+
+    /// Adds every character of `text`.
+    pub fn insert_str(&mut self, text: &str) {
+        if text.is_ascii() {
+            for b in text.bytes().filter(|b| !b.is_ascii_control()) {
+                self.ascii |= 1 << b;
+            }
+        } else {
+            text.chars().for_each(|c| self.insert(c));
+        }
+    }
+
+    /// True when the set holds `c`.
+    pub fn contains(&self, c: char) -> bool {
+        if c.is_ascii() { self.ascii & (1 << (c as u32)) != 0 } else { self.other.contains(&c) }
+    }
+
+    /// The characters in order.
+    pub fn iter(&self) -> impl Iterator<Item = char> + '_ {
+        let ascii = (0..128u8).filter(|&b| self.ascii & (1 << b) != 0).map(char::from);
+        ascii.chain(self.other.iter().copied())
+    }
+
+    /// The characters in order, each once.
+    pub fn into_string(self) -> String {
+        self.iter().collect()
+    }
+}
+
 /// Escapes text for XHTML element content and double-quoted attribute values, dropping the
 /// characters XML 1.0 forbids (control characters other than tab and newlines, U+FFFE, U+FFFF).
 pub fn escape(out: &mut String, text: &str) {

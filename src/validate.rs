@@ -12,6 +12,7 @@ use quick_xml::events::{BytesStart, Event};
 use serde::{Deserialize, Serialize};
 
 use crate::package::Epub;
+use crate::text::CharSet;
 
 /// One problem in the package: the file inside the EPUB and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,6 +81,9 @@ pub struct Document {
     /// (empty without one), each followed by NUL, which cannot occur in XML. One string reads back
     /// from the cache faster than a string per field.
     links: String,
+    /// Every character of the text a reader may show (text and `alt`), each once, in order; empty unless
+    /// asked for, since only embedded fonts need it.
+    pub characters: String,
 }
 
 /// An internal link of a document.
@@ -174,21 +178,38 @@ pub fn links<'a>(documents: impl Iterator<Item = (&'a str, &'a Document)>, paths
 
 /// Checks that `xml` is a well-formed document with unique ids and only XML's own entities.
 pub fn well_formed(xml: &str) -> Result<(), String> {
-    parse("document.xhtml", xml).map(|_| ())
+    parse("document.xhtml", xml, None).map(|_| ())
 }
 
 /// Parses one document at `path` inside the zip: well-formed, ids unique, only XML's five entities,
 /// and every link to a fragment of the document itself names one of its ids.
 pub fn document(path: &str, text: &str) -> Result<Document, String> {
-    let (parsed, local) = parse(path, text)?;
+    checked(path, text, None)
+}
+
+/// [`document`], and also collects the characters of its text into [`Document::characters`].
+pub fn document_and_characters(path: &str, text: &str) -> Result<Document, String> {
+    let mut characters = CharSet::default();
+    let mut parsed = checked(path, text, Some(&mut characters))?;
+    parsed.characters = characters.into_string();
+    Ok(parsed)
+}
+
+fn checked(path: &str, text: &str, characters: Option<&mut CharSet>) -> Result<Document, String> {
+    let (parsed, local) = parse(path, text, characters)?;
     match local.iter().find(|(_, fragment)| !parsed.ids.contains(fragment)) {
         Some((href, _)) => Err(format!("link '{href}' has no target in the package")),
         None => Ok(parsed),
     }
 }
 
-/// A well-formed document's ids and links, and its links within itself as `(href, fragment)`.
-fn parse(path: &str, text: &str) -> Result<(Document, Vec<(String, String)>), String> {
+/// A well-formed document's ids and links, and its links within itself as `(href, fragment)`; with
+/// `characters`, the characters of its text go there.
+fn parse(
+    path: &str,
+    text: &str,
+    mut characters: Option<&mut CharSet>,
+) -> Result<(Document, Vec<(String, String)>), String> {
     if let Some(i) = crate::text::first_forbidden(text) {
         return Err(format!(
             "character U+{:04X} at byte {i} is not allowed in XML",
@@ -212,20 +233,39 @@ fn parse(path: &str, text: &str) -> Result<(Document, Vec<(String, String)>), St
                     roots += 1;
                 }
                 depth += 1;
-                element(&e, path, &mut parsed, &mut ids, &mut local)?;
+                element(&e, path, &mut parsed, &mut ids, &mut local, characters.as_deref_mut())?;
             }
             Event::Empty(e) => {
                 if depth == 0 {
                     roots += 1;
                 }
-                element(&e, path, &mut parsed, &mut ids, &mut local)?;
+                element(&e, path, &mut parsed, &mut ids, &mut local, characters.as_deref_mut())?;
             }
             Event::End(_) => depth = depth.saturating_sub(1),
-            Event::GeneralRef(r) => {
-                if !r.is_char_ref() && !matches!(r.as_ref(), "amp" | "lt" | "gt" | "quot" | "apos") {
-                    return Err(format!("undefined entity '&{};'", r.as_ref()));
+            Event::Text(t) => {
+                if let Some(set) = characters.as_deref_mut() {
+                    set.insert_str(&t.into_inner());
                 }
-                r.resolve_char_ref().map_err(|e| format!("bad character reference: {e}"))?;
+            }
+            Event::CData(t) => {
+                if let Some(set) = characters.as_deref_mut() {
+                    set.insert_str(&t.into_inner());
+                }
+            }
+            Event::GeneralRef(r) => {
+                let named = match r.as_ref() {
+                    "amp" => Some('&'),
+                    "lt" => Some('<'),
+                    "gt" => Some('>'),
+                    "quot" => Some('"'),
+                    "apos" => Some('\''),
+                    _ if r.is_char_ref() => None,
+                    other => return Err(format!("undefined entity '&{other};'")),
+                };
+                let resolved = r.resolve_char_ref().map_err(|e| format!("bad character reference: {e}"))?;
+                if let (Some(set), Some(c)) = (characters.as_deref_mut(), named.or(resolved)) {
+                    set.insert(c);
+                }
             }
             Event::Eof => break,
             _ => {}
@@ -244,6 +284,7 @@ fn element(
     parsed: &mut Document,
     ids: &mut HashSet<String>,
     local: &mut Vec<(String, String)>,
+    mut characters: Option<&mut CharSet>,
 ) -> Result<(), String> {
     let qname = e.name();
     let name = qname.as_ref();
@@ -261,6 +302,12 @@ fn element(
                     Some((target, Some(fragment))) if target == document => local.push((value.to_string(), fragment)),
                     Some((target, fragment)) => parsed.push_link(&value, &target, fragment.as_deref()),
                     None => {}
+                }
+            }
+            // A reader shows an image's alt text when it cannot show the image.
+            "alt" => {
+                if let Some(set) = characters.as_deref_mut() {
+                    set.insert_str(&value);
                 }
             }
             _ => {}

@@ -28,7 +28,7 @@ use self::opf::{ContentFacts, Item};
 use self::xhtml::{Frame, Matter};
 
 /// The folder inside the zip that holds the package.
-const ROOT: &str = "EPUB";
+pub const ROOT: &str = "EPUB";
 
 /// Everything the package is made of.
 pub struct Parts<'a> {
@@ -112,9 +112,14 @@ pub struct Finished {
     pub compressed: Vec<u8>,
 }
 
-/// Checks and compresses one XML document of the package.
-pub fn finish_document(path: &str, text: &str, modified: i64) -> io::Result<Finished> {
-    let document = validate::document(path, text);
+/// Checks and compresses one XML document of the package; with `characters`, also collects the characters
+/// of an XHTML document's text (see [`validate::Document::characters`]).
+pub fn finish_document(path: &str, text: &str, modified: i64, characters: bool) -> io::Result<Finished> {
+    let document = if characters && path.ends_with(".xhtml") {
+        validate::document_and_characters(path, text)
+    } else {
+        validate::document(path, text)
+    };
     let compressed = deflate_alone(path, text.as_bytes(), modified)?;
     Ok(Finished { document, compressed })
 }
@@ -150,7 +155,8 @@ pub fn finish_chapter(
     let body = std::mem::take(&mut rendered.body);
     let text = frame.document(&entry.title, Some(matter), &body);
     drop(body);
-    let finished = finish_document(&text_path(&files[rendered.entry]), &text, modified)?;
+    let path = text_path(&files[rendered.entry]);
+    let finished = finish_document(&path, &text, modified, frame.config.subsets_fonts())?;
     Ok(ChapterFile { rendered, finished })
 }
 
