@@ -249,15 +249,20 @@ fn run_build(args: &BuildArgs) -> Result<PathBuf, u8> {
             0 => String::new(),
             n => format!(", {n} from cache"),
         };
-        let images = match build.stats.images {
+        let stats = &build.stats;
+        let images = match stats.images {
             folio::ImageStats { count: 0, .. } => String::new(),
             images => format!(", images {} → {}", size(images.bytes_before), size(images.bytes_after)),
         };
+        let fonts = match stats.fonts {
+            folio::FontStats { bytes_before: 0, .. } => String::new(),
+            fonts => format!(", fonts {} → {}", size(fonts.bytes_before), size(fonts.bytes_after)),
+        };
         eprintln!(
-            "built {} ({} chapters{cached}, {} notes{images}, {} KiB) in {} ms",
+            "built {} ({} chapters{cached}, {} notes{images}{fonts}, {} KiB) in {} ms",
             output.display(),
-            build.stats.chapters,
-            build.stats.notes,
+            stats.chapters,
+            stats.notes,
             bytes.len().div_ceil(1024),
             started.elapsed().as_millis()
         );

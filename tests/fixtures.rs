@@ -99,3 +99,8 @@ fn highlighting_can_be_turned_off() {
 fn syntax_highlighting_in_every_language() {
     check_fixture("code");
 }
+
+#[test]
+fn embedded_fonts() {
+    check_fixture("fonts");
+}

@@ -81,3 +81,28 @@ pub fn write(version: u32, tables: &mut [Table<'_>]) -> Vec<u8> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_embedding_flags() {
+        let mut font = include_bytes!("../../tests/books/fonts/fonts/Caladea-Regular.ttf").to_vec();
+        assert_eq!(embedding(&font), Embedding { restricted: false, no_subsetting: false });
+        let os2 = tables(&font).unwrap().1.iter().find(|t| &t.tag == b"OS/2").unwrap().data.as_ptr() as usize
+            - font.as_ptr() as usize;
+        font[os2 + 8..os2 + 10].copy_from_slice(&0x0102u16.to_be_bytes());
+        assert_eq!(embedding(&font), Embedding { restricted: true, no_subsetting: true });
+        assert_eq!(embedding(b"not a font"), Embedding { restricted: false, no_subsetting: false });
+    }
+
+    #[test]
+    fn writes_what_it_reads() {
+        let font = include_bytes!("../../tests/books/fonts/fonts/Caladea-Regular.ttf");
+        let (version, mut read) = tables(font).unwrap();
+        let written = write(version, &mut read.clone());
+        read.sort_by_key(|t| t.tag);
+        assert_eq!(tables(&written).unwrap(), (version, read));
+    }
+}

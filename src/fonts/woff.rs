@@ -9,6 +9,10 @@ use super::sfnt::{self, Table, u16_at, u32_at};
 /// Brotli quality for WOFF2: the densest; a subset is small and the result is cached.
 const WOFF2_QUALITY: usize = 11;
 const WOFF1_HEADER: usize = 44;
+/// The largest sfnt font a WOFF file may unwrap to: the WOFF2 reference decoder's own limits (30 MiB, and 100
+/// times the file), so that a damaged header cannot make folio allocate gigabytes.
+const MAX_SFNT: usize = 30 << 20;
+const MAX_RATIO: usize = 100;
 const WOFF1_ENTRY: usize = 20;
 
 /// What a WOFF 1.0 file holds besides its tables: the extended metadata and private blocks, kept as they are
@@ -34,7 +38,12 @@ pub fn woff1_to_sfnt(woff: &[u8]) -> Option<(Vec<u8>, Woff1Extras)> {
         metadata: block(24, 28).zip(u32_at(woff, 32)),
         private: block(36, 40),
     };
+    let total = usize::try_from(u32_at(woff, 16)?).ok()?;
+    if total > MAX_SFNT || total > woff.len().saturating_mul(MAX_RATIO) {
+        return None;
+    }
     let mut tables = Vec::with_capacity(count);
+    let mut unwrapped = 0usize;
     for i in 0..count {
         let entry = WOFF1_HEADER + WOFF1_ENTRY * i;
         let tag: [u8; 4] = woff.get(entry..entry + 4)?.try_into().ok()?;
@@ -42,6 +51,10 @@ pub fn woff1_to_sfnt(woff: &[u8]) -> Option<(Vec<u8>, Woff1Extras)> {
         let stored = usize::try_from(u32_at(woff, entry + 8)?).ok()?;
         let length = usize::try_from(u32_at(woff, entry + 12)?).ok()?;
         let checksum = u32_at(woff, entry + 16)?;
+        unwrapped = unwrapped.checked_add(length)?;
+        if unwrapped > total {
+            return None;
+        }
         let data = woff.get(offset..offset.checked_add(stored)?)?;
         let data = if stored == length {
             data.to_vec()
@@ -113,10 +126,55 @@ pub fn sfnt_to_woff1(sfnt: &[u8], extras: &Woff1Extras) -> Option<Vec<u8>> {
 
 /// Unwraps a WOFF 2.0 font into its sfnt font.
 pub fn woff2_to_sfnt(woff2: &[u8]) -> Option<Vec<u8>> {
-    woff::version2::decompress(woff2)
+    let size = usize::try_from(u32_at(woff2, 16)?).ok()?;
+    let plausible = woff2.starts_with(b"wOF2")
+        && u32_at(woff2, 8).is_some_and(|length| length as usize == woff2.len())
+        && size <= MAX_SFNT
+        && size <= woff2.len().saturating_mul(MAX_RATIO);
+    plausible.then(|| woff::version2::decompress(woff2)).flatten()
 }
 
 /// Wraps an sfnt font as WOFF 2.0.
 pub fn sfnt_to_woff2(sfnt: &[u8]) -> Option<Vec<u8>> {
     woff::version2::compress(sfnt, String::new(), WOFF2_QUALITY, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FONT: &[u8] = include_bytes!("../../tests/books/fonts/fonts/Caladea-Regular.ttf");
+
+    #[test]
+    fn woff1_round_trips_tables_and_blocks() {
+        let extras =
+            Woff1Extras { version: (1, 2), metadata: Some((b"zipped".to_vec(), 99)), private: Some(vec![7; 5]) };
+        let woff = sfnt_to_woff1(FONT, &extras).unwrap();
+        assert!(woff.starts_with(b"wOFF") && woff.len() < FONT.len());
+        assert_eq!(u32_at(&woff, 8), Some(woff.len() as u32));
+        let (sfnt, read_extras) = woff1_to_sfnt(&woff).unwrap();
+        assert_eq!(read_extras, extras);
+        let (version, tables) = sfnt::tables(FONT).unwrap();
+        assert_eq!(sfnt::tables(&sfnt).unwrap(), (version, tables));
+        assert_eq!(u32_at(&woff, 16), Some(sfnt.len() as u32), "totalSfntSize is the rebuilt font's size");
+    }
+
+    #[test]
+    fn damaged_woff_is_refused() {
+        let woff = sfnt_to_woff1(FONT, &Woff1Extras::default()).unwrap();
+        assert!(woff1_to_sfnt(&woff[..woff.len() / 2]).is_none());
+        let mut huge = woff.clone();
+        huge[16..20].copy_from_slice(&u32::MAX.to_be_bytes());
+        assert!(woff1_to_sfnt(&huge).is_none());
+        assert!(woff2_to_sfnt(b"wOF2 and nothing else").is_none());
+        // A header that asks for 4 GiB is refused before anything is allocated.
+        let mut huge = sfnt_to_woff2(FONT).unwrap();
+        huge[16..20].copy_from_slice(&u32::MAX.to_be_bytes());
+        assert!(woff2_to_sfnt(&huge).is_none());
+        // A file damaged inside is refused by the decoder.
+        let mut damaged = sfnt_to_woff2(FONT).unwrap();
+        let middle = damaged.len() / 2;
+        damaged[middle..middle + 16].fill(0xff);
+        assert!(woff2_to_sfnt(&damaged).is_none());
+    }
 }
