@@ -922,12 +922,39 @@ impl<'a> XhtmlWriter<'a> {
             "rt" | "rp" if parent != Some("ruby") => "span",
             "header" | "footer" if inside(&["header", "footer"]) => "div",
             "address" if inside(&["address"]) => "div",
-            "main" if inside(&["main", "article", "aside", "footer", "header", "nav"]) => "div",
+            // A chapter is not the publication's main content: an author's `<main>` would add a landmark.
+            "main" => "div",
+            // A link or heading without text is a name screen readers cannot announce (WCAG 2.4.4,
+            // 1.3.1); the HTML parser leaves such empty ones behind when it splits nested links or headings.
+            "a" if attr("href").is_some() && !self.has_text(id) => "span",
+            "h1" | "h2" | "h3" | "h4" | "h5" | "h6" if !self.has_text(id) => "p",
             "data" if attr("value").is_none() => "span",
             "bdo" if !attr("dir").is_some_and(|d| matches!(d, "ltr" | "rtl")) => "span",
             other => other,
         };
         Some(fixed)
+    }
+
+    /// True when the element holds text a screen reader can announce: visible text, an image's alt
+    /// text, or inline SVG or MathML.
+    fn has_text(&self, id: usize) -> bool {
+        let mut stack = vec![id];
+        while let Some(node) = stack.pop() {
+            for &child in &self.dom.nodes[node].children {
+                match &self.dom.nodes[child].data {
+                    NodeData::Text(t) if !t.trim().is_empty() => return true,
+                    NodeData::Element { name, attrs, .. } => {
+                        let alt = || attrs.iter().any(|a| &*a.name.local == "alt" && !a.value.trim().is_empty());
+                        if name.ns == ns!(svg) || name.ns == ns!(mathml) || (&*name.local == "img" && alt()) {
+                            return true;
+                        }
+                        stack.push(child);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        false
     }
 
     /// True when the first element child of `id` is a `<name>` element.
@@ -1078,6 +1105,18 @@ mod tests {
         );
         assert_eq!(clean("<div a\"b=1 x:y=2 class=\"c\">q</div>"), "<div class=\"c\">q</div>");
         assert_eq!(clean("<foo-bar>kept</foo-bar><iframe src=x></iframe>"), "kept");
+    }
+
+    #[test]
+    fn nameless_links_and_headings_and_authors_main_become_plain() {
+        assert_eq!(
+            clean("<a href=\"#h\"><a href=\"#h\">nested</a></a><h1><h2>inner</h2></h1><main>m</main>"),
+            "<span></span><a href=\"#h\">nested</a><p></p><h2>inner</h2><div>m</div>"
+        );
+        assert_eq!(
+            clean("<a href=\"#h\"><img src=\"i.png\" alt=\"Home\"/></a><h3> <svg><title>t</title></svg></h3>"),
+            "<a href=\"#h\"><img src=\"i.png\" alt=\"Home\"/></a><h3> <svg xmlns=\"http://www.w3.org/2000/svg\" xmlns:xlink=\"http://www.w3.org/1999/xlink\"><title>t</title></svg></h3>"
+        );
     }
 
     #[test]
