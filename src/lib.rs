@@ -2,16 +2,17 @@
 //!
 //! The build is a pipeline of stages, each a module that maps one type to the next:
 //!
-//! 1. [`load`]: `book.toml` ([`config`]), `SUMMARY.md` ([`outline`]) and chapter texts
-//!    ([`include`] expands mdBook's directives) → [`load::BookSources`]
+//! 1. [`load`]: `book.toml` ([`config`]) and `SUMMARY.md` ([`outline`]) → [`load::BookSources`]
 //! 2. [`cite`]: the sources file → [`cite::Sources`]
-//! 3. [`render`]: each chapter's Markdown → XHTML, in parallel → [`render::RenderedChapter`]
+//! 3. [`render`]: each chapter's Markdown → XHTML, in parallel → [`render::RenderedChapter`]; a
+//!    chapter's text is read (and [`include`] expands mdBook's directives) just before, so a chapter
+//!    the [`cache`] already holds is hashed and dropped, not kept
 //! 4. [`resolve`]: links between chapters, the Sources page
 //! 5. [`package`]: assets, OPF, nav, NCX → [`package::Epub`] in memory, each page adapted to the
 //!    [`target`] reader (Kobo's kepub, Send to Kindle) as it is framed; [`fonts`] cuts the embedded
 //!    fonts down to the characters the package's documents show
 //! 6. [`validate`]: folio's own structural check of that package
-//! 7. [`write`]: zip to a temporary file, renamed over the output on success
+//! 7. [`write`]: zip, streamed to a temporary file, renamed over the output on success
 //!
 //! The library never prints: [`build`] returns the EPUB and every diagnostic, and the CLI reports.
 
@@ -230,7 +231,7 @@ pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
                     cache: cache.as_ref(),
                     progress: settings.progress.as_ref(),
                     finished: &finished,
-                    total: book.chapters.len(),
+                    total: book.outline.chapter_count(),
                     start_images: &start_images,
                 };
                 finish_chapters(&job, &book)
@@ -238,7 +239,8 @@ pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
         },
         draw_generated_cover,
     );
-    let (chapters, cached) = chapters.map_err(RunError::Output)?;
+    let (chapters, cached, read_diagnostics) = chapters.map_err(RunError::Output)?;
+    diagnostics.extend(read_diagnostics);
     let generated_cover = generated_cover.and_then(|drawn| {
         let path = format!("EPUB/{GENERATED_COVER}");
         drawn.map_err(|message| diagnostics.push(internal_error(&book, &ctx.files, &path, &message))).ok()
@@ -492,9 +494,12 @@ impl ChapterJob<'_> {
         }
     }
 
-    /// Renders, frames, checks and compresses one chapter, or takes it from the cache; true when cached.
-    fn finish(&self, chapter: &load::ChapterSource, note_offset: usize) -> io::Result<(package::ChapterFile, bool)> {
-        let entry = self.ctx.chapter_entries[&chapter.path];
+    /// Reads one chapter, then renders, frames, checks and compresses it, or takes it from the cache.
+    fn finish(&self, book: &BookSources, entry: usize, note_offset: usize) -> io::Result<Option<FinishedChapter>> {
+        let Some((chapter, diagnostics)) = book.read_chapter(&book.outline.entries[entry]) else { return Ok(None) };
+        let Some(chapter) = chapter else {
+            return Ok(Some(FinishedChapter { file: None, cached: false, diagnostics }));
+        };
         let key = self.cache.map(|_| {
             let mut key = cache::KeyBuilder::new();
             key.add(&self.book_key.to_le_bytes())
@@ -511,9 +516,10 @@ impl ChapterJob<'_> {
         {
             (self.start_images)(&rendered.images);
             self.tick();
-            return Ok((package::ChapterFile { rendered, finished }, true));
+            let file = package::ChapterFile { rendered, finished };
+            return Ok(Some(FinishedChapter { file: Some(file), cached: true, diagnostics }));
         }
-        let rendered = render::render(self.ctx, chapter, entry, note_offset);
+        let rendered = render::render(self.ctx, &chapter, entry, note_offset);
         (self.start_images)(&rendered.images);
         let done = package::finish_chapter(rendered, self.frame, self.ctx.outline, &self.ctx.files, self.modified)?;
         if let (Some(cache), Some(key)) = (self.cache, key) {
@@ -521,27 +527,49 @@ impl ChapterJob<'_> {
             let _ = cache.put(key, &done.rendered, &done.finished);
         }
         self.tick();
-        Ok((done, false))
+        Ok(Some(FinishedChapter { file: Some(done), cached: false, diagnostics }))
     }
 }
 
-/// Finishes every chapter, in parallel unless note numbers run across the book; says how many came from the cache.
-fn finish_chapters(job: &ChapterJob<'_>, book: &BookSources) -> io::Result<(Vec<package::ChapterFile>, usize)> {
-    let done: Vec<(package::ChapterFile, bool)> = match book.config.footnote_numbering {
-        FootnoteNumbering::Chapter => book.chapters.par_iter().map(|c| job.finish(c, 0)).collect::<io::Result<_>>()?,
+/// One chapter of the outline after finishing: its file unless it could not be read, and what reading
+/// it reported.
+struct FinishedChapter {
+    file: Option<package::ChapterFile>,
+    cached: bool,
+    diagnostics: Vec<Diagnostic>,
+}
+
+/// Reads and finishes every chapter, in parallel unless note numbers run across the book; gives the
+/// chapters that could be read, how many came from the cache, and what reading them reported.
+fn finish_chapters(
+    job: &ChapterJob<'_>,
+    book: &BookSources,
+) -> io::Result<(Vec<package::ChapterFile>, usize, Vec<Diagnostic>)> {
+    let entries = 0..book.outline.entries.len();
+    let done: Vec<FinishedChapter> = match book.config.footnote_numbering {
+        FootnoteNumbering::Chapter => {
+            entries.into_par_iter().filter_map(|e| job.finish(book, e, 0).transpose()).collect::<io::Result<_>>()?
+        }
         FootnoteNumbering::Book => {
             let mut offset = 0;
-            let mut done = Vec::with_capacity(book.chapters.len());
-            for chapter in &book.chapters {
-                let finished = job.finish(chapter, offset)?;
-                offset += finished.0.rendered.note_count;
-                done.push(finished);
+            let mut done = Vec::new();
+            for entry in entries {
+                if let Some(finished) = job.finish(book, entry, offset)? {
+                    offset += finished.file.as_ref().map_or(0, |f| f.rendered.note_count);
+                    done.push(finished);
+                }
             }
             done
         }
     };
-    let cached = done.iter().filter(|(_, cached)| *cached).count();
-    Ok((done.into_iter().map(|(c, _)| c).collect(), cached))
+    let cached = done.iter().filter(|c| c.cached).count();
+    let mut diagnostics = Vec::new();
+    let mut chapters = Vec::with_capacity(done.len());
+    for finished in done {
+        diagnostics.extend(finished.diagnostics);
+        chapters.extend(finished.file);
+    }
+    Ok((chapters, cached, diagnostics))
 }
 
 /// Renders one Markdown text as a chapter of a default English book, without a book folder.

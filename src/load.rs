@@ -1,14 +1,15 @@
-//! Stage 1, load: the book folder → [`BookSources`]: config, outline, chapter texts, sources file.
+//! Stage 1, load: the book folder → [`BookSources`]: config and outline; chapter texts on demand.
 //!
 //! This is the only stage that reads the book (with [`ReadRoot`], which refuses anything outside
 //! the read root, symlinks included). Assets that chapters refer to are read later through the
 //! same `ReadRoot`, once the renderer knows which ones are used.
 
-use std::io;
+use std::collections::HashMap;
+use std::fs::{self, File};
+use std::io::{self, Read};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-
-use rayon::prelude::*;
+use std::sync::{Arc, Mutex};
 
 use crate::config::{self, BookConfig};
 use crate::diagnostic::{Diagnostic, Position, Severity, SourceText};
@@ -24,6 +25,9 @@ pub struct ReadRoot {
     book_canonical: PathBuf,
     /// The read root, canonical: the book folder or an ancestor given with `--root`.
     root_canonical: PathBuf,
+    /// Folders already made canonical, by their path under `book_canonical`: a book's files share a few
+    /// folders, and resolving every path component anew cost five system calls per file.
+    canonical_folders: Arc<Mutex<HashMap<PathBuf, PathBuf>>>,
 }
 
 /// Why a file could not be read.
@@ -77,7 +81,7 @@ impl ReadRoot {
                 "--root must be the book folder or one of its ancestors",
             ));
         }
-        Ok(Self { book_dir: book_dir.to_path_buf(), book_canonical, root_canonical })
+        Ok(Self { book_dir: book_dir.to_path_buf(), book_canonical, root_canonical, canonical_folders: Arc::default() })
     }
 
     /// The book folder, canonical: the same folder however its path was written.
@@ -95,17 +99,40 @@ impl ReadRoot {
         if relative.is_absolute() {
             return Err(ReadError::OutsideRoot);
         }
-        let canonical = self.book_canonical.join(relative).canonicalize().map_err(ReadError::Io)?;
+        let joined = self.book_canonical.join(relative);
+        let canonical = match (joined.parent(), joined.file_name()) {
+            (Some(folder), Some(name)) => {
+                let file = self.canonical_folder(folder)?.join(name);
+                // A symlink in the last place is followed like one anywhere else.
+                if fs::symlink_metadata(&file).map_err(ReadError::Io)?.is_symlink() {
+                    file.canonicalize().map_err(ReadError::Io)?
+                } else {
+                    file
+                }
+            }
+            _ => joined.canonicalize().map_err(ReadError::Io)?,
+        };
         if canonical.starts_with(&self.root_canonical) { Ok(canonical) } else { Err(ReadError::OutsideRoot) }
+    }
+
+    fn canonical_folder(&self, folder: &Path) -> Result<PathBuf, ReadError> {
+        if let Some(known) = self.canonical_folders.lock().expect("not poisoned").get(folder) {
+            return Ok(known.clone());
+        }
+        let canonical = folder.canonicalize().map_err(ReadError::Io)?;
+        self.canonical_folders.lock().expect("not poisoned").insert(folder.to_path_buf(), canonical.clone());
+        Ok(canonical)
     }
 
     /// Reads a file given relative to the book folder.
     pub fn read(&self, relative: &Path) -> Result<Vec<u8>, ReadError> {
-        let path = self.resolve(relative)?;
-        if path.is_dir() {
+        let mut file = File::open(self.resolve(relative)?).map_err(ReadError::Io)?;
+        if file.metadata().map_err(ReadError::Io)?.is_dir() {
             return Err(ReadError::Io(io::Error::new(io::ErrorKind::InvalidInput, "it is a folder")));
         }
-        std::fs::read(path).map_err(ReadError::Io)
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).map_err(ReadError::Io)?;
+        Ok(bytes)
     }
 
     /// Reads a text file, reporting bad UTF-8 at the first invalid byte.
@@ -192,10 +219,8 @@ pub struct BookSources {
     pub config: BookConfig,
     /// `SUMMARY.md`, kept for diagnostics about its entries.
     pub summary: SourceText,
-    /// The reading order.
+    /// The reading order; chapter texts are read from it with [`BookSources::read_chapter`].
     pub outline: Outline,
-    /// Chapter texts, in outline order (parts have none).
-    pub chapters: Vec<ChapterSource>,
 }
 
 /// Reads the book folder. `None` when the config or outline cannot be read; diagnostics either way.
@@ -232,30 +257,27 @@ pub fn load(root: &ReadRoot) -> (Option<BookSources>, Vec<Diagnostic>) {
     let (outline, outline_diags) = outline::parse(&summary);
     diags.extend(outline_diags);
 
-    // Chapters are read in parallel; results keep the outline's order.
-    let read: Vec<(Option<ChapterSource>, Vec<Diagnostic>)> = outline
-        .entries
-        .par_iter()
-        .filter_map(|entry| {
-            let Target::Chapter(path) = &entry.target else { return None };
-            let relative = config.src.join(path);
-            Some(match root.read_text(&relative) {
-                Ok(source) => {
-                    let (text, include_diags) = include::expand(root, &config.src, path, source);
-                    (Some(ChapterSource { path: path.clone(), title: entry.title.clone(), text }), include_diags)
-                }
-                Err(e) => {
-                    let shown = root.display_path(&relative);
-                    (None, vec![e.diagnostic(&shown, "chapter", Some((&summary, entry.range.clone())))])
-                }
-            })
+    // Chapters are read later, one by one as they are finished (`BookSources::read_chapter`): a rebuild
+    // hashes each text and drops it at once when the cache has the chapter, instead of holding the
+    // whole book in memory.
+    (Some(BookSources { root: root.clone(), config_source, config, summary, outline }), diags)
+}
+
+impl BookSources {
+    /// Reads the chapter of an outline entry (`None` for a part) and expands its includes; a chapter
+    /// that cannot be read gives no source and an error at its line in `SUMMARY.md`.
+    pub fn read_chapter(&self, entry: &outline::Entry) -> Option<(Option<ChapterSource>, Vec<Diagnostic>)> {
+        let Target::Chapter(path) = &entry.target else { return None };
+        let relative = self.config.src.join(path);
+        Some(match self.root.read_text(&relative) {
+            Ok(source) => {
+                let (text, include_diags) = include::expand(&self.root, &self.config.src, path, source);
+                (Some(ChapterSource { path: path.clone(), title: entry.title.clone(), text }), include_diags)
+            }
+            Err(e) => {
+                let shown = self.root.display_path(&relative);
+                (None, vec![e.diagnostic(&shown, "chapter", Some((&self.summary, entry.range.clone())))])
+            }
         })
-        .collect();
-    let mut chapters = Vec::with_capacity(read.len());
-    for (chapter, chapter_diags) in read {
-        chapters.extend(chapter);
-        diags.extend(chapter_diags);
     }
-    // Later stages still run with the chapters that loaded, so one build reports every problem.
-    (Some(BookSources { root: root.clone(), config_source, config, summary, outline, chapters }), diags)
 }

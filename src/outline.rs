@@ -54,6 +54,13 @@ pub struct Outline {
     pub entries: Vec<Entry>,
 }
 
+impl Outline {
+    /// How many entries are chapters (the rest are part titles).
+    pub fn chapter_count(&self) -> usize {
+        self.entries.iter().filter(|e| matches!(e.target, Target::Chapter(_))).count()
+    }
+}
+
 /// Parses `SUMMARY.md`. Returns every entry it could read and every problem found.
 pub fn parse(source: &SourceText) -> (Outline, Vec<Diagnostic>) {
     let mut reader = SummaryReader { source, outline: Outline::default(), diags: Vec::new(), seen: HashMap::new() };
