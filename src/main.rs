@@ -241,8 +241,7 @@ fn run_build(args: &BuildArgs) -> Result<PathBuf, u8> {
     };
     let output = output_path(args, &build.slug);
     refuse_source_output(&dir, &output).map_err(fail)?;
-    let bytes = folio::package::zip_bytes(epub).map_err(|e| fail(format!("failed to zip the book ({e})")))?;
-    folio::write::atomically(&output, |w| w.write_all(&bytes))
+    let epub_bytes = folio::write::atomically(&output, |w| folio::package::write_zip(epub, w))
         .map_err(|e| fail(format!("failed to write '{}' ({})", output.display(), folio::load::describe(&e))))?;
     if !args.quiet {
         let cached = match build.stats.cached {
@@ -263,7 +262,7 @@ fn run_build(args: &BuildArgs) -> Result<PathBuf, u8> {
             output.display(),
             stats.chapters,
             stats.notes,
-            bytes.len().div_ceil(1024),
+            epub_bytes.div_ceil(1024),
             started.elapsed().as_millis()
         );
     }

@@ -8,8 +8,11 @@ use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-/// Writes `path` atomically; `write` produces the content.
-pub fn atomically(path: &Path, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+/// Enough that a book of many megabytes reaches its file in a few dozen system calls.
+const BUFFER_BYTES: usize = 256 * 1024;
+
+/// Writes `path` atomically; `write` produces the content, and what it returns is returned.
+pub fn atomically<T>(path: &Path, write: impl FnOnce(&mut dyn Write) -> io::Result<T>) -> io::Result<T> {
     if path.is_dir() {
         return Err(io::Error::new(io::ErrorKind::IsADirectory, "the output path is a folder"));
     }
@@ -31,11 +34,12 @@ pub fn atomically(path: &Path, write: impl FnOnce(&mut dyn Write) -> io::Result<
     let temp = parent.join(format!(".{}.{}.tmp", name.to_string_lossy(), std::process::id()));
     let result = (|| {
         let file = File::create(&temp)?;
-        let mut out = BufWriter::new(file);
-        write(&mut out)?;
+        let mut out = BufWriter::with_capacity(BUFFER_BYTES, file);
+        let written = write(&mut out)?;
         let file = out.into_inner().map_err(io::IntoInnerError::into_error)?;
         file.sync_all()?;
-        fs::rename(&temp, path)
+        fs::rename(&temp, path)?;
+        Ok(written)
     })();
     if result.is_err() {
         let _ = fs::remove_file(&temp);
@@ -54,7 +58,7 @@ mod tests {
         fs::write(&path, b"old").unwrap();
         let err = atomically(&path, |w| {
             w.write_all(&[0; 100_000])?;
-            Err(io::Error::new(io::ErrorKind::StorageFull, "disk full"))
+            Err::<(), _>(io::Error::new(io::ErrorKind::StorageFull, "disk full"))
         })
         .unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::StorageFull);

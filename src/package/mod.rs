@@ -11,9 +11,9 @@ pub mod opf;
 pub mod xhtml;
 
 use std::borrow::Cow;
-use std::io::{self, Cursor, Read, Write};
+use std::io::{self, Cursor, Read, Seek, Write};
 
-use zip::write::SimpleFileOptions;
+use zip::write::{SimpleFileOptions, StreamWriter};
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
 use crate::config::BookConfig;
@@ -120,7 +120,7 @@ pub fn finish_document(path: &str, text: &str, modified: i64, characters: bool) 
     } else {
         validate::document(path, text)
     };
-    let compressed = deflate_alone(path, text.as_bytes(), modified)?;
+    let compressed = zip_alone(path, text.as_bytes(), modified)?;
     Ok(Finished { document, compressed })
 }
 
@@ -160,8 +160,8 @@ pub fn finish_chapter(
     Ok(ChapterFile { rendered, finished })
 }
 
-/// A zip holding one deflated file, to be copied into the EPUB without compressing again.
-fn deflate_alone(path: &str, data: &[u8], modified: i64) -> io::Result<Vec<u8>> {
+/// A zip holding one file, compressed as [`entry_options`] says, to be copied into the EPUB as it is.
+fn zip_alone(path: &str, data: &[u8], modified: i64) -> io::Result<Vec<u8>> {
     let mut zip = ZipWriter::new(Cursor::new(Vec::with_capacity(data.len() / 3)));
     zip.start_file(path, entry_options(path, modified)).map_err(io::Error::other)?;
     zip.write_all(data)?;
@@ -423,41 +423,34 @@ pub fn image_href(name: &str) -> String {
     format!("{IMAGE_DIR}/{name}")
 }
 
-/// Zips the files into `sink`: `mimetype` stored and first, raster images stored, the rest deflated,
-/// fixed timestamps.
-pub fn write_zip<W: Write + io::Seek>(epub: &Epub, sink: W) -> io::Result<W> {
-    let mut zip = ZipWriter::new(sink);
+/// Zips the files into `sink`, front to back, and gives the zip's size: `mimetype` stored and first,
+/// raster images stored, the rest deflated, fixed timestamps.
+///
+/// Every entry is copied whole from a zip of its own, so the writer never goes back to patch a header
+/// and the zip streams straight into a file, with no copy of the book in memory.
+pub fn write_zip<W: Write>(epub: &Epub, sink: W) -> io::Result<u64> {
+    let mut zip = ZipWriter::new(StreamWriter::new(sink));
     for (path, entry) in &epub.files {
-        match entry {
+        let zipped_here;
+        let alone = match entry {
             Entry::Plain(data) => {
-                zip.start_file(path.as_str(), entry_options(path, epub.modified)).map_err(io::Error::other)?;
-                zip.write_all(data)?;
+                zipped_here = zip_alone(path, data, epub.modified)?;
+                &zipped_here
             }
-            Entry::Deflated(single) => {
-                let mut archive = ZipArchive::new(Cursor::new(single.as_slice())).map_err(io::Error::other)?;
-                let file = archive.by_index_raw(0).map_err(io::Error::other)?;
-                zip.raw_copy_file(file).map_err(io::Error::other)?;
-            }
-        }
+            Entry::Deflated(alone) => alone,
+        };
+        let mut archive = ZipArchive::new(Cursor::new(alone.as_slice())).map_err(io::Error::other)?;
+        let file = archive.by_index_raw(0).map_err(io::Error::other)?;
+        zip.raw_copy_file(file).map_err(io::Error::other)?;
     }
-    zip.finish().map_err(io::Error::other)
+    zip.finish().map_err(io::Error::other)?.stream_position()
 }
 
 /// The zip in memory.
 pub fn zip_bytes(epub: &Epub) -> io::Result<Vec<u8>> {
-    // Sized up front: growing a buffer of many megabytes step by step copies it several times.
-    let size: usize = epub
-        .files
-        .iter()
-        .map(|(path, entry)| {
-            2 * path.len()
-                + 128
-                + match entry {
-                    Entry::Plain(data) | Entry::Deflated(data) => data.len(),
-                }
-        })
-        .sum();
-    Ok(write_zip(epub, Cursor::new(Vec::with_capacity(size)))?.into_inner())
+    let mut bytes = Vec::new();
+    write_zip(epub, &mut bytes)?;
+    Ok(bytes)
 }
 
 fn zip_datetime(unix_seconds: i64) -> zip::DateTime {
