@@ -9,6 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::package::Epub;
@@ -151,29 +152,29 @@ pub fn is_xml(path: &str) -> bool {
 pub fn links<'a>(documents: impl Iterator<Item = (&'a str, &'a Document)>, paths: &HashSet<&str>) -> Vec<Problem> {
     let documents: Vec<(&str, &Document)> = documents.collect();
     let index: HashMap<&str, usize> = documents.iter().enumerate().map(|(i, (path, _))| (*path, i)).collect();
-    let mut problems = Vec::new();
-    for (i, (path, d)) in documents.iter().enumerate() {
-        if !path.ends_with(".xhtml") {
-            continue;
+    let has_target = |i: usize, path: &str, link: &Link<'_>| {
+        // Most links (notes and their backlinks) stay inside their document: no lookup for those.
+        let target = if link.target == path { Some(i) } else { index.get(link.target).copied() };
+        match (link.fragment, target) {
+            (None, None) => paths.contains(link.target),
+            (None, Some(_)) => true,
+            (Some(fragment), Some(t)) => documents[t].1.ids.contains(fragment),
+            (Some(_), None) => false,
         }
-        for link in d.links() {
-            // Most links (notes and their backlinks) stay inside their document: no lookup for those.
-            let target = if link.target == *path { Some(i) } else { index.get(link.target).copied() };
-            let found = match (link.fragment, target) {
-                (None, None) => paths.contains(link.target),
-                (None, Some(_)) => true,
-                (Some(fragment), Some(t)) => documents[t].1.ids.contains(fragment),
-                (Some(_), None) => false,
-            };
-            if !found {
-                problems.push(Problem {
-                    file: path.to_string(),
-                    message: format!("link '{}' has no target in the package", link.href),
-                });
-            }
-        }
-    }
-    problems
+    };
+    let has_target = &has_target;
+    // The contents alone link to every section of the book: the documents are checked in parallel.
+    documents
+        .par_iter()
+        .enumerate()
+        .filter(|(_, (path, _))| path.ends_with(".xhtml"))
+        .flat_map_iter(|(i, &(path, d))| {
+            d.links().filter(move |link| !has_target(i, path, link)).map(move |link| Problem {
+                file: path.to_string(),
+                message: format!("link '{}' has no target in the package", link.href),
+            })
+        })
+        .collect()
 }
 
 /// Checks that `xml` is a well-formed document with unique ids and only XML's own entities.

@@ -380,8 +380,14 @@ pub fn assemble(parts: Parts<'_>) -> Epub {
         }
     }
     let toc: Vec<NavPoint> = nav::tree(flat_toc);
-    let nav_body = nav::nav_body(&toc, &landmarks, parts.strings.contents, parts.strings.landmarks);
-    let nav_document = frame.navigation(parts.strings.contents, &nav_body);
+    // A long book's contents run to thousands of entries, written twice: once per core.
+    let (nav_document, ncx) = rayon::join(
+        || {
+            let nav_body = nav::nav_body(&toc, &landmarks, parts.strings.contents, parts.strings.landmarks);
+            frame.navigation(parts.strings.contents, &nav_body)
+        },
+        || nav::ncx(&toc, parts.identifier, &config.title, &config.language),
+    );
     documents.insert(nav_index, (format!("{ROOT}/{nav_href}"), Entry::Plain(nav_document.into_bytes())));
     items.insert(
         nav_index,
@@ -393,7 +399,6 @@ pub fn assemble(parts: Parts<'_>) -> Epub {
             spine: Some(true),
         },
     );
-    let ncx = nav::ncx(&toc, parts.identifier, &config.title, &config.language);
     items.push(Item {
         id: "ncx".into(),
         href: "toc.ncx".into(),
