@@ -11,7 +11,7 @@
    (default target/bench/) and reused by later runs.
 3. For each book, in separate processes reaped with os.wait4 (each child's own peak RSS):
    - folio cold: `--no-cache`, median of 3 runs (after one unmeasured run);
-   - folio warm after one edit: one build with a fresh --cache-dir, then, 3 times, append a
+   - folio warm after one edit: one build with a fresh --cache-dir, then, 5 times, append a
      sentence to a chapter in the middle of the book (a different chapter each time) and
      rebuild; the median rebuild time is reported. Each warm output is compared with a
      clean --no-cache build of the same edited sources (OK/DIFFERENT);
@@ -593,6 +593,8 @@ def main():
 
     books = BOOKS[:2] if a.quick else BOOKS
     runs = 1 if a.quick else 3
+    # A rebuild takes a few milliseconds, where the machine's noise is a large share: more of them.
+    cycles = 1 if a.quick else 5
     paths = {name: generate(out, name, n, extra) for name, n, extra in books}
 
     if a.max_load is not None:
@@ -608,7 +610,7 @@ def main():
         row = {"book": name, "chapters": len(chapters), "md_bytes": markdown_bytes(book, chapters)}
         try:
             log("folio: %s" % name)
-            row.update(bench_folio(folio, book, name, out, runs, runs, problems))
+            row.update(bench_folio(folio, book, name, out, runs, cycles, problems))
             if pandoc and name in PANDOC_BOOKS:
                 k = 1 if a.quick else PANDOC_BOOKS[name]
                 log("pandoc: %s (%d run%s)" % (name, k, "s" if k > 1 else ""))
@@ -630,7 +632,7 @@ def main():
                         "not run" + ("" if a.no_pandoc else " - " + PANDOC_HELP)),
         "generator: %s" % (SHARED_GEN if os.path.exists(SHARED_GEN) else "built-in"),
         "runs: %s; started %s" % ("quick, 1 of each" if a.quick else
-                                  "folio median of 3 (cold, warm), pandoc median of 3 on "
+                                  "folio median of 3 cold and 5 warm, pandoc median of 3 on "
                                   "10 chapters and 1 on 200", started),
         "",
         table(rows),
