@@ -281,3 +281,55 @@ impl BookSources {
         })
     }
 }
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::symlink;
+
+    use super::*;
+
+    /// A book folder `book` with `src/one.md`, and `secret.md` beside the book.
+    fn tree() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("book/src")).unwrap();
+        fs::write(dir.path().join("book/src/one.md"), "# One\n").unwrap();
+        fs::write(dir.path().join("secret.md"), "secret\n").unwrap();
+        dir
+    }
+
+    #[test]
+    fn symlinks_resolve_inside_the_book_and_are_refused_outside_it() {
+        let dir = tree();
+        let book = dir.path().join("book");
+        symlink(book.join("src"), book.join("inside")).unwrap();
+        symlink(dir.path(), book.join("outside")).unwrap();
+        symlink(book.join("src/one.md"), book.join("alias.md")).unwrap();
+        symlink(dir.path().join("secret.md"), book.join("src/leak.md")).unwrap();
+        let root = ReadRoot::new(&book, None).unwrap();
+        // Twice each: the second time the folder comes from the memo.
+        for _ in 0..2 {
+            assert_eq!(root.read(Path::new("inside/one.md")).unwrap(), b"# One\n", "a linked folder inside");
+            assert_eq!(root.read(Path::new("alias.md")).unwrap(), b"# One\n", "a linked file inside");
+            assert!(matches!(root.read(Path::new("outside/secret.md")), Err(ReadError::OutsideRoot)));
+            assert!(matches!(root.read(Path::new("src/leak.md")), Err(ReadError::OutsideRoot)));
+            assert!(matches!(root.read(Path::new("src/../../secret.md")), Err(ReadError::OutsideRoot)));
+        }
+        // Widening the root to the parent lets the same reads through.
+        let wide = ReadRoot::new(&book, Some(dir.path())).unwrap();
+        assert_eq!(wide.read(Path::new("outside/secret.md")).unwrap(), b"secret\n");
+        assert_eq!(wide.read(Path::new("src/leak.md")).unwrap(), b"secret\n");
+    }
+
+    #[test]
+    fn folders_and_missing_files_are_read_errors() {
+        let dir = tree();
+        let root = ReadRoot::new(&dir.path().join("book"), None).unwrap();
+        let ReadError::Io(e) = root.read(Path::new("src")).unwrap_err() else { panic!("a folder is not outside") };
+        assert_eq!(e.to_string(), "it is a folder");
+        let ReadError::Io(e) = root.read(Path::new("src/two.md")).unwrap_err() else { panic!("missing") };
+        assert_eq!(e.kind(), io::ErrorKind::NotFound);
+        let ReadError::Io(e) = root.read(Path::new("missing/two.md")).unwrap_err() else { panic!("missing") };
+        assert_eq!(e.kind(), io::ErrorKind::NotFound);
+        assert!(matches!(root.read(Path::new("/etc/hostname")), Err(ReadError::OutsideRoot)));
+    }
+}
