@@ -58,12 +58,22 @@ impl KeyBuilder {
 pub struct Cache {
     dir: PathBuf,
     used: Mutex<HashSet<String>>,
+    writable: bool,
 }
 
 impl Cache {
     /// The cache for the book identified by `book`, inside `root` (created when first written).
     pub fn new(root: &Path, book: Key) -> Self {
-        Self { dir: root.join(format!("book-{:016x}", (book >> 64) as u64)), used: Mutex::new(HashSet::new()) }
+        Self {
+            dir: root.join(format!("book-{:016x}", (book >> 64) as u64)),
+            used: Mutex::new(HashSet::new()),
+            writable: true,
+        }
+    }
+
+    /// The same cache, read but never written or pruned.
+    pub fn read_only(root: &Path, book: Key) -> Self {
+        Self { writable: false, ..Self::new(root, book) }
     }
 
     fn file_name(key: Key) -> String {
@@ -88,10 +98,13 @@ impl Cache {
         decode(fs::read(self.dir.join(&name)).ok()?)
     }
 
-    /// Stores metadata and a payload under `key`. The entry is written to a temporary file and renamed, so
-    /// a reader never sees half of it; it is not synced to disk, since a damaged entry is detected and
-    /// rebuilt anyway.
+    /// Stores metadata and a payload under `key` (nothing, in a read-only cache). The entry is written to
+    /// a temporary file and renamed, so a reader never sees half of it; it is not synced to disk, since
+    /// a damaged entry is detected and rebuilt anyway.
     pub fn put_bytes<T: Serialize>(&self, key: Key, meta: &T, payload: &[u8]) -> io::Result<()> {
+        if !self.writable {
+            return Ok(());
+        }
         fs::create_dir_all(&self.dir)?;
         let name = Self::file_name(key);
         self.used.lock().expect("not poisoned").insert(name.clone());
@@ -103,8 +116,11 @@ impl Cache {
         written
     }
 
-    /// Deletes entries this build did not use.
+    /// Deletes entries this build did not use (none, in a read-only cache).
     pub fn prune(&self) -> io::Result<()> {
+        if !self.writable {
+            return Ok(());
+        }
         let used = self.used.lock().expect("not poisoned");
         let Ok(entries) = fs::read_dir(&self.dir) else { return Ok(()) };
         for entry in entries {

@@ -76,6 +76,8 @@ pub struct Settings {
     pub source_date_epoch: Option<i64>,
     /// Where finished chapters are cached between builds; `None` builds everything afresh.
     pub cache_dir: Option<PathBuf>,
+    /// Use what the cache holds but write nothing to it (`folio check`, which writes nothing).
+    pub cache_read_only: bool,
     /// The reader the book is built for (`--target`).
     pub target: Target,
 }
@@ -196,7 +198,10 @@ pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
         .add(root.canonical_book().as_os_str().as_encoded_bytes())
         .add(target.name().as_bytes())
         .finish();
-    let cache = settings.cache_dir.as_ref().map(|dir| cache::Cache::new(dir, folder_key));
+    let cache = settings.cache_dir.as_ref().map(|dir| match settings.cache_read_only {
+        false => cache::Cache::new(dir, folder_key),
+        true => cache::Cache::read_only(dir, folder_key),
+    });
     let finished = std::sync::atomic::AtomicUsize::new(0);
     // Images are read and optimized on the thread pool as soon as a chapter names them, alongside the
     // chapters still rendering; the scope ends when both are done.

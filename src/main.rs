@@ -149,7 +149,7 @@ enum Cache {
 
 fn settings(root: Option<PathBuf>, cache_dir: Option<PathBuf>, target: Target) -> Settings {
     let source_date_epoch = std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|s| s.trim().parse().ok());
-    Settings { root, source_date_epoch, cache_dir, progress: None, target }
+    Settings { root, source_date_epoch, cache_dir, cache_read_only: false, progress: None, target }
 }
 
 /// A progress bar on stderr for builds that take a while; never in pipes, CI or `--quiet`.
@@ -294,7 +294,13 @@ fn refuse_source_output(book: &Path, output: &Path) -> Result<(), String> {
 }
 
 fn run_check(book: Option<PathBuf>, root: Option<PathBuf>, strict: bool, epubcheck: bool, target: Target) -> ExitCode {
-    let (_, build) = match compile(book, settings(root, None, target)) {
+    // The cache a plain `folio build` keeps, read but never written: a book built before is checked
+    // without rendering it again.
+    let beside_default_output =
+        BuildArgs { book: None, output: None, target, root: None, cache: Cache::BesideOutput, quiet: true };
+    let mut settings = settings(root, cache_dir(&beside_default_output), target);
+    settings.cache_read_only = true;
+    let (_, build) = match compile(book, settings) {
         Ok(b) => b,
         Err(code) => return ExitCode::from(code),
     };

@@ -91,3 +91,44 @@ fn one_cache_folder_per_book_however_its_path_is_written() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(fs::read_dir(root.join("c")).unwrap().count(), 1, "one folder for the one book");
 }
+
+/// Every file under `dir` with its bytes.
+fn snapshot(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(folder) = stack.pop() {
+        for entry in fs::read_dir(folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.push((path.clone(), fs::read(&path).unwrap()));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn a_read_only_cache_is_used_but_never_written() {
+    let dir = fixture("mdbook");
+    let book = dir.path().join("book");
+    let cache = dir.path().join("cache");
+    let writable = folio::Settings { cache_dir: Some(cache.clone()), ..folio::Settings::default() };
+    let read_only = folio::Settings { cache_read_only: true, ..writable.clone() };
+    assert_eq!(folio::build(&book, &writable).unwrap().stats.cached, 0);
+    let filled = snapshot(&cache);
+    assert!(filled.len() > 7, "an entry per chapter and generated page");
+
+    let unchanged = folio::build(&book, &read_only).unwrap();
+    assert_eq!((unchanged.stats.chapters, unchanged.stats.cached), (7, 7));
+    let chapter = book.join("src/tables.md");
+    fs::write(&chapter, fs::read_to_string(&chapter).unwrap().replace("done", "finished")).unwrap();
+    let edited = folio::build(&book, &read_only).unwrap();
+    assert_eq!(edited.stats.cached, 6, "the edited chapter is rendered");
+    assert_eq!(snapshot(&cache), filled, "nothing added for the edit, nothing pruned");
+    // The same build with the writable cache stores the edited chapter and drops the old one.
+    assert_eq!(folio::build(&book, &writable).unwrap().stats.cached, 6);
+    assert_ne!(snapshot(&cache), filled);
+}

@@ -17,6 +17,30 @@ fn check_writes_nothing_and_strict_fails_on_warnings() {
 }
 
 #[test]
+fn check_reads_the_cache_of_a_build_but_writes_nothing_even_after_an_edit() {
+    let dir = fixture("mdbook");
+    let built = folio(dir.path(), &["build", "book"]);
+    assert_eq!(built.code, 0, "{}", built.stderr);
+    assert!(dir.path().join("dist/.folio-cache").is_dir());
+    let diagnostics = built.stderr.lines().filter(|l| !l.starts_with("built ")).collect::<Vec<_>>().join("\n");
+    let before: Vec<_> = walk(dir.path()).into_iter().map(|p| (std::fs::read(&p).ok(), p)).collect();
+    // Cached chapters bring their warnings with them.
+    let unchanged = folio(dir.path(), &["check", "book"]);
+    assert_eq!(unchanged.stderr.trim_end(), diagnostics);
+    let intro = dir.path().join("book/src/intro.md");
+    let text = std::fs::read_to_string(&intro).unwrap();
+    write_files(dir.path(), &[("book/src/intro.md", &format!("{text}\n[^spare]: Never cited.\n"))]);
+    let edited = folio(dir.path(), &["check", "book"]);
+    assert_eq!(edited.code, 0, "{}", edited.stderr);
+    assert!(edited.stderr.contains("warning: footnote '[^spare]' is never referenced"), "{}", edited.stderr);
+    let after: Vec<_> = walk(dir.path()).into_iter().map(|p| (std::fs::read(&p).ok(), p)).collect();
+    let paths = |files: &[(Option<Vec<u8>>, std::path::PathBuf)]| files.iter().map(|f| f.1.clone()).collect::<Vec<_>>();
+    assert_eq!(paths(&after), paths(&before), "check added or removed files");
+    let changed: Vec<_> = before.iter().zip(&after).filter(|(b, a)| b != a).map(|(_, a)| &a.1).collect();
+    assert_eq!(changed, [&intro], "check wrote to the cache or the output");
+}
+
+#[test]
 fn epubcheck_runs_on_request_and_folio_catches_what_it_would() {
     let jar = common::epubcheck::jar().to_str().unwrap().to_string();
     let dir = fixture("citations");
