@@ -216,13 +216,15 @@ fn cache_dir(args: &BuildArgs) -> Option<PathBuf> {
     match &args.cache {
         Cache::Off => None,
         Cache::In(dir) => Some(dir.clone()),
-        Cache::BesideOutput => {
-            // The default output's folder does not depend on the title, so it is known before building.
-            let out = output_path(args, "book");
-            let folder = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-            Some(folder.join(".folio-cache"))
-        }
+        // The default output's folder does not depend on the title, so it is known before building.
+        Cache::BesideOutput => Some(cache_beside(&output_path(args, "book"))),
     }
+}
+
+/// The cache folder beside an output file.
+fn cache_beside(output: &Path) -> PathBuf {
+    let folder = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    folder.join(".folio-cache")
 }
 
 /// Builds once; the written EPUB's path and the build, or the exit code.
@@ -296,9 +298,7 @@ fn refuse_source_output(book: &Path, output: &Path) -> Result<(), String> {
 fn run_check(book: Option<PathBuf>, root: Option<PathBuf>, strict: bool, epubcheck: bool, target: Target) -> ExitCode {
     // The cache a plain `folio build` keeps, read but never written: a book built before is checked
     // without rendering it again.
-    let beside_default_output =
-        BuildArgs { book: None, output: None, target, root: None, cache: Cache::BesideOutput, quiet: true };
-    let mut settings = settings(root, cache_dir(&beside_default_output), target);
+    let mut settings = settings(root, Some(cache_beside(&default_output("book", target))), target);
     settings.cache_read_only = true;
     let (_, build) = match compile(book, settings) {
         Ok(b) => b,

@@ -65,9 +65,7 @@ impl Outline {
 pub fn parse(source: &SourceText) -> (Outline, Vec<Diagnostic>) {
     let mut reader = SummaryReader { source, outline: Outline::default(), diags: Vec::new(), seen: HashMap::new() };
     reader.run();
-    if !reader.outline.entries.iter().any(|e| matches!(e.target, Target::Chapter(_)))
-        && !reader.diags.iter().any(Diagnostic::is_error)
-    {
+    if reader.outline.chapter_count() == 0 && !reader.diags.iter().any(Diagnostic::is_error) {
         reader.diags.push(
             Diagnostic::error(&source.path, "SUMMARY.md lists no chapters")
                 .with_hint("list chapters as `- [Title](chapter.md)`"),
