@@ -5,7 +5,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use crate::diagnostic::{Diagnostic, Location, Severity, SourceText};
-use crate::load::ReadRoot;
+use crate::load::{ReadRoot, Stamp};
 use crate::outline::normalize_relative;
 
 /// mdBook stops at this depth too; it also stops include cycles.
@@ -18,6 +18,9 @@ pub struct Expanded {
     expanded: Option<String>,
     /// The chapter file first, then every included file.
     files: Vec<SourceText>,
+    /// Where each of `files` is, relative to the book folder, and its stamp when read (`None` for a
+    /// text that was not read from the book, or a file system that gives no stamps).
+    stamps: Vec<Option<(PathBuf, Stamp)>>,
     /// Sorted by `start`: from offset `start` of `text` on, bytes come from `files[file]` at `file_start`.
     segments: Vec<Segment>,
 }
@@ -32,7 +35,12 @@ struct Segment {
 impl Expanded {
     /// A chapter without directives: the text maps to itself.
     pub fn plain(source: SourceText) -> Self {
-        Self { expanded: None, files: vec![source], segments: vec![Segment { start: 0, file: 0, file_start: 0 }] }
+        Self::single(source, None)
+    }
+
+    fn single(source: SourceText, stamp: Option<(PathBuf, Stamp)>) -> Self {
+        let segments = vec![Segment { start: 0, file: 0, file_start: 0 }];
+        Self { expanded: None, files: vec![source], stamps: vec![stamp], segments }
     }
 
     /// The Markdown to parse.
@@ -48,6 +56,12 @@ impl Expanded {
     /// Every file this chapter was built from (for cache keys and `folio watch`).
     pub fn files(&self) -> &[SourceText] {
         &self.files
+    }
+
+    /// Where every file this chapter was built from is, relative to the book folder, with its stamp when
+    /// read; `None` unless each has one.
+    pub fn stamps(&self) -> Option<Vec<(PathBuf, Stamp)>> {
+        self.stamps.iter().cloned().collect()
     }
 
     /// The author's file and position of an offset in the expanded text.
@@ -73,19 +87,23 @@ impl Expanded {
     }
 }
 
-/// Expands the directives of one chapter (`chapter` is relative to `src`).
-pub fn expand(root: &ReadRoot, src: &Path, chapter: &Path, source: SourceText) -> (Expanded, Vec<Diagnostic>) {
+/// Expands the directives of one chapter (`chapter` is relative to `src`; `stamp` is its file's).
+pub fn expand(
+    root: &ReadRoot,
+    src: &Path,
+    chapter: &Path,
+    source: SourceText,
+    stamp: Option<Stamp>,
+) -> (Expanded, Vec<Diagnostic>) {
+    let book_relative = src.join(chapter);
+    let chapter_stamp = stamp.map(|stamp| (book_relative.clone(), stamp));
     // memchr's searcher: this runs over every byte of the book on every build.
     if memchr::memmem::find(source.text.as_bytes(), b"{{#").is_none() {
-        return (Expanded::plain(source), Vec::new());
+        return (Expanded::single(source, chapter_stamp), Vec::new());
     }
-    let mut expander = Expander {
-        root,
-        out: Expanded { expanded: Some(String::with_capacity(source.text.len())), files: vec![], segments: vec![] },
-        diags: Vec::new(),
-    };
-    let book_relative = src.join(chapter);
-    expander.out.files.push(source);
+    let expanded = Some(String::with_capacity(source.text.len()));
+    let out = Expanded { expanded, files: vec![source], stamps: vec![chapter_stamp], segments: vec![] };
+    let mut expander = Expander { root, out, diags: Vec::new() };
     expander.expand_file(0, &book_relative, 0);
     (expander.out, expander.diags)
 }
@@ -174,8 +192,8 @@ impl Expander<'_> {
         else {
             return warn(self, format!("include '{target}' is outside the book folder and is left as text"));
         };
-        let source = match self.root.read_text(&relative) {
-            Ok(s) => s,
+        let (source, stamp) = match self.root.read_text_stamped(&relative) {
+            Ok(read) => read,
             Err(crate::load::TextError::Read(crate::load::ReadError::OutsideRoot)) => {
                 return warn(self, format!("include '{target}' is outside the book folder and is left as text"));
             }
@@ -192,6 +210,7 @@ impl Expander<'_> {
             Err(message) => return warn(self, format!("{message} in include '{target}'; it is left as text")),
         };
         self.out.files.push(source);
+        self.out.stamps.push(stamp.map(|stamp| (relative.clone(), stamp)));
         let included = self.out.files.len() - 1;
         let path: PathBuf = relative;
         for range in selected {

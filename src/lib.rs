@@ -6,7 +6,8 @@
 //! 2. [`cite`]: the sources file → [`cite::Sources`]
 //! 3. [`render`]: each chapter's Markdown → XHTML, in parallel → [`render::RenderedChapter`]; a
 //!    chapter's text is read (and [`include`] expands mdBook's directives) just before, so a chapter
-//!    the [`cache`] already holds is hashed and dropped, not kept
+//!    the [`cache`] already holds is hashed and dropped, not kept, and one whose files the [`memo`]
+//!    knows unchanged is not read at all
 //! 4. [`resolve`]: links between chapters, the Sources page
 //! 5. [`package`]: assets, OPF, nav, NCX → [`package::Epub`] in memory, each page adapted to the
 //!    [`target`] reader (Kobo's kepub, Send to Kindle) as it is framed; [`fonts`] cuts the embedded
@@ -26,6 +27,7 @@ pub mod fonts;
 pub mod i18n;
 pub mod include;
 pub mod load;
+pub mod memo;
 pub mod outline;
 pub mod package;
 pub mod render;
@@ -89,6 +91,8 @@ pub struct Stats {
     pub chapters: usize,
     /// Chapters taken from the cache instead of being rendered.
     pub cached: usize,
+    /// Of those, chapters whose files were not even read: the source memo knew them unchanged.
+    pub unread: usize,
     /// Notes (footnotes and citations).
     pub notes: usize,
     /// What became of the images.
@@ -159,6 +163,7 @@ pub enum RunError {
 
 /// Builds the book in `book_dir` into an EPUB in memory.
 pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
+    let started = std::time::SystemTime::now();
     let root = ReadRoot::new(book_dir, settings.root.as_deref()).map_err(RunError::BookFolder)?;
     let (book, mut diagnostics) = load::load(&root);
     let Some(book) = book else {
@@ -202,6 +207,7 @@ pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
         false => cache::Cache::new(dir, folder_key),
         true => cache::Cache::read_only(dir, folder_key),
     });
+    let memo = cache.as_ref().map(|cache| memo::Memo::load(cache, started));
     let finished = std::sync::atomic::AtomicUsize::new(0);
     // Images are read and optimized on the thread pool as soon as a chapter names them, alongside the
     // chapters still rendering; the scope ends when both are done.
@@ -234,6 +240,7 @@ pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
                     modified,
                     book_key,
                     cache: cache.as_ref(),
+                    memo: memo.as_ref(),
                     progress: settings.progress.as_ref(),
                     finished: &finished,
                     total: book.outline.chapter_count(),
@@ -244,7 +251,8 @@ pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
         },
         draw_generated_cover,
     );
-    let (chapters, cached, read_diagnostics) = chapters.map_err(RunError::Output)?;
+    let FinishedChapters { files: chapters, cached, unread, diagnostics: read_diagnostics } =
+        chapters.map_err(RunError::Output)?;
     diagnostics.extend(read_diagnostics);
     let generated_cover = generated_cover.and_then(|drawn| {
         let path = format!("EPUB/{GENERATED_COVER}");
@@ -253,6 +261,7 @@ pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
     let mut stats = Stats {
         chapters: chapters.len(),
         cached,
+        unread,
         notes: chapters.iter().map(|c| c.rendered.note_count).sum(),
         images: ImageStats::default(),
         fonts: FontStats::default(),
@@ -350,7 +359,11 @@ pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
         let bytes = assets.font_files.iter().map(|f| f.size).sum();
         stats.fonts = FontStats { bytes_before: bytes, bytes_after: bytes };
     }
-    // Only now is every entry this build needs marked as used.
+    // Only now is every entry this build needs marked as used. A memo or an entry that cannot be
+    // written only makes the next build slower.
+    if let (Some(cache), Some(memo)) = (&cache, memo) {
+        let _ = memo.store(cache);
+    }
     if let Some(cache) = &cache
         && let Err(e) = cache.prune()
     {
@@ -484,6 +497,8 @@ struct ChapterJob<'a> {
     modified: i64,
     book_key: cache::Key,
     cache: Option<&'a cache::Cache>,
+    /// Present with the cache.
+    memo: Option<&'a memo::Memo>,
     progress: Option<&'a Progress>,
     finished: &'a std::sync::atomic::AtomicUsize,
     total: usize,
@@ -499,30 +514,56 @@ impl ChapterJob<'_> {
         }
     }
 
-    /// Reads one chapter, then renders, frames, checks and compresses it, or takes it from the cache.
+    /// The cache key of a chapter: the book, its place in it, and the hash of its texts.
+    fn chapter_key(&self, entry: usize, note_offset: usize, texts: cache::Key) -> cache::Key {
+        cache::KeyBuilder::new()
+            .add(&self.book_key.to_le_bytes())
+            .add(&(entry as u64).to_le_bytes())
+            .add(&(note_offset as u64).to_le_bytes())
+            .add(&self.modified.to_le_bytes())
+            .add(&texts.to_le_bytes())
+            .finish()
+    }
+
+    /// A chapter the cache holds.
+    fn cached(
+        &self,
+        (rendered, finished): (RenderedChapter, package::Finished),
+        origin: Origin,
+        diagnostics: Vec<Diagnostic>,
+    ) -> FinishedChapter {
+        (self.start_images)(&rendered.images);
+        self.tick();
+        FinishedChapter { file: Some(package::ChapterFile { rendered, finished }), origin, diagnostics }
+    }
+
+    /// Reads one chapter, then renders, frames, checks and compresses it, or takes it from the cache;
+    /// a chapter whose files the memo knows unchanged is not even read.
     fn finish(&self, book: &BookSources, entry: usize, note_offset: usize) -> io::Result<Option<FinishedChapter>> {
-        let Some((chapter, diagnostics)) = book.read_chapter(&book.outline.entries[entry]) else { return Ok(None) };
+        let outline_entry = &book.outline.entries[entry];
+        let outline::Target::Chapter(path) = &outline_entry.target else { return Ok(None) };
+        let relative = book.config.src.join(path);
+        if let (Some(cache), Some(memo)) = (self.cache, self.memo)
+            && let Some(texts) = memo.unchanged(&book.root, &relative)
+            && let Some(hit) = cache.get(self.chapter_key(entry, note_offset, texts))
+        {
+            return Ok(Some(self.cached(hit, Origin::CacheUnread, Vec::new())));
+        }
+        let Some((chapter, diagnostics)) = book.read_chapter(outline_entry) else { return Ok(None) };
         let Some(chapter) = chapter else {
-            return Ok(Some(FinishedChapter { file: None, cached: false, diagnostics }));
+            return Ok(Some(FinishedChapter { file: None, origin: Origin::Rendered, diagnostics }));
         };
         let key = self.cache.map(|_| {
-            let mut key = cache::KeyBuilder::new();
-            key.add(&self.book_key.to_le_bytes())
-                .add(&(entry as u64).to_le_bytes())
-                .add(&(note_offset as u64).to_le_bytes())
-                .add(&self.modified.to_le_bytes());
-            for file in chapter.text.files() {
-                key.add(file.path.as_os_str().as_encoded_bytes()).add(file.text.as_bytes());
+            let texts = memo::texts_key(&chapter.text);
+            if let Some(memo) = self.memo {
+                memo.record(&relative, &chapter.text, texts, diagnostics.is_empty());
             }
-            key.finish()
+            self.chapter_key(entry, note_offset, texts)
         });
         if let (Some(cache), Some(key)) = (self.cache, key)
-            && let Some((rendered, finished)) = cache.get::<RenderedChapter>(key)
+            && let Some(hit) = cache.get::<RenderedChapter>(key)
         {
-            (self.start_images)(&rendered.images);
-            self.tick();
-            let file = package::ChapterFile { rendered, finished };
-            return Ok(Some(FinishedChapter { file: Some(file), cached: true, diagnostics }));
+            return Ok(Some(self.cached(hit, Origin::Cache, diagnostics)));
         }
         let rendered = render::render(self.ctx, &chapter, entry, note_offset);
         (self.start_images)(&rendered.images);
@@ -532,24 +573,40 @@ impl ChapterJob<'_> {
             let _ = cache.put(key, &done.rendered, &done.finished);
         }
         self.tick();
-        Ok(Some(FinishedChapter { file: Some(done), cached: false, diagnostics }))
+        Ok(Some(FinishedChapter { file: Some(done), origin: Origin::Rendered, diagnostics }))
     }
 }
 
-/// One chapter of the outline after finishing: its file unless it could not be read, and what reading
-/// it reported.
+/// One chapter of the outline after finishing: its file unless it could not be read, where it came from,
+/// and what reading it reported.
 struct FinishedChapter {
     file: Option<package::ChapterFile>,
-    cached: bool,
+    origin: Origin,
     diagnostics: Vec<Diagnostic>,
 }
 
-/// Reads and finishes every chapter, in parallel unless note numbers run across the book; gives the
-/// chapters that could be read, how many came from the cache, and what reading them reported.
-fn finish_chapters(
-    job: &ChapterJob<'_>,
-    book: &BookSources,
-) -> io::Result<(Vec<package::ChapterFile>, usize, Vec<Diagnostic>)> {
+/// Where a finished chapter came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// Read and rendered (or not readable at all).
+    Rendered,
+    /// Read, then found in the cache.
+    Cache,
+    /// Found in the cache without being read.
+    CacheUnread,
+}
+
+/// Every chapter that could be read, how many came from the cache (and of those, how many were not even
+/// read), and what reading them reported.
+struct FinishedChapters {
+    files: Vec<package::ChapterFile>,
+    cached: usize,
+    unread: usize,
+    diagnostics: Vec<Diagnostic>,
+}
+
+/// Reads and finishes every chapter, in parallel unless note numbers run across the book.
+fn finish_chapters(job: &ChapterJob<'_>, book: &BookSources) -> io::Result<FinishedChapters> {
     let entries = 0..book.outline.entries.len();
     let done: Vec<FinishedChapter> = match book.config.footnote_numbering {
         FootnoteNumbering::Chapter => {
@@ -567,14 +624,15 @@ fn finish_chapters(
             done
         }
     };
-    let cached = done.iter().filter(|c| c.cached).count();
+    let unread = done.iter().filter(|c| c.origin == Origin::CacheUnread).count();
+    let cached = unread + done.iter().filter(|c| c.origin == Origin::Cache).count();
     let mut diagnostics = Vec::new();
-    let mut chapters = Vec::with_capacity(done.len());
+    let mut files = Vec::with_capacity(done.len());
     for finished in done {
         diagnostics.extend(finished.diagnostics);
-        chapters.extend(finished.file);
+        files.extend(finished.file);
     }
-    Ok((chapters, cached, diagnostics))
+    Ok(FinishedChapters { files, cached, unread, diagnostics })
 }
 
 /// Renders one Markdown text as a chapter of a default English book, without a book folder.

@@ -10,6 +10,9 @@ use std::io::{self, Read};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
 
 use crate::config::{self, BookConfig};
 use crate::diagnostic::{Diagnostic, Position, Severity, SourceText};
@@ -96,23 +99,34 @@ impl ReadRoot {
 
     /// Resolves a path relative to the book folder, refusing anything outside the read root.
     pub fn resolve(&self, relative: &Path) -> Result<PathBuf, ReadError> {
+        self.resolve_with_metadata(relative).map(|(path, _)| path)
+    }
+
+    /// Resolves a path like [`ReadRoot::resolve`], with the file's metadata when resolving it read them
+    /// anyway (when its last component is not a symlink).
+    fn resolve_with_metadata(&self, relative: &Path) -> Result<(PathBuf, Option<fs::Metadata>), ReadError> {
         if relative.is_absolute() {
             return Err(ReadError::OutsideRoot);
         }
         let joined = self.book_canonical.join(relative);
-        let canonical = match (joined.parent(), joined.file_name()) {
+        let (canonical, metadata) = match (joined.parent(), joined.file_name()) {
             (Some(folder), Some(name)) => {
                 let file = self.canonical_folder(folder)?.join(name);
+                let metadata = fs::symlink_metadata(&file).map_err(ReadError::Io)?;
                 // A symlink in the last place is followed like one anywhere else.
-                if fs::symlink_metadata(&file).map_err(ReadError::Io)?.is_symlink() {
-                    file.canonicalize().map_err(ReadError::Io)?
+                if metadata.is_symlink() {
+                    (file.canonicalize().map_err(ReadError::Io)?, None)
                 } else {
-                    file
+                    (file, Some(metadata))
                 }
             }
-            _ => joined.canonicalize().map_err(ReadError::Io)?,
+            _ => (joined.canonicalize().map_err(ReadError::Io)?, None),
         };
-        if canonical.starts_with(&self.root_canonical) { Ok(canonical) } else { Err(ReadError::OutsideRoot) }
+        if canonical.starts_with(&self.root_canonical) {
+            Ok((canonical, metadata))
+        } else {
+            Err(ReadError::OutsideRoot)
+        }
     }
 
     fn canonical_folder(&self, folder: &Path) -> Result<PathBuf, ReadError> {
@@ -126,25 +140,46 @@ impl ReadRoot {
 
     /// Reads a file given relative to the book folder.
     pub fn read(&self, relative: &Path) -> Result<Vec<u8>, ReadError> {
+        self.read_stamped(relative).map(|(bytes, _)| bytes)
+    }
+
+    /// Reads a file given relative to the book folder, with its stamp as it was opened, before reading.
+    pub fn read_stamped(&self, relative: &Path) -> Result<(Vec<u8>, Option<Stamp>), ReadError> {
         let mut file = File::open(self.resolve(relative)?).map_err(ReadError::Io)?;
-        if file.metadata().map_err(ReadError::Io)?.is_dir() {
+        let metadata = file.metadata().map_err(ReadError::Io)?;
+        if metadata.is_dir() {
             return Err(ReadError::Io(io::Error::new(io::ErrorKind::InvalidInput, "it is a folder")));
         }
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(ReadError::Io)?;
-        Ok(bytes)
+        Ok((bytes, Stamp::of(&metadata)))
+    }
+
+    /// The stamp a file given relative to the book folder has now.
+    pub fn stamp(&self, relative: &Path) -> Result<Option<Stamp>, ReadError> {
+        let (path, metadata) = self.resolve_with_metadata(relative)?;
+        let metadata = match metadata {
+            Some(metadata) => metadata,
+            None => fs::metadata(path).map_err(ReadError::Io)?,
+        };
+        Ok(Stamp::of(&metadata))
     }
 
     /// Reads a text file, reporting bad UTF-8 at the first invalid byte.
     pub fn read_text(&self, relative: &Path) -> Result<SourceText, TextError> {
-        let bytes = self.read(relative).map_err(TextError::Read)?;
+        self.read_text_stamped(relative).map(|(text, _)| text)
+    }
+
+    /// Reads a text file like [`ReadRoot::read_text`], with its stamp as it was opened.
+    pub fn read_text_stamped(&self, relative: &Path) -> Result<(SourceText, Option<Stamp>), TextError> {
+        let (bytes, stamp) = self.read_stamped(relative).map_err(TextError::Read)?;
         let display = self.display_path(relative);
         match String::from_utf8(bytes) {
             Ok(mut text) => {
                 if text.starts_with('\u{feff}') {
                     text.drain(..3);
                 }
-                Ok(SourceText::new(display, text))
+                Ok((SourceText::new(display, text), stamp))
             }
             Err(e) => {
                 let valid = e.utf8_error().valid_up_to();
@@ -154,6 +189,53 @@ impl ReadRoot {
                 Err(TextError::NotUtf8 { path: display, position, offset: valid, byte })
             }
         }
+    }
+}
+
+/// What tells a file's contents apart without reading them: the file itself (device and inode), its
+/// size, and when its contents and its metadata last changed, in nanoseconds. Writing a file changes its
+/// times; even a tool that sets the modification time back cannot set back the change time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stamp {
+    device: u64,
+    inode: u64,
+    size: u64,
+    modified: i128,
+    changed: i128,
+}
+
+/// How long after a file's last change its stamp is trusted to tell a later change: longer than the
+/// coarsest timestamps of common file systems (FAT's two seconds), so a write after folio read the file
+/// cannot leave its times as they were.
+pub const SETTLE_TIME: Duration = Duration::from_secs(2);
+
+impl Stamp {
+    #[cfg(unix)]
+    fn of(metadata: &fs::Metadata) -> Option<Self> {
+        use std::os::unix::fs::MetadataExt;
+        let nanos = |seconds: i64, nanoseconds: i64| i128::from(seconds) * 1_000_000_000 + i128::from(nanoseconds);
+        Some(Self {
+            device: metadata.dev(),
+            inode: metadata.ino(),
+            size: metadata.size(),
+            modified: nanos(metadata.mtime(), metadata.mtime_nsec()),
+            changed: nanos(metadata.ctime(), metadata.ctime_nsec()),
+        })
+    }
+
+    /// Elsewhere there is no change time that a tool cannot set, so files get no stamp.
+    #[cfg(not(unix))]
+    fn of(_: &fs::Metadata) -> Option<Self> {
+        None
+    }
+
+    /// True when the file last changed at least [`SETTLE_TIME`] before `time`, as read then: any later
+    /// write gives it other times. A file changed just before would keep its times through a write in
+    /// the same tick of the file system's clock.
+    pub fn settled_at(&self, time: SystemTime) -> bool {
+        let limit = time.checked_sub(SETTLE_TIME).and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok());
+        let Some(limit) = limit.and_then(|d| i128::try_from(d.as_nanos()).ok()) else { return false };
+        self.modified < limit && self.changed < limit
     }
 }
 
@@ -269,9 +351,9 @@ impl BookSources {
     pub fn read_chapter(&self, entry: &outline::Entry) -> Option<(Option<ChapterSource>, Vec<Diagnostic>)> {
         let Target::Chapter(path) = &entry.target else { return None };
         let relative = self.config.src.join(path);
-        Some(match self.root.read_text(&relative) {
-            Ok(source) => {
-                let (text, include_diags) = include::expand(&self.root, &self.config.src, path, source);
+        Some(match self.root.read_text_stamped(&relative) {
+            Ok((source, stamp)) => {
+                let (text, include_diags) = include::expand(&self.root, &self.config.src, path, source, stamp);
                 (Some(ChapterSource { path: path.clone(), title: entry.title.clone(), text }), include_diags)
             }
             Err(e) => {

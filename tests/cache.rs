@@ -132,3 +132,38 @@ fn a_read_only_cache_is_used_but_never_written() {
     assert_eq!(folio::build(&book, &writable).unwrap().stats.cached, 6);
     assert_ne!(snapshot(&cache), filled);
 }
+
+#[test]
+fn a_rebuild_skips_reading_settled_unchanged_chapters_and_still_sees_every_edit() {
+    let dir = fixture("mdbook");
+    let book = dir.path().join("book");
+    let settings = folio::Settings { cache_dir: Some(dir.path().join("cache")), ..folio::Settings::default() };
+    let build = || {
+        let built = folio::build(&book, &settings).unwrap();
+        let bytes = folio::package::zip_bytes(built.epub.as_ref().expect("the fixture builds")).unwrap();
+        (built.stats, bytes)
+    };
+    let (fresh, _) = build();
+    assert_eq!((fresh.chapters, fresh.unread), (7, 0));
+    // Files that changed just before a build are read on every build until they settle.
+    assert_eq!(build().0.unread, 0, "the fixture's files were written just now");
+    std::thread::sleep(folio::load::SETTLE_TIME + std::time::Duration::from_millis(100));
+    let (recorded, _) = build();
+    assert_eq!((recorded.cached, recorded.unread), (7, 0), "read once more to record their stamps");
+    // All but one: expanding that chapter's includes reports a warning, so it is read every time.
+    let (unchanged, before) = build();
+    assert_eq!((unchanged.cached, unchanged.unread), (7, 6));
+
+    // An edit that keeps the size and sets the modification time back is still seen.
+    let chapter = book.join("src/tables.md");
+    let modified = fs::metadata(&chapter).unwrap().modified().unwrap();
+    let text = fs::read_to_string(&chapter).unwrap();
+    assert!(text.contains("done"));
+    fs::write(&chapter, text.replace("done", "DONE")).unwrap();
+    fs::File::options().write(true).open(&chapter).unwrap().set_modified(modified).unwrap();
+    let (edited, after) = build();
+    assert_eq!((edited.cached, edited.unread), (6, 5));
+    assert_ne!(after, before);
+    let clean = folio::build(&book, &folio::Settings::default()).unwrap();
+    assert_eq!(after, folio::package::zip_bytes(clean.epub.as_ref().unwrap()).unwrap(), "as a clean build");
+}
