@@ -10,10 +10,13 @@
 //! cache holds one book's current chapters, images and fonts and no more.
 
 use std::collections::HashSet;
-use std::fs;
+use std::fs::{self, File};
 use std::io;
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+
+use memmap2::Mmap;
 
 use xxhash_rust::xxh3::{Xxh3, xxh3_64};
 
@@ -51,6 +54,48 @@ impl KeyBuilder {
     /// The key.
     pub fn finish(&self) -> Key {
         self.0.digest128()
+    }
+}
+
+/// Bytes in memory, or the payload of a cache entry mapped from its file: a rebuild leaves the compressed
+/// documents of unchanged chapters in the system's file cache, rather than copying megabytes into fresh
+/// memory only to write them out again.
+#[derive(Clone)]
+pub enum Bytes {
+    /// Made by this build.
+    Owned(Vec<u8>),
+    /// The first `len` bytes of a mapped entry.
+    Mapped(Arc<Mmap>, usize),
+}
+
+impl Deref for Bytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Owned(bytes) => bytes,
+            Bytes::Mapped(map, len) => &map[..*len],
+        }
+    }
+}
+
+impl From<Vec<u8>> for Bytes {
+    fn from(bytes: Vec<u8>) -> Self {
+        Bytes::Owned(bytes)
+    }
+}
+
+impl PartialEq for Bytes {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Bytes {}
+
+impl std::fmt::Debug for Bytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Bytes({} bytes)", self.len())
     }
 }
 
@@ -92,10 +137,16 @@ impl Cache {
     }
 
     /// The entry stored under `key` (its metadata and its payload), if it reads back intact.
-    pub fn get_bytes<T: DeserializeOwned>(&self, key: Key) -> Option<(T, Vec<u8>)> {
+    pub fn get_bytes<T: DeserializeOwned>(&self, key: Key) -> Option<(T, Bytes)> {
         let name = Self::file_name(key);
         self.used.lock().expect("not poisoned").insert(name.clone());
-        decode(fs::read(self.dir.join(&name)).ok()?)
+        let file = File::open(self.dir.join(&name)).ok()?;
+        // SAFETY: the map is only read. folio writes an entry whole to a temporary file and renames it
+        // into place, and never writes to it again; an entry deleted while mapped (by a prune) stays
+        // readable. Only another program truncating an entry during a build could pull pages away.
+        let map = unsafe { Mmap::map(&file) }.ok()?;
+        let (meta, payload_len) = decode(&map)?;
+        Some((meta, Bytes::Mapped(Arc::new(map), payload_len)))
     }
 
     /// Stores metadata and a payload under `key` (nothing, in a read-only cache). The entry is written to
@@ -156,8 +207,9 @@ fn encode<T: Serialize>(meta: &T, payload: &[u8]) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Reads an entry back, from its end; `None` unless every part is intact.
-fn decode<T: DeserializeOwned>(mut bytes: Vec<u8>) -> Option<(T, Vec<u8>)> {
+/// Reads an entry back, from its end: its metadata and the length of the payload before them; `None`
+/// unless every part is intact.
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Option<(T, usize)> {
     let (body, checksum) = bytes.split_at_checked(bytes.len().checked_sub(8)?)?;
     if xxh3_64(body).to_le_bytes() != checksum {
         return None;
@@ -167,10 +219,7 @@ fn decode<T: DeserializeOwned>(mut bytes: Vec<u8>) -> Option<(T, Vec<u8>)> {
     let rest = rest.strip_suffix(VERSION.as_bytes()).filter(|_| usize::from(version_len) == VERSION.len())?;
     let (rest, meta_len) = length_suffix(rest)?;
     let (payload, meta) = rest.split_at_checked(rest.len().checked_sub(meta_len)?)?;
-    let payload_len = payload.len();
-    let meta = postcard::from_bytes(meta).ok()?;
-    bytes.truncate(payload_len);
-    Some((meta, bytes))
+    Some((postcard::from_bytes(meta).ok()?, payload.len()))
 }
 
 /// Splits a little-endian `u64` length off the end.
@@ -186,7 +235,7 @@ mod tests {
 
     fn sample() -> (RenderedChapter, Finished) {
         let rendered = RenderedChapter { entry: 3, note_count: 7, ..RenderedChapter::default() };
-        (rendered, Finished { document: Err("bad".into()), compressed: vec![1, 2, 3] })
+        (rendered, Finished { document: Err("bad".into()), compressed: vec![1, 2, 3].into() })
     }
 
     fn put(cache: &Cache, key: Key) {
@@ -222,6 +271,19 @@ mod tests {
     }
 
     #[test]
+    fn payloads_are_mapped_and_outlive_their_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path(), 42);
+        put(&cache, 1);
+        let (_, finished) = get(&cache, 1).unwrap();
+        assert!(matches!(finished.compressed, Bytes::Mapped(..)), "not copied into memory");
+        // Pruned (or replaced) while a build still holds it: the mapped bytes stay as they were.
+        Cache::new(dir.path(), 42).prune().unwrap();
+        assert!(get(&cache, 1).is_none(), "the entry is gone");
+        assert_eq!(&finished.compressed[..], &[1, 2, 3]);
+    }
+
+    #[test]
     fn entries_of_another_version_are_misses_even_when_intact() {
         let (meta, finished) = sample();
         let bytes = encode(&(meta, &finished.document), &finished.compressed).unwrap();
@@ -232,8 +294,8 @@ mod tests {
         let checksum = xxh3_64(&other);
         other.extend_from_slice(&checksum.to_le_bytes());
         type Meta = (RenderedChapter, Result<crate::validate::Document, String>);
-        assert!(decode::<Meta>(other).is_none());
-        assert!(decode::<Meta>(bytes).is_some());
+        assert!(decode::<Meta>(&other).is_none());
+        assert!(decode::<Meta>(&bytes).is_some());
     }
 
     #[test]

@@ -444,7 +444,7 @@ fn cached_image(
 ) -> Result<Vec<u8>, String> {
     let Some(cache) = cache else { return make() };
     if let Some(((), image)) = cache.get_bytes(key) {
-        return Ok(image);
+        return Ok(image.to_vec());
     }
     let image = make()?;
     // A cache that cannot be written only makes the next build slower.
@@ -736,7 +736,7 @@ impl<'a> ImageWork<'a> {
             .add(data)
             .finish();
         if let Some(((outcome, changed), bytes)) = cache.get_bytes::<(Outcome, bool)>(key) {
-            return images::Optimized { data: changed.then_some(bytes), outcome };
+            return images::Optimized { data: changed.then(|| bytes.to_vec()), outcome };
         }
         let optimized = images::optimize(data, media_type, self.max_pixels);
         let changed = optimized.data.is_some();

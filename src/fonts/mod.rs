@@ -79,7 +79,7 @@ pub fn subset(font: &FontFile<'_>, data: Vec<u8>, wanted: &Wanted, cache: Option
     if let (Some(cache), Some(key)) = (cache, key)
         && let Some((restricted, subset)) = cache.get_bytes::<bool>(key)
     {
-        return Embedded { data: subset, warning: restricted.then(|| restricted_warning(font)) };
+        return Embedded { data: subset.to_vec(), warning: restricted.then(|| restricted_warning(font)) };
     }
     match cut(font, &data, wanted) {
         Ok((subset, restricted)) => {

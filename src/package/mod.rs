@@ -16,6 +16,7 @@ use std::io::{self, Cursor, Read, Seek, Write};
 use zip::write::{SimpleFileOptions, StreamWriter};
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
+use crate::cache::Bytes;
 use crate::config::BookConfig;
 use crate::i18n::Strings;
 use crate::outline::{self, Outline, Target};
@@ -75,7 +76,7 @@ pub enum Entry {
     /// Bytes to be compressed when zipping.
     Plain(Vec<u8>),
     /// Already compressed: a zip holding just this file, copied into the EPUB as it is.
-    Deflated(Vec<u8>),
+    Deflated(Bytes),
 }
 
 /// The EPUB's files in zip order (paths inside the zip), ready to be zipped.
@@ -94,7 +95,7 @@ impl Epub {
         match entry {
             Entry::Plain(data) => Some(Cow::Borrowed(data)),
             Entry::Deflated(zip) => {
-                let mut archive = ZipArchive::new(Cursor::new(zip.as_slice())).ok()?;
+                let mut archive = ZipArchive::new(Cursor::new(&zip[..])).ok()?;
                 let mut data = Vec::new();
                 archive.by_index(0).ok()?.read_to_end(&mut data).ok()?;
                 Some(Cow::Owned(data))
@@ -109,7 +110,7 @@ pub struct Finished {
     /// folio's check of the document, or what is wrong with it.
     pub document: Result<validate::Document, String>,
     /// A zip holding just the document, deflated.
-    pub compressed: Vec<u8>,
+    pub compressed: Bytes,
 }
 
 /// Checks and compresses one XML document of the package; with `characters`, also collects the characters
@@ -120,7 +121,7 @@ pub fn finish_document(path: &str, text: &str, modified: i64, characters: bool) 
     } else {
         validate::document(path, text)
     };
-    let compressed = zip_alone(path, text.as_bytes(), modified)?;
+    let compressed = zip_alone(path, text.as_bytes(), modified)?.into();
     Ok(Finished { document, compressed })
 }
 
@@ -437,14 +438,14 @@ pub fn write_zip<W: Write>(epub: &Epub, sink: W) -> io::Result<u64> {
     let mut zip = ZipWriter::new(StreamWriter::new(sink));
     for (path, entry) in &epub.files {
         let zipped_here;
-        let alone = match entry {
+        let alone: &[u8] = match entry {
             Entry::Plain(data) => {
                 zipped_here = zip_alone(path, data, epub.modified)?;
                 &zipped_here
             }
             Entry::Deflated(alone) => alone,
         };
-        let mut archive = ZipArchive::new(Cursor::new(alone.as_slice())).map_err(io::Error::other)?;
+        let mut archive = ZipArchive::new(Cursor::new(alone)).map_err(io::Error::other)?;
         let file = archive.by_index_raw(0).map_err(io::Error::other)?;
         zip.raw_copy_file(file).map_err(io::Error::other)?;
     }
