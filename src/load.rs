@@ -99,34 +99,23 @@ impl ReadRoot {
 
     /// Resolves a path relative to the book folder, refusing anything outside the read root.
     pub fn resolve(&self, relative: &Path) -> Result<PathBuf, ReadError> {
-        self.resolve_with_metadata(relative).map(|(path, _)| path)
-    }
-
-    /// Resolves a path like [`ReadRoot::resolve`], with the file's metadata when resolving it read them
-    /// anyway (when its last component is not a symlink).
-    fn resolve_with_metadata(&self, relative: &Path) -> Result<(PathBuf, Option<fs::Metadata>), ReadError> {
         if relative.is_absolute() {
             return Err(ReadError::OutsideRoot);
         }
         let joined = self.book_canonical.join(relative);
-        let (canonical, metadata) = match (joined.parent(), joined.file_name()) {
+        let canonical = match (joined.parent(), joined.file_name()) {
             (Some(folder), Some(name)) => {
                 let file = self.canonical_folder(folder)?.join(name);
-                let metadata = fs::symlink_metadata(&file).map_err(ReadError::Io)?;
                 // A symlink in the last place is followed like one anywhere else.
-                if metadata.is_symlink() {
-                    (file.canonicalize().map_err(ReadError::Io)?, None)
+                if fs::symlink_metadata(&file).map_err(ReadError::Io)?.is_symlink() {
+                    file.canonicalize().map_err(ReadError::Io)?
                 } else {
-                    (file, Some(metadata))
+                    file
                 }
             }
-            _ => (joined.canonicalize().map_err(ReadError::Io)?, None),
+            _ => joined.canonicalize().map_err(ReadError::Io)?,
         };
-        if canonical.starts_with(&self.root_canonical) {
-            Ok((canonical, metadata))
-        } else {
-            Err(ReadError::OutsideRoot)
-        }
+        if canonical.starts_with(&self.root_canonical) { Ok(canonical) } else { Err(ReadError::OutsideRoot) }
     }
 
     fn canonical_folder(&self, folder: &Path) -> Result<PathBuf, ReadError> {
@@ -155,14 +144,12 @@ impl ReadRoot {
         Ok((bytes, Stamp::of(&metadata)))
     }
 
-    /// The stamp a file given relative to the book folder has now.
+    /// The stamp a file given relative to the book folder has now. The file is opened, not just looked
+    /// up: network file systems check a file's attributes with its server when it is opened, where a
+    /// lookup may answer from a cache for up to a minute.
     pub fn stamp(&self, relative: &Path) -> Result<Option<Stamp>, ReadError> {
-        let (path, metadata) = self.resolve_with_metadata(relative)?;
-        let metadata = match metadata {
-            Some(metadata) => metadata,
-            None => fs::metadata(path).map_err(ReadError::Io)?,
-        };
-        Ok(Stamp::of(&metadata))
+        let file = File::open(self.resolve(relative)?).map_err(ReadError::Io)?;
+        Ok(Stamp::of(&file.metadata().map_err(ReadError::Io)?))
     }
 
     /// Reads a text file, reporting bad UTF-8 at the first invalid byte.
