@@ -1,13 +1,12 @@
 //! Stage 7, write: the EPUB reaches its path whole or not at all.
 //!
-//! Bytes go to a temporary file beside the target, which is renamed over it only when everything was
-//! written; on any failure the temporary file is removed and a previous EPUB at the path is left as it
-//! was.
+//! Bytes go to a temporary file beside the target, which is synced and renamed over it only when
+//! everything was written; on any failure the temporary file is removed and a previous EPUB at
+//! the path is left as it was.
 //!
-//! The file is not synced to disk before the rename, as build tools (cargo, mdBook, pandoc) leave
-//! their outputs to the system: a sync costs a rebuild more than any other step, and guards only a
-//! file that can be built again. (ext4 and btrfs write a file renamed over another before the rename
-//! itself; elsewhere a power cut just after a build can leave an empty EPUB, never the sources.)
+//! The sync is what reports a write that failed on its way to the disk (an I/O error, or a full disk
+//! or quota on a network file system, where `write` succeeds first); without it a short file could
+//! replace a good EPUB. `sync_data` leaves out the file's timestamps, which nothing needs.
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
@@ -41,7 +40,7 @@ pub fn atomically<T>(path: &Path, write: impl FnOnce(&mut dyn Write) -> io::Resu
         let file = File::create(&temp)?;
         let mut out = BufWriter::with_capacity(BUFFER_BYTES, file);
         let written = write(&mut out)?;
-        out.into_inner().map_err(io::IntoInnerError::into_error)?;
+        out.into_inner().map_err(io::IntoInnerError::into_error)?.sync_data()?;
         fs::rename(&temp, path)?;
         Ok(written)
     })();
