@@ -359,19 +359,26 @@ pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
         let bytes = assets.font_files.iter().map(|f| f.size).sum();
         stats.fonts = FontStats { bytes_before: bytes, bytes_after: bytes };
     }
-    // Only now is every entry this build needs marked as used. A memo or an entry that cannot be
-    // written only makes the next build slower.
-    if let (Some(cache), Some(memo)) = (&cache, memo) {
-        let _ = memo.store(cache);
-    }
-    if let Some(cache) = &cache
-        && let Err(e) = cache.prune()
-    {
-        diagnostics
-            .push(Diagnostic::warning(cache.dir(), format!("cannot clean the build cache ({})", load::describe(&e))));
-    }
-    let paths: HashSet<&str> = epub.files.iter().map(|(p, _)| p.as_str()).collect();
-    for problem in validate::links(documents.iter().map(|(p, d)| (p.as_str(), d)), &paths) {
+    // Only now is every entry this build needs marked as used. The cache is tidied (file system work)
+    // while the links are checked (on every core). A memo or an entry that cannot be written only
+    // makes the next build slower.
+    let tidy_cache = || {
+        let cache = cache.as_ref()?;
+        if let Some(memo) = memo {
+            let _ = memo.store(cache);
+        }
+        cache
+            .prune()
+            .err()
+            .map(|e| Diagnostic::warning(cache.dir(), format!("cannot clean the build cache ({})", load::describe(&e))))
+    };
+    let check_links = || {
+        let paths: HashSet<&str> = epub.files.iter().map(|(p, _)| p.as_str()).collect();
+        validate::links(documents.iter().map(|(p, d)| (p.as_str(), d)), &paths)
+    };
+    let (untidy, problems) = rayon::join(tidy_cache, check_links);
+    diagnostics.extend(untidy);
+    for problem in problems {
         diagnostics.push(internal_error(&book, &ctx.files, &problem.file, &problem.message));
     }
     diagnostic::sort(&mut diagnostics);
