@@ -165,7 +165,21 @@ pub enum RunError {
 pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
     let started = std::time::SystemTime::now();
     let root = ReadRoot::new(book_dir, settings.root.as_deref()).map_err(RunError::BookFolder)?;
-    let (book, mut diagnostics) = load::load(&root);
+    let target = settings.target;
+    // One cache folder per book folder and target, however the path is written, so builds for two
+    // readers do not evict each other's chapters; entries still key on the written path, since
+    // diagnostics show it, and a build under another spelling replaces them.
+    let folder_key = cache::KeyBuilder::new()
+        .add(root.canonical_book().as_os_str().as_encoded_bytes())
+        .add(target.name().as_bytes())
+        .finish();
+    let cache = settings.cache_dir.as_ref().map(|dir| match settings.cache_read_only {
+        false => cache::Cache::new(dir, folder_key),
+        true => cache::Cache::read_only(dir, folder_key),
+    });
+    // The memo is read while the book's configuration and outline are.
+    let ((book, mut diagnostics), memo) =
+        rayon::join(|| load::load(&root), || cache.as_ref().map(|cache| memo::Memo::load(cache, started)));
     let Some(book) = book else {
         diagnostic::sort(&mut diagnostics);
         let config_path = root.display_path(Path::new("book.toml"));
@@ -193,21 +207,8 @@ pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
     let ctx = render::Context::new(&book.config, &book.outline, sources.as_ref());
     let modified = book.config.date.map(|d| d.unix_seconds).or(settings.source_date_epoch).unwrap_or(DEFAULT_EPOCH);
     let stylesheet_hrefs = stylesheet_hrefs(&book.config);
-    let target = settings.target;
     let frame = package::xhtml::Frame { config: &book.config, stylesheets: &stylesheet_hrefs, target };
     let book_key = book_key(&root, &book, sources.as_ref(), target);
-    // One cache folder per book folder and target, however the path is written, so builds for two
-    // readers do not evict each other's chapters; entries still key on the written path, since
-    // diagnostics show it, and a build under another spelling replaces them.
-    let folder_key = cache::KeyBuilder::new()
-        .add(root.canonical_book().as_os_str().as_encoded_bytes())
-        .add(target.name().as_bytes())
-        .finish();
-    let cache = settings.cache_dir.as_ref().map(|dir| match settings.cache_read_only {
-        false => cache::Cache::new(dir, folder_key),
-        true => cache::Cache::read_only(dir, folder_key),
-    });
-    let memo = cache.as_ref().map(|cache| memo::Memo::load(cache, started));
     let finished = std::sync::atomic::AtomicUsize::new(0);
     // Images are read and optimized on the thread pool as soon as a chapter names them, alongside the
     // chapters still rendering; the scope ends when both are done.
