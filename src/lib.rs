@@ -557,7 +557,7 @@ impl ChapterJob<'_> {
         {
             return Ok(Some(self.cached(hit, Origin::CacheUnread, Vec::new())));
         }
-        let Some((chapter, diagnostics)) = book.read_chapter(outline_entry) else { return Ok(None) };
+        let (chapter, diagnostics) = book.read_chapter(outline_entry, path);
         let Some(chapter) = chapter else {
             return Ok(Some(FinishedChapter { file: None, origin: Origin::Rendered, diagnostics }));
         };

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{self, BookConfig};
 use crate::diagnostic::{Diagnostic, Position, Severity, SourceText};
 use crate::include;
-use crate::outline::{self, Outline, Target};
+use crate::outline::{self, Outline};
 
 /// The folder folio may read from, and the book folder inside it.
 #[derive(Debug, Clone)]
@@ -132,15 +132,22 @@ impl ReadRoot {
         self.read_stamped(relative).map(|(bytes, _)| bytes)
     }
 
-    /// Reads a file given relative to the book folder, with its stamp as it was opened, before reading.
-    pub fn read_stamped(&self, relative: &Path) -> Result<(Vec<u8>, Option<Stamp>), ReadError> {
-        let mut file = File::open(self.resolve(relative)?).map_err(ReadError::Io)?;
+    /// Opens a file given relative to the book folder, with its metadata.
+    fn open(&self, relative: &Path) -> Result<(File, fs::Metadata), ReadError> {
+        let file = File::open(self.resolve(relative)?).map_err(ReadError::Io)?;
         let metadata = file.metadata().map_err(ReadError::Io)?;
+        Ok((file, metadata))
+    }
+
+    /// Reads a file given relative to the book folder, with its stamp as it was opened, before reading.
+    fn read_stamped(&self, relative: &Path) -> Result<(Vec<u8>, Option<Stamp>), ReadError> {
+        let (file, metadata) = self.open(relative)?;
         if metadata.is_dir() {
             return Err(ReadError::Io(io::Error::new(io::ErrorKind::InvalidInput, "it is a folder")));
         }
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes).map_err(ReadError::Io)?;
+        // Sized from the metadata just read; through `take`, std does not ask the system again.
+        let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0).saturating_add(1));
+        file.take(u64::MAX).read_to_end(&mut bytes).map_err(ReadError::Io)?;
         Ok((bytes, Stamp::of(&metadata)))
     }
 
@@ -148,8 +155,7 @@ impl ReadRoot {
     /// up: network file systems check a file's attributes with its server when it is opened, where a
     /// lookup may answer from a cache for up to a minute.
     pub fn stamp(&self, relative: &Path) -> Result<Option<Stamp>, ReadError> {
-        let file = File::open(self.resolve(relative)?).map_err(ReadError::Io)?;
-        Ok(Stamp::of(&file.metadata().map_err(ReadError::Io)?))
+        self.open(relative).map(|(_, metadata)| Stamp::of(&metadata))
     }
 
     /// Reads a text file, reporting bad UTF-8 at the first invalid byte.
@@ -333,21 +339,20 @@ pub fn load(root: &ReadRoot) -> (Option<BookSources>, Vec<Diagnostic>) {
 }
 
 impl BookSources {
-    /// Reads the chapter of an outline entry (`None` for a part) and expands its includes; a chapter
-    /// that cannot be read gives no source and an error at its line in `SUMMARY.md`.
-    pub fn read_chapter(&self, entry: &outline::Entry) -> Option<(Option<ChapterSource>, Vec<Diagnostic>)> {
-        let Target::Chapter(path) = &entry.target else { return None };
+    /// Reads the chapter at `path` (relative to `src`) of an outline entry and expands its includes; a
+    /// chapter that cannot be read gives no source and an error at its line in `SUMMARY.md`.
+    pub fn read_chapter(&self, entry: &outline::Entry, path: &Path) -> (Option<ChapterSource>, Vec<Diagnostic>) {
         let relative = self.config.src.join(path);
-        Some(match self.root.read_text_stamped(&relative) {
+        match self.root.read_text_stamped(&relative) {
             Ok((source, stamp)) => {
                 let (text, include_diags) = include::expand(&self.root, &self.config.src, path, source, stamp);
-                (Some(ChapterSource { path: path.clone(), title: entry.title.clone(), text }), include_diags)
+                (Some(ChapterSource { path: path.to_path_buf(), title: entry.title.clone(), text }), include_diags)
             }
             Err(e) => {
                 let shown = self.root.display_path(&relative);
                 (None, vec![e.diagnostic(&shown, "chapter", Some((&self.summary, entry.range.clone())))])
             }
-        })
+        }
     }
 }
 
