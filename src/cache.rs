@@ -68,6 +68,19 @@ pub enum Bytes {
     Mapped(Arc<Mmap>, usize),
 }
 
+impl Bytes {
+    /// The first `len` bytes.
+    fn truncated(self, len: usize) -> Self {
+        match self {
+            Bytes::Owned(mut bytes) => {
+                bytes.truncate(len);
+                Bytes::Owned(bytes)
+            }
+            Bytes::Mapped(map, whole) => Bytes::Mapped(map, len.min(whole)),
+        }
+    }
+}
+
 impl Deref for Bytes {
     type Target = [u8];
 
@@ -146,16 +159,20 @@ impl Cache {
         // stays readable. What a map cannot survive is another program truncating an entry during a
         // build, or the disk failing under it: the process then gets SIGBUS where a read would have
         // given an error.
-        let Ok(map) = (unsafe { Mmap::map(&file) }) else {
+        let bytes = match unsafe { Mmap::map(&file) } {
+            Ok(map) => {
+                let len = map.len();
+                Bytes::Mapped(Arc::new(map), len)
+            }
             // Some file systems cannot map files (FUSE in direct I/O mode): read those.
-            let mut bytes = Vec::new();
-            file.read_to_end(&mut bytes).ok()?;
-            let (meta, payload_len) = decode(&bytes)?;
-            bytes.truncate(payload_len);
-            return Some((meta, Bytes::Owned(bytes)));
+            Err(_) => {
+                let mut bytes = Vec::new();
+                file.read_to_end(&mut bytes).ok()?;
+                Bytes::Owned(bytes)
+            }
         };
-        let (meta, payload_len) = decode(&map)?;
-        Some((meta, Bytes::Mapped(Arc::new(map), payload_len)))
+        let (meta, payload_len) = decode(&bytes)?;
+        Some((meta, bytes.truncated(payload_len)))
     }
 
     /// Stores metadata and a payload under `key` (nothing, in a read-only cache). The entry is written to
