@@ -322,8 +322,8 @@ fn run_check(book: Option<PathBuf>, root: Option<PathBuf>, strict: bool, epubche
 /// Writes the package to a temporary file, runs EPUBCheck on it and reports; returns how many problems it found.
 fn run_epubcheck(epub: &folio::package::Epub, build: &Build) -> Result<usize, u8> {
     let path = std::env::temp_dir().join(format!("folio-check-{}.epub", std::process::id()));
-    let bytes = folio::package::zip_bytes(epub).map_err(|e| fail(format!("failed to zip the book ({e})")))?;
-    std::fs::write(&path, bytes).map_err(|e| fail(format!("failed to write '{}' ({e})", path.display())))?;
+    folio::write::atomically(&path, |w| folio::package::write_zip(epub, w))
+        .map_err(|e| fail(format!("failed to write '{}' ({})", path.display(), folio::load::describe(&e))))?;
     let found = folio::epubcheck::check(&path, &build.origins, &build.config_path);
     let _ = std::fs::remove_file(&path);
     let diagnostics = found.map_err(fail)?;
