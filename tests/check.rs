@@ -3,16 +3,16 @@
 
 mod common;
 
-use common::books::{fixture, folio, folio_with_env, write_files};
+use common::books::{fixture, folio, folio_with_env, snapshot, write_files};
 
 #[test]
 fn check_writes_nothing_and_strict_fails_on_warnings() {
     let dir = fixture("mdbook");
-    let before: Vec<_> = walk(dir.path());
+    let before = snapshot(dir.path());
     let run = folio(dir.path(), &["check", "book"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stderr.contains("warning: draft chapter 'A Draft'"), "{}", run.stderr);
-    assert_eq!(walk(dir.path()), before, "check wrote files");
+    assert_eq!(snapshot(dir.path()), before, "check wrote files");
     assert_eq!(folio(dir.path(), &["check", "book", "--strict"]).code, 1);
 }
 
@@ -23,7 +23,7 @@ fn check_reads_the_cache_of_a_build_but_writes_nothing_even_after_an_edit() {
     assert_eq!(built.code, 0, "{}", built.stderr);
     assert!(dir.path().join("dist/.folio-cache").is_dir());
     let diagnostics = built.stderr.lines().filter(|l| !l.starts_with("built ")).collect::<Vec<_>>().join("\n");
-    let before: Vec<_> = walk(dir.path()).into_iter().map(|p| (std::fs::read(&p).ok(), p)).collect();
+    let before = snapshot(dir.path());
     // Cached chapters bring their warnings with them.
     let unchanged = folio(dir.path(), &["check", "book"]);
     assert_eq!(unchanged.stderr.trim_end(), diagnostics);
@@ -33,10 +33,10 @@ fn check_reads_the_cache_of_a_build_but_writes_nothing_even_after_an_edit() {
     let edited = folio(dir.path(), &["check", "book"]);
     assert_eq!(edited.code, 0, "{}", edited.stderr);
     assert!(edited.stderr.contains("warning: footnote '[^spare]' is never referenced"), "{}", edited.stderr);
-    let after: Vec<_> = walk(dir.path()).into_iter().map(|p| (std::fs::read(&p).ok(), p)).collect();
-    let paths = |files: &[(Option<Vec<u8>>, std::path::PathBuf)]| files.iter().map(|f| f.1.clone()).collect::<Vec<_>>();
+    let after = snapshot(dir.path());
+    let paths = |files: &[(std::path::PathBuf, Option<Vec<u8>>)]| files.iter().map(|f| f.0.clone()).collect::<Vec<_>>();
     assert_eq!(paths(&after), paths(&before), "check added or removed files");
-    let changed: Vec<_> = before.iter().zip(&after).filter(|(b, a)| b != a).map(|(_, a)| &a.1).collect();
+    let changed: Vec<_> = before.iter().zip(&after).filter(|(b, a)| b != a).map(|(_, a)| &a.0).collect();
     assert_eq!(changed, [&intro], "check wrote to the cache or the output");
 }
 
@@ -68,18 +68,28 @@ fn epubcheck_runs_on_request_and_folio_catches_what_it_would() {
     );
 }
 
-fn walk(root: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path.clone());
-            }
-            out.push(path);
-        }
-    }
-    out.sort();
-    out
+#[test]
+fn check_takes_chapters_from_the_builds_cache() {
+    let dir = fixture("mdbook");
+    assert_eq!(folio(dir.path(), &["build", "book"]).code, 0);
+    // Plant the raw-html chapter's cached entry under the intro chapter's key. Entries do not name
+    // their key, so only a check that reads the cache loses the intro's own warnings.
+    let entry_with = |needle: &str| {
+        let found: Vec<_> = snapshot(&dir.path().join("dist/.folio-cache"))
+            .into_iter()
+            .filter(|(_, bytes)| {
+                bytes.as_ref().is_some_and(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes()))
+            })
+            .map(|(path, _)| path)
+            .collect();
+        assert_eq!(found.len(), 1, "one entry holds '{needle}': {found:?}");
+        found[0].clone()
+    };
+    let intro_warning = "intro.md:5:65: warning: link '../std/index.html' leads out of the book";
+    assert!(folio(dir.path(), &["check", "book"]).stderr.contains(intro_warning));
+    let intro = entry_with("leads out of the book");
+    std::fs::copy(entry_with("<script> removed"), &intro).unwrap();
+    let run = folio(dir.path(), &["check", "book"]);
+    assert!(!run.stderr.contains(intro_warning), "the intro was rendered afresh: {}", run.stderr);
+    assert!(run.stderr.contains("raw-html.md:5:1: warning: <script> removed"), "{}", run.stderr);
 }

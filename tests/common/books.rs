@@ -99,3 +99,23 @@ pub fn unzip(epub: &Path) -> (Vec<String>, BTreeMap<String, Vec<u8>>) {
 pub fn text(files: &BTreeMap<String, Vec<u8>>, path: &str) -> String {
     String::from_utf8(files.get(path).unwrap_or_else(|| panic!("{path} missing from the EPUB")).clone()).unwrap()
 }
+
+/// Every path under `root`, folders included, sorted, with the bytes of each file (`None` for a folder).
+pub fn snapshot(root: &Path) -> Vec<(PathBuf, Option<Vec<u8>>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let bytes = if path.is_dir() {
+                stack.push(path.clone());
+                None
+            } else {
+                Some(fs::read(&path).unwrap())
+            };
+            out.push((path, bytes));
+        }
+    }
+    out.sort();
+    out
+}
