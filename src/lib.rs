@@ -28,6 +28,7 @@ pub mod i18n;
 pub mod include;
 pub mod load;
 pub mod memo;
+pub mod new_book;
 pub mod outline;
 pub mod package;
 pub mod render;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, Parser, Subcommand};
 use folio::diagnostic::Diagnostic;
 use folio::target::Target;
 use folio::{Build, Settings};
@@ -79,6 +79,18 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Target::Epub)]
         target: Target,
     },
+    /// Make a new book in DIR that builds at once: book.toml, sources.toml, src/SUMMARY.md, a chapter.
+    New {
+        /// The folder for the book (made if missing); the title comes from its name.
+        dir: PathBuf,
+    },
+    /// Print a completion script for a shell (e.g. `folio completions bash > /etc/bash_completion.d/folio`).
+    Completions {
+        /// The shell to complete in.
+        shell: clap_complete::Shell,
+    },
+    /// Print folio's manual page in roff (e.g. `folio man > folio.1`).
+    Man,
 }
 
 /// Exit codes of the contract.
@@ -109,6 +121,29 @@ fn main() -> ExitCode {
             quiet: false,
         }),
         Command::Check { book, root, strict, epubcheck, target } => run_check(book, root, strict, epubcheck, target),
+        Command::New { dir } => run_new(&dir),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "folio", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
+        Command::Man => match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => ExitCode::from(fail(format!("failed to write the manual page ({e})"))),
+        },
+    }
+}
+
+/// Writes a new book and says what to do next.
+fn run_new(dir: &Path) -> ExitCode {
+    match folio::new_book::create(dir) {
+        Ok(files) => {
+            let names: Vec<String> =
+                files.iter().map(|f| f.strip_prefix(dir).unwrap_or(f).display().to_string()).collect();
+            eprintln!("created {}: {}", dir.display(), names.join(", "));
+            eprintln!("build it with `folio build {}`", dir.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => ExitCode::from(fail(e)),
     }
 }
 
@@ -190,6 +225,8 @@ fn report(diagnostics: &[Diagnostic]) {
         if let Some(relative) = cwd.as_ref().and_then(|cwd| d.path.strip_prefix(cwd).ok()) {
             d.path = relative.to_path_buf();
         }
+        // `folio build` in the book folder reads `./src/x.md`; it is shown as `src/x.md`, as cargo would.
+        d.path = d.path.components().filter(|c| *c != std::path::Component::CurDir).collect();
         let _ = writeln!(err, "{d}");
     }
 }
@@ -243,7 +280,7 @@ fn run_build(args: &BuildArgs) -> Result<(PathBuf, Build), u8> {
     report(&build.diagnostics);
     let Some(epub) = build.epub.as_ref() else {
         let errors = build.diagnostics.iter().filter(|d| d.is_error()).count();
-        eprintln!("error: could not build the book: {errors} error{}", if errors == 1 { "" } else { "s" });
+        eprintln!("error: could not build the book: {}", counted(errors, "error"));
         return Err(BOOK_ERRORS);
     };
     let output = output_path(args, &build.slug);
@@ -265,15 +302,20 @@ fn run_build(args: &BuildArgs) -> Result<(PathBuf, Build), u8> {
             fonts => format!(", fonts {} → {}", size(fonts.bytes_before), size(fonts.bytes_after)),
         };
         eprintln!(
-            "built {} ({} chapters{cached}, {} notes{images}{fonts}, {} KiB) in {} ms",
+            "built {} ({}{cached}, {}{images}{fonts}, {} KiB) in {} ms",
             output.display(),
-            stats.chapters,
-            stats.notes,
+            counted(stats.chapters, "chapter"),
+            counted(stats.notes, "note"),
             epub_bytes.div_ceil(1024),
             started.elapsed().as_millis()
         );
     }
     Ok((output, build))
+}
+
+/// "1 chapter", "2 chapters".
+fn counted(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
 /// A size in KiB, or in MiB with one decimal from 1 MiB on.
