@@ -81,7 +81,7 @@ pub fn check_book_file(kind: BookFile, text: &str) {
             check_positions("SUMMARY.md", text, &diagnostics);
         }
         BookFile::Sources => {
-            let (_, diagnostics) = folio::cite::load(SourceText::new("sources.toml", text.to_string()), false);
+            let (_, diagnostics) = folio::cite::load(SourceText::new("sources.toml", text.to_string()), "en");
             check_positions("sources.toml", text, &diagnostics);
         }
     }

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::diagnostic::{Diagnostic, SourceText};
+use crate::i18n::Citation;
 use crate::text::{did_you_mean, escape, escape_href, is_web_url};
 
 /// What kind of work a source is; it decides how the reference is set.
@@ -91,21 +92,6 @@ pub struct PartialDate {
     day: Option<u8>,
 }
 
-const MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-
 impl PartialDate {
     fn parse(s: &str) -> Option<Self> {
         let mut parts = s.trim().split('-');
@@ -127,14 +113,24 @@ impl PartialDate {
         Some(Self { year, month, day })
     }
 
-    /// "November 7, 2017" (or "7 November 2017" when `day_first`), "November 2017" or "2017".
-    fn display(self, day_first: bool) -> String {
-        match (self.month, self.day) {
-            (Some(m), Some(d)) if day_first => format!("{d} {} {}", MONTHS[usize::from(m) - 1], self.year),
-            (Some(m), Some(d)) => format!("{} {d}, {}", MONTHS[usize::from(m) - 1], self.year),
-            (Some(m), None) => format!("{} {}", MONTHS[usize::from(m) - 1], self.year),
-            _ => self.year.to_string(),
-        }
+    /// The date as the book's language writes it: "7 November 2017", "November 2017" or "2017".
+    fn display(self, style: &Citation) -> String {
+        let month = |m: u8| usize::from(m) - 1;
+        let day = |d: u8| match (d, style.first_day) {
+            (1, Some(first)) => first.to_string(),
+            (d, _) => d.to_string(),
+        };
+        let pattern = match (self.month, self.day) {
+            (Some(_), Some(_)) => style.full_date,
+            (Some(_), None) => style.month_year,
+            _ => return self.year.to_string(),
+        };
+        let m = self.month.unwrap_or(1);
+        pattern
+            .replace("{d}", &self.day.map(day).unwrap_or_default())
+            .replace("{M}", style.months[month(m)])
+            .replace("{m}", &m.to_string())
+            .replace("{y}", &self.year.to_string())
     }
 }
 
@@ -159,8 +155,8 @@ pub struct Source {
     accessed: Option<PartialDate>,
     /// Where the key is written, for "never cited" warnings.
     pub key_range: Range<usize>,
-    /// Dates read "7 November 2017" rather than "November 7, 2017".
-    day_first: bool,
+    /// How the book's language writes citations.
+    style: &'static Citation,
 }
 
 /// The loaded sources file.
@@ -206,14 +202,9 @@ pub fn parse_citation(label: &str) -> Result<Vec<CiteItem>, String> {
         .collect()
 }
 
-/// Whether a book in `language` writes dates day first: all but US English do.
-pub fn day_first(language: &str) -> bool {
-    let lower = language.to_ascii_lowercase();
-    !(lower == "en" || lower.starts_with("en-us"))
-}
-
-/// Reads the sources file; `None` if it has errors. `day_first` follows the book's language.
-pub fn load(file: SourceText, day_first: bool) -> (Option<Sources>, Vec<Diagnostic>) {
+/// Reads the sources file; `None` if it has errors. References are written in the book's `language`.
+pub fn load(file: SourceText, language: &str) -> (Option<Sources>, Vec<Diagnostic>) {
+    let style = crate::i18n::citation(language);
     let mut diags = Vec::new();
     let raw: RawFile = match toml::from_str(&file.text) {
         Ok(raw) => raw,
@@ -302,7 +293,7 @@ pub fn load(file: SourceText, day_first: bool) -> (Option<Sources>, Vec<Diagnost
             url,
             accessed,
             key_range,
-            day_first,
+            style,
         });
     }
     if diags.iter().any(Diagnostic::is_error) {
@@ -335,12 +326,40 @@ fn family_name(name: &str) -> &str {
     name.split_once(',').map_or(name, |(family, _)| family).trim()
 }
 
-fn join_names(names: &[String]) -> String {
-    match names {
-        [] => String::new(),
-        [one] => one.clone(),
-        [a, b] => format!("{a} and {b}"),
-        [first @ .., last] => format!("{}, and {last}", first.join(", ")),
+/// "A and B", "A, B, and C" ("A, B und C", "A、B、C"), as the language joins names.
+fn join_names(names: &[String], style: &Citation) -> String {
+    match (names, style.and) {
+        ([], _) => String::new(),
+        ([one], _) => one.clone(),
+        (names, None) => names.join(style.list),
+        ([a, b], Some(and)) => format!("{a} {and} {b}"),
+        ([first @ .., last], Some(and)) => {
+            let serial = if style.serial_comma { style.list.trim_end() } else { "" };
+            format!("{}{serial} {and} {last}", first.join(style.list))
+        }
+    }
+}
+
+/// Straight and typographic double quotation marks in `text` become the given marks.
+fn with_quotes(text: &str, (open, close): (&str, &str)) -> String {
+    crate::text::smart_quotes(text, false).replace('\u{201c}', open).replace('\u{201d}', close)
+}
+
+/// An article's title (XHTML) in the language's quotation marks, with the punctuation that follows it
+/// inside them where the language puts it there (Chicago 6.9).
+fn quoted(style: &Citation, title: &str, punctuation: &str) -> String {
+    let (open, close) = style.quotes;
+    match style.punctuation_inside_quotes {
+        true => format!("{open}{title}{punctuation}{close}"),
+        false => format!("{open}{title}{close}{punctuation}"),
+    }
+}
+
+/// A book's or a publication's title (XHTML): in italics, or in the marks the language uses instead.
+fn work_title(style: &Citation, title: &str) -> String {
+    match style.title_marks {
+        Some((open, close)) => format!("{open}{title}{close}"),
+        None => format!("<em>{title}</em>"),
     }
 }
 
@@ -355,9 +374,6 @@ struct Parts(Vec<String>);
 impl Parts {
     fn text(&mut self, s: &str) {
         self.0.push(crate::text::escaped(s));
-    }
-    fn em(&mut self, s: &str) {
-        self.0.push(format!("<em>{}</em>", crate::text::escaped(s)));
     }
 }
 
@@ -375,25 +391,31 @@ impl Source {
         if self.authors.is_empty() {
             return self.organization.clone();
         }
-        Some(join_names(&self.authors.iter().map(|a| natural_name(a)).collect::<Vec<_>>()))
+        Some(join_names(&self.authors.iter().map(|a| natural_name(a)).collect::<Vec<_>>(), self.style))
     }
 
     /// The title as XHTML: quoted or in italics, marked with its language, followed by its translation
-    /// in brackets. A quoted title takes `separator` inside its quotation marks (Chicago 6.9), unless
-    /// a translation follows; then it comes after the brackets.
+    /// in brackets. A quoted title takes `separator` inside its quotation marks where the language puts
+    /// it there, unless a translation follows; then it comes after the brackets.
     fn title_xhtml(&self, separator: &str) -> String {
-        let quoted = !italic_title(self.kind);
-        // Quotation marks inside a quoted title become single ones (Chicago 13.30).
-        let title = self.in_language(&crate::text::smart_quotes(&self.title, quoted));
+        let style = self.style;
+        let is_quoted = !italic_title(self.kind);
+        let title = self.in_language(&self.title_text());
         let translation = self
             .translated_title
             .as_ref()
-            .map(|t| format!(" [{}]", crate::text::escaped(&crate::text::smart_quotes(t, false))));
-        match (quoted, translation) {
-            (false, translation) => format!("<em>{title}</em>{}", translation.unwrap_or_default()),
-            (true, None) => format!("\u{201c}{title}{separator}\u{201d}"),
-            (true, Some(translation)) => format!("\u{201c}{title}\u{201d}{translation}{separator}"),
+            .map(|t| format!(" [{}]", crate::text::escaped(&with_quotes(t, style.quotes))));
+        match (is_quoted, translation) {
+            (false, translation) => format!("{}{}", work_title(style, &title), translation.unwrap_or_default()),
+            (true, None) => quoted(style, &title, separator),
+            (true, Some(translation)) => format!("{}{translation}{separator}", quoted(style, &title, "")),
         }
+    }
+
+    /// The title's text with its quotation marks; inside a quoted title they are the inner ones (Chicago 13.30).
+    fn title_text(&self) -> String {
+        let marks = if italic_title(self.kind) { self.style.quotes } else { self.style.inner_quotes };
+        with_quotes(&self.title, marks)
     }
 
     /// Escaped text, marked with the title's language when it has one, so screen readers switch voice.
@@ -409,7 +431,7 @@ impl Source {
     fn details(&self, parts: &mut Parts) {
         // A newspaper that is also the author ("BBC News, “…,” BBC News") is named once.
         if let Some(p) = self.publication.as_ref().filter(|p| self.organization.as_ref() != Some(*p)) {
-            parts.em(p);
+            parts.0.push(work_title(self.style, &crate::text::escaped(p)));
         }
         if let Some(n) = &self.number {
             parts.text(n);
@@ -421,7 +443,7 @@ impl Source {
             }
         }
         if let Some(d) = self.date {
-            parts.text(&d.display(self.day_first));
+            parts.text(&d.display(self.style));
         }
     }
 
@@ -456,9 +478,10 @@ impl Source {
 
     /// The short note for a later citation in the same chapter.
     pub fn short_note(&self, locator: Option<&str>) -> String {
+        let style = self.style;
         // Chicago's short title: the main title's first words, at most four, without trailing punctuation.
         let short: String = {
-            let title = crate::text::smart_quotes(&self.title, !italic_title(self.kind));
+            let title = self.title_text();
             // The main title ends at a colon or a spaced dash, where a subtitle begins.
             let end = [":", " \u{2013} ", " \u{2014} "].iter().filter_map(|sep| title.find(sep)).min();
             let main = title[..end.unwrap_or(title.len())].trim().to_string();
@@ -471,25 +494,20 @@ impl Source {
             }
             words.join(" ").trim_end_matches([',', ';', '.', '-', '\u{2013}', '\u{2014}']).to_string()
         };
-        let short_title = if italic_title(self.kind) {
-            format!("<em>{}</em>", self.in_language(&short))
-        } else {
-            format!("\u{201c}{}\u{201d}", self.in_language(&short))
+        let separator = if locator.is_some() { "," } else { "" };
+        let short_title = match italic_title(self.kind) {
+            true => format!("{}{separator}", work_title(style, &self.in_language(&short))),
+            false => quoted(style, &self.in_language(&short), separator),
         };
         let who = match self.authors.as_slice() {
             [] => self.organization.clone(),
             [one] => Some(family_name(one).to_string()),
-            [a, b] => Some(format!("{} and {}", family_name(a), family_name(b))),
-            [a, ..] => Some(format!("{} et al.", family_name(a))),
+            [a, b] => Some(join_names(&[family_name(a).to_string(), family_name(b).to_string()], style)),
+            [a, ..] => Some(format!("{}{}", family_name(a), style.et_al)),
         };
         let mut out = who.map(|w| format!("{}, ", crate::text::escaped(&w))).unwrap_or_default();
         out.push_str(&short_title);
         if let Some(l) = locator {
-            if !italic_title(self.kind) {
-                out.insert(out.len() - '\u{201d}'.len_utf8(), ',');
-            } else {
-                out.push(',');
-            }
             out.push(' ');
             escape(&mut out, l);
         }
@@ -503,7 +521,7 @@ impl Source {
             Some((first, rest)) => {
                 let mut names = vec![first.trim().to_string()];
                 names.extend(rest.iter().map(|a| natural_name(a)));
-                Some(join_names(&names))
+                Some(join_names(&names, self.style))
             }
             None => self.organization.clone(),
         };
@@ -517,7 +535,7 @@ impl Source {
             sentences.push(details.0.join(", "));
         }
         if let Some(a) = self.accessed {
-            sentences.push(format!("Accessed {}", a.display(self.day_first)));
+            sentences.push(crate::text::escaped(&self.style.accessed.replace("{date}", &a.display(self.style))));
         }
         if let Some(url) = &self.url {
             sentences.push(url_link(url));
@@ -525,8 +543,8 @@ impl Source {
         let mut out = String::new();
         for s in sentences {
             out.push_str(&s);
-            // A quoted title already ends with its period inside the quotes, a translated one after it.
-            if !s.ends_with(".\u{201d}") && !s.ends_with('.') {
+            // A quoted title may already end with its period inside the quotes, a translated one after it.
+            if !s.ends_with(&format!(".{}", self.style.quotes.1)) && !s.ends_with('.') {
                 out.push('.');
             }
             out.push(' ');
@@ -552,7 +570,7 @@ mod tests {
     use super::*;
 
     fn sources(text: &str) -> (Option<Sources>, Vec<String>) {
-        let (s, d) = load(SourceText::new("sources.toml", text.to_string()), false);
+        let (s, d) = load(SourceText::new("sources.toml", text.to_string()), "en");
         (s, d.iter().map(ToString::to_string).collect())
     }
 
@@ -608,7 +626,7 @@ mod tests {
                 "sources.toml",
                 NEWS.replace("A Report: Details", "China's \\\"hard\\\" line on escapees, again").to_string(),
             ),
-            true,
+            "en-GB",
         );
         let quoted = quoted.unwrap();
         let quoted = quoted.get("smith").unwrap();
@@ -617,6 +635,74 @@ mod tests {
             quoted.short_note(None),
             "Smith and Choe Sang-Hun, \u{201c}China\u{2019}s \u{2018}hard\u{2019} line\u{201d}"
         );
+    }
+
+    /// A news report by three authors, read on a given day, and a book, in a book of `language`.
+    fn in_language(language: &str) -> Sources {
+        let toml = "[[source]]\nkey = \"n\"\nkind = \"news\"\nauthor = [\"Kim, Ji-woo\", \"Lee, Min\", \"Park, Su\"]\ntitle = \"The \\\"hard\\\" line: again\"\npublication = \"Daily\"\ndate = \"2017-11-01\"\naccessed = \"2026-03-07\"\n[[source]]\nkey = \"b\"\nkind = \"book\"\nauthor = [\"Ro, Ha\", \"Oh, Bo\"]\ntitle = \"Border\"\ndate = \"2001-05\"\n";
+        let (sources, diags) = load(SourceText::new("sources.toml", toml.to_string()), language);
+        assert!(diags.is_empty(), "{diags:?}");
+        sources.unwrap()
+    }
+
+    #[test]
+    fn citations_are_written_in_the_book_s_language() {
+        let cases = [
+            (
+                "de",
+                "Ji-woo Kim, Min Lee und Su Park, \u{201e}The \u{201a}hard\u{2018} line: again\u{201c}, <em>Daily</em>, 1. November 2017, S. 3",
+                "Kim u.\u{a0}a., \u{201e}The \u{201a}hard\u{2018} line\u{201c}, S. 3",
+                "Abgerufen am 7. März 2026",
+                "Ha Ro und Bo Oh, <em>Border</em>, Mai 2001",
+            ),
+            (
+                "fr",
+                "Ji-woo Kim, Min Lee et Su Park, \u{ab}\u{202f}The \u{201c}hard\u{201d} line: again\u{202f}\u{bb}, <em>Daily</em>, 1er novembre 2017, S. 3",
+                "Kim et al., \u{ab}\u{202f}The \u{201c}hard\u{201d} line\u{202f}\u{bb}, S. 3",
+                "Consulté le 7 mars 2026",
+                "Ha Ro et Bo Oh, <em>Border</em>, mai 2001",
+            ),
+            (
+                "es",
+                "Ji-woo Kim, Min Lee y Su Park, \u{ab}The \u{201c}hard\u{201d} line: again\u{bb}, <em>Daily</em>, 1 de noviembre de 2017, S. 3",
+                "Kim et al., \u{ab}The \u{201c}hard\u{201d} line\u{bb}, S. 3",
+                "Consultado el 7 de marzo de 2026",
+                "Ha Ro y Bo Oh, <em>Border</em>, mayo de 2001",
+            ),
+            (
+                "ko",
+                "Ji-woo Kim, Min Lee, Su Park, \u{201c}The \u{2018}hard\u{2019} line: again\u{201d}, \u{300e}Daily\u{300f}, 2017년 11월 1일, S. 3",
+                "Kim 외, \u{201c}The \u{2018}hard\u{2019} line\u{201d}, S. 3",
+                "2026년 3월 7일 접속",
+                "Ha Ro, Bo Oh, \u{300e}Border\u{300f}, 2001년 5월",
+            ),
+            (
+                "ja",
+                "Ji-woo Kim、Min Lee、Su Park, \u{300c}The \u{300e}hard\u{300f} line: again\u{300d}, \u{300e}Daily\u{300f}, 2017年11月1日, S. 3",
+                "Kimほか, \u{300c}The \u{300e}hard\u{300f} line\u{300d}, S. 3",
+                "2026年3月7日閲覧",
+                "Ha Ro、Bo Oh, \u{300e}Border\u{300f}, 2001年5月",
+            ),
+            (
+                "zh-Hans",
+                "Ji-woo Kim、Min Lee、Su Park, \u{201c}The \u{2018}hard\u{2019} line: again\u{201d}, \u{300a}Daily\u{300b}, 2017年11月1日, S. 3",
+                "Kim等, \u{201c}The \u{2018}hard\u{2019} line\u{201d}, S. 3",
+                "2026年3月7日访问",
+                "Ha Ro、Bo Oh, \u{300a}Border\u{300b}, 2001年5月",
+            ),
+        ];
+        for (language, note, short, accessed, book) in cases {
+            let sources = in_language(language);
+            let news = sources.get("n").unwrap();
+            assert_eq!(news.note(Some("S. 3")), note, "{language}");
+            assert_eq!(news.short_note(Some("S. 3")), short, "{language}");
+            assert!(news.bibliography().contains(accessed), "{language}: {}", news.bibliography());
+            assert_eq!(sources.get("b").unwrap().note(None), book, "{language}");
+        }
+        // English keeps Chicago's American punctuation; dates are day first but in US English.
+        let us = in_language("en-US");
+        assert!(us.get("n").unwrap().note(None).contains(" line: again,\u{201d} <em>Daily</em>, November 1, 2017"));
+        assert!(in_language("en-GB").get("n").unwrap().bibliography().contains("Accessed 7 March 2026"));
     }
 
     #[test]

@@ -195,7 +195,7 @@ pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
     };
     let sources = book.config.sources.as_ref().and_then(|file| match root.read_text(&file.value) {
         Ok(text) => {
-            let (sources, diags) = cite::load(text, cite::day_first(&book.config.language));
+            let (sources, diags) = cite::load(text, &book.config.language);
             diagnostics.extend(diags);
             sources
         }
