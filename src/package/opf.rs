@@ -53,18 +53,11 @@ pub struct Options {
     pub guide: Vec<Reference>,
 }
 
-/// `YYYY-MM-DDThh:mm:ssZ` for a Unix time.
+/// `YYYY-MM-DDThh:mm:ssZ` for a Unix time (RFC 3339 in UTC, whole seconds).
 pub fn w3c_datetime(unix_seconds: i64) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp(unix_seconds).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        t.month() as u8,
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    // Years past 9999 have no RFC 3339 form; book.toml's dates cannot reach them.
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
 fn element(out: &mut String, name: &str, attrs: &str, text: &str) {
@@ -235,3 +228,13 @@ fn accessibility(out: &mut String, facts: ContentFacts) {
 
 /// The conformance statement of EPUB Accessibility 1.1 for the level folio checks for.
 pub const WCAG_CONFORMANCE: &str = "EPUB Accessibility 1.1 - WCAG 2.1 Level AA";
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn modified_times_are_rfc_3339_in_utc() {
+        assert_eq!(super::w3c_datetime(crate::DEFAULT_EPOCH), "1980-01-01T00:00:00Z");
+        assert_eq!(super::w3c_datetime(1_764_288_000), "2025-11-28T00:00:00Z");
+        assert_eq!(super::w3c_datetime(1_764_288_000 + 3_723), "2025-11-28T01:02:03Z");
+    }
+}
