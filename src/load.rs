@@ -4,33 +4,49 @@
 //! the read root, symlinks included). Assets that chapters refer to are read later through the
 //! same `ReadRoot`, once the renderer knows which ones are used.
 
-use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
+use crate::beneath;
 use crate::config::{self, BookConfig};
 use crate::diagnostic::{Diagnostic, Position, Severity, SourceText};
 use crate::include;
 use crate::outline::{self, Outline};
 
+/// The most bytes folio reads from one text file: a chapter, an included file, `SUMMARY.md`, `book.toml`,
+/// the sources file. The longest chapters of real books are a few hundred kilobytes.
+pub const MAX_TEXT_FILE_BYTES: u64 = 16 << 20;
+
+/// The most bytes folio reads from any other file of the book: an image, a font, a stylesheet.
+pub const MAX_FILE_BYTES: u64 = 64 << 20;
+
+/// The most bytes a book's images, fonts and stylesheets may add up to (each file once, however often it
+/// is used). Send to Kindle takes books of up to 200 MB.
+pub const MAX_ASSET_BYTES: u64 = 256 << 20;
+
 /// The folder folio may read from, and the book folder inside it.
+///
+/// The read root is opened once ([`beneath::Folder`]) and every file is opened beneath that handle, so a
+/// path or symlink leading outside is refused in the same system call that opens the file.
 #[derive(Debug, Clone)]
 pub struct ReadRoot {
     /// The book folder as the user named it (used to show paths).
     pub book_dir: PathBuf,
     /// The book folder, canonical.
     book_canonical: PathBuf,
-    /// The read root, canonical: the book folder or an ancestor given with `--root`.
-    root_canonical: PathBuf,
-    /// Folders already made canonical, by their path under `book_canonical`: a book's files share a few
-    /// folders, and resolving every path component anew cost five system calls per file.
-    canonical_folders: Arc<Mutex<HashMap<PathBuf, PathBuf>>>,
+    /// The read root, open: the book folder or an ancestor given with `--root`.
+    root: Arc<beneath::Folder>,
+    /// The book folder relative to the read root (empty without `--root`).
+    book_in_root: PathBuf,
+    /// What [`ReadRoot::read`] has read so far, against [`MAX_ASSET_BYTES`].
+    asset_bytes: Arc<AtomicU64>,
 }
 
 /// Why a file could not be read.
@@ -38,6 +54,12 @@ pub struct ReadRoot {
 pub enum ReadError {
     /// The path (or a symlink on it) points outside the read root.
     OutsideRoot,
+    /// It is not a regular file: a folder, a FIFO, a device or a socket (named).
+    NotAFile(&'static str),
+    /// It holds more bytes than folio reads from one file of its kind (the limit).
+    TooLarge(u64),
+    /// With it, the book's images, fonts and stylesheets add up to more than [`MAX_ASSET_BYTES`].
+    OverBudget,
     /// The file system said no.
     Io(io::Error),
 }
@@ -46,7 +68,28 @@ impl std::fmt::Display for ReadError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ReadError::OutsideRoot => write!(f, "it is outside the book folder"),
+            ReadError::NotAFile("folder") => write!(f, "it is a folder"),
+            ReadError::NotAFile(kind) => write!(f, "it is {kind}, not a regular file"),
+            ReadError::TooLarge(limit) => write!(f, "it is larger than {} MiB", limit >> 20),
+            ReadError::OverBudget => write!(
+                f,
+                "with it, the book's images, fonts and stylesheets add up to more than {} MiB",
+                MAX_ASSET_BYTES >> 20
+            ),
             ReadError::Io(e) => write!(f, "{}", describe(e)),
+        }
+    }
+}
+
+impl ReadError {
+    /// What to do about it, when there is something to say.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            ReadError::OutsideRoot => Some("folio reads only inside the book folder (or --root)"),
+            ReadError::NotAFile("folder") | ReadError::Io(_) => None,
+            ReadError::NotAFile(_) => Some("folio reads only regular files; replace it with one"),
+            ReadError::TooLarge(_) => Some("split it into smaller files; SECURITY.md lists folio's limits"),
+            ReadError::OverBudget => Some("make the images smaller; SECURITY.md lists folio's limits"),
         }
     }
 }
@@ -66,6 +109,31 @@ pub fn describe(e: &io::Error) -> String {
     }
 }
 
+/// What kind of file the metadata describes, when it is not a regular file.
+fn not_a_file(metadata: &fs::Metadata) -> Option<&'static str> {
+    let kind = metadata.file_type();
+    if kind.is_file() {
+        return None;
+    }
+    if kind.is_dir() {
+        return Some("folder");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return Some("a FIFO");
+        }
+        if kind.is_char_device() || kind.is_block_device() {
+            return Some("a device");
+        }
+        if kind.is_socket() {
+            return Some("a socket");
+        }
+    }
+    Some("a special file")
+}
+
 impl ReadRoot {
     /// Opens a book folder; `root` widens what may be read to an ancestor folder.
     pub fn new(book_dir: &Path, root: Option<&Path>) -> io::Result<Self> {
@@ -78,13 +146,22 @@ impl ReadRoot {
             })?,
             None => book_canonical.clone(),
         };
-        if !book_canonical.starts_with(&root_canonical) {
+        let Ok(book_in_root) = book_canonical.strip_prefix(&root_canonical).map(Path::to_path_buf) else {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "--root must be the book folder or one of its ancestors",
             ));
-        }
-        Ok(Self { book_dir: book_dir.to_path_buf(), book_canonical, root_canonical, canonical_folders: Arc::default() })
+        };
+        let folder = beneath::Folder::open(&root_canonical).map_err(|e| {
+            io::Error::new(e.kind(), format!("cannot open '{}': {}", root_canonical.display(), describe(&e)))
+        })?;
+        Ok(Self {
+            book_dir: book_dir.to_path_buf(),
+            book_canonical,
+            root: Arc::new(folder),
+            book_in_root,
+            asset_bytes: Arc::default(),
+        })
     }
 
     /// The book folder, canonical: the same folder however its path was written.
@@ -97,57 +174,51 @@ impl ReadRoot {
         self.book_dir.join(relative)
     }
 
-    /// Resolves a path relative to the book folder, refusing anything outside the read root.
-    pub fn resolve(&self, relative: &Path) -> Result<PathBuf, ReadError> {
+    /// Reads an image, font or stylesheet given relative to the book folder (at most [`MAX_FILE_BYTES`],
+    /// and [`MAX_ASSET_BYTES`] for all of them). Whether a book goes over does not depend on the order
+    /// files are read in: a file only takes what leaves the total within the limit.
+    pub fn read(&self, relative: &Path) -> Result<Vec<u8>, ReadError> {
+        let (bytes, _) = self.read_stamped(relative, MAX_FILE_BYTES)?;
+        let len = bytes.len() as u64;
+        let fits = |read: u64| read.checked_add(len).filter(|&total| total <= MAX_ASSET_BYTES);
+        match self.asset_bytes.fetch_update(Ordering::Relaxed, Ordering::Relaxed, fits) {
+            Ok(_) => Ok(bytes),
+            Err(_) => Err(ReadError::OverBudget),
+        }
+    }
+
+    /// Opens the regular file at `relative` (to the book folder) beneath the read root, with its metadata;
+    /// anything else is refused without blocking and without reading it.
+    fn open(&self, relative: &Path) -> Result<(File, fs::Metadata), ReadError> {
         if relative.is_absolute() {
             return Err(ReadError::OutsideRoot);
         }
-        let joined = self.book_canonical.join(relative);
-        let canonical = match (joined.parent(), joined.file_name()) {
-            (Some(folder), Some(name)) => {
-                let file = self.canonical_folder(folder)?.join(name);
-                // A symlink in the last place is followed like one anywhere else.
-                if fs::symlink_metadata(&file).map_err(ReadError::Io)?.is_symlink() {
-                    file.canonicalize().map_err(ReadError::Io)?
-                } else {
-                    file
-                }
-            }
-            _ => joined.canonicalize().map_err(ReadError::Io)?,
-        };
-        if canonical.starts_with(&self.root_canonical) { Ok(canonical) } else { Err(ReadError::OutsideRoot) }
-    }
-
-    fn canonical_folder(&self, folder: &Path) -> Result<PathBuf, ReadError> {
-        if let Some(known) = self.canonical_folders.lock().expect("not poisoned").get(folder) {
-            return Ok(known.clone());
-        }
-        let canonical = folder.canonicalize().map_err(ReadError::Io)?;
-        self.canonical_folders.lock().expect("not poisoned").insert(folder.to_path_buf(), canonical.clone());
-        Ok(canonical)
-    }
-
-    /// Reads a file given relative to the book folder.
-    pub fn read(&self, relative: &Path) -> Result<Vec<u8>, ReadError> {
-        self.read_stamped(relative).map(|(bytes, _)| bytes)
-    }
-
-    /// Opens a file given relative to the book folder, with its metadata.
-    fn open(&self, relative: &Path) -> Result<(File, fs::Metadata), ReadError> {
-        let file = File::open(self.resolve(relative)?).map_err(ReadError::Io)?;
+        let file = self.root.open_file(&self.book_in_root.join(relative)).map_err(|e| match e {
+            beneath::OpenError::Outside => ReadError::OutsideRoot,
+            beneath::OpenError::Io(e) if e.kind() == io::ErrorKind::IsADirectory => ReadError::NotAFile("folder"),
+            beneath::OpenError::Io(e) => ReadError::Io(e),
+        })?;
         let metadata = file.metadata().map_err(ReadError::Io)?;
-        Ok((file, metadata))
+        match not_a_file(&metadata) {
+            Some(kind) => Err(ReadError::NotAFile(kind)),
+            None => Ok((file, metadata)),
+        }
     }
 
-    /// Reads a file given relative to the book folder, with its stamp as it was opened, before reading.
-    fn read_stamped(&self, relative: &Path) -> Result<(Vec<u8>, Option<Stamp>), ReadError> {
+    /// Reads a file given relative to the book folder, of at most `limit` bytes, with its stamp as it was
+    /// opened, before reading.
+    fn read_stamped(&self, relative: &Path, limit: u64) -> Result<(Vec<u8>, Option<Stamp>), ReadError> {
         let (file, metadata) = self.open(relative)?;
-        if metadata.is_dir() {
-            return Err(ReadError::Io(io::Error::new(io::ErrorKind::InvalidInput, "it is a folder")));
+        if metadata.len() > limit {
+            return Err(ReadError::TooLarge(limit));
         }
-        // Sized from the metadata just read; through `take`, std does not ask the system again.
+        // Sized from the metadata just read; through `take`, std does not ask the system again, and a
+        // file that grows while it is read stops one byte past the limit.
         let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0).saturating_add(1));
-        file.take(u64::MAX).read_to_end(&mut bytes).map_err(ReadError::Io)?;
+        file.take(limit + 1).read_to_end(&mut bytes).map_err(ReadError::Io)?;
+        if bytes.len() as u64 > limit {
+            return Err(ReadError::TooLarge(limit));
+        }
         Ok((bytes, Stamp::of(&metadata)))
     }
 
@@ -158,14 +229,14 @@ impl ReadRoot {
         self.open(relative).map(|(_, metadata)| Stamp::of(&metadata))
     }
 
-    /// Reads a text file, reporting bad UTF-8 at the first invalid byte.
+    /// Reads a text file (at most [`MAX_TEXT_FILE_BYTES`]), reporting bad UTF-8 at the first invalid byte.
     pub fn read_text(&self, relative: &Path) -> Result<SourceText, TextError> {
         self.read_text_stamped(relative).map(|(text, _)| text)
     }
 
     /// Reads a text file like [`ReadRoot::read_text`], with its stamp as it was opened.
     pub fn read_text_stamped(&self, relative: &Path) -> Result<(SourceText, Option<Stamp>), TextError> {
-        let (bytes, stamp) = self.read_stamped(relative).map_err(TextError::Read)?;
+        let (bytes, stamp) = self.read_stamped(relative, MAX_TEXT_FILE_BYTES).map_err(TextError::Read)?;
         let display = self.display_path(relative);
         match String::from_utf8(bytes) {
             Ok(mut text) => {
@@ -263,9 +334,14 @@ impl TextError {
             },
             TextError::Read(e) => {
                 let message = format!("cannot read {what} '{}': {e}", shown.display());
-                match at {
+                let d = match at {
                     Some((source, range)) => source.error(range, message),
                     None => Diagnostic::error(shown, message),
+                };
+                // Where a file outside the book came from is plain from the message.
+                match e.hint().filter(|_| !matches!(e, ReadError::OutsideRoot)) {
+                    Some(hint) => d.with_hint(hint),
+                    None => d,
                 }
             }
         }
@@ -296,6 +372,8 @@ pub struct BookSources {
     pub summary: SourceText,
     /// The reading order; chapter texts are read from it with [`BookSources::read_chapter`].
     pub outline: Outline,
+    /// What the chapters' texts may still add up to.
+    pub text_budget: include::Budget,
 }
 
 /// Reads the book folder. `None` when the config or outline cannot be read; diagnostics either way.
@@ -335,7 +413,8 @@ pub fn load(root: &ReadRoot) -> (Option<BookSources>, Vec<Diagnostic>) {
     // Chapters are read later, one by one as they are finished (`BookSources::read_chapter`): a rebuild
     // hashes each text and drops it at once when the cache has the chapter, instead of holding the
     // whole book in memory.
-    (Some(BookSources { root: root.clone(), config_source, config, summary, outline }), diags)
+    let text_budget = include::Budget::default();
+    (Some(BookSources { root: root.clone(), config_source, config, summary, outline, text_budget }), diags)
 }
 
 impl BookSources {
@@ -345,7 +424,8 @@ impl BookSources {
         let relative = self.config.src.join(path);
         match self.root.read_text_stamped(&relative) {
             Ok((source, stamp)) => {
-                let (text, include_diags) = include::expand(&self.root, &self.config.src, path, source, stamp);
+                let (text, include_diags) =
+                    include::expand(&self.root, &self.config.src, path, source, stamp, &self.text_budget);
                 (Some(ChapterSource { path: path.to_path_buf(), title: entry.title.clone(), text }), include_diags)
             }
             Err(e) => {
@@ -398,12 +478,45 @@ mod tests {
     fn folders_and_missing_files_are_read_errors() {
         let dir = tree();
         let root = ReadRoot::new(&dir.path().join("book"), None).unwrap();
-        let ReadError::Io(e) = root.read(Path::new("src")).unwrap_err() else { panic!("a folder is not outside") };
+        let e = root.read(Path::new("src")).unwrap_err();
+        assert!(matches!(e, ReadError::NotAFile("folder")), "{e:?}");
         assert_eq!(e.to_string(), "it is a folder");
         let ReadError::Io(e) = root.read(Path::new("src/two.md")).unwrap_err() else { panic!("missing") };
         assert_eq!(e.kind(), io::ErrorKind::NotFound);
         let ReadError::Io(e) = root.read(Path::new("missing/two.md")).unwrap_err() else { panic!("missing") };
         assert_eq!(e.kind(), io::ErrorKind::NotFound);
         assert!(matches!(root.read(Path::new("/etc/hostname")), Err(ReadError::OutsideRoot)));
+    }
+
+    /// Issue #20, class 6: a FIFO would block the read forever, a device would be read without end.
+    #[test]
+    fn fifos_and_devices_are_refused_without_blocking() {
+        let dir = tree();
+        let book = dir.path().join("book");
+        let fifo = book.join("src/fifo.md");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        symlink("/dev/zero", book.join("src/zero.md")).unwrap();
+        let root = ReadRoot::new(&book, Some(Path::new("/"))).unwrap();
+        let e = root.read_text(Path::new("src/fifo.md")).unwrap_err();
+        let TextError::Read(e) = e else { panic!("{e:?}") };
+        assert_eq!(e.to_string(), "it is a FIFO, not a regular file");
+        assert!(matches!(root.stamp(Path::new("src/fifo.md")), Err(ReadError::NotAFile("a FIFO"))));
+        // /dev/zero itself, reached through a link the wide root allows.
+        let e = root.read(Path::new("src/zero.md")).unwrap_err();
+        assert_eq!(e.to_string(), "it is a device, not a regular file");
+        assert!(e.hint().is_some());
+    }
+
+    #[test]
+    fn files_over_the_limit_are_refused() {
+        let dir = tree();
+        let book = dir.path().join("book");
+        let big = fs::File::create(book.join("src/big.md")).unwrap();
+        big.set_len(MAX_TEXT_FILE_BYTES + 1).unwrap();
+        let root = ReadRoot::new(&book, None).unwrap();
+        let Err(TextError::Read(e)) = root.read_text(Path::new("src/big.md")) else { panic!("read") };
+        assert_eq!(e.to_string(), "it is larger than 16 MiB");
+        // The same bytes are within the limit for other files.
+        assert_eq!(root.read(Path::new("src/big.md")).unwrap().len() as u64, MAX_TEXT_FILE_BYTES + 1);
     }
 }

@@ -74,9 +74,9 @@ pub fn read(root: &ReadRoot, path: &Path, what: &str, location: &Location) -> Re
 
 fn read_error(root: &ReadRoot, path: &Path, what: &str, e: &ReadError, location: &Location) -> Diagnostic {
     let d = location.error(format!("cannot read {what} '{}': {e}", root.display_path(path).display()));
-    match e {
-        ReadError::OutsideRoot => d.with_hint("folio reads only inside the book folder (or --root)"),
-        ReadError::Io(_) => d,
+    match e.hint() {
+        Some(hint) => d.with_hint(hint),
+        None => d,
     }
 }
 
