@@ -1,8 +1,15 @@
 //! mdBook's `{{#include}}` and `{{#rustdoc_include}}`, expanded before parsing, with a map from
 //! the expanded text back to the author's files so diagnostics keep pointing at what they wrote.
+//!
+//! Includes can multiply text (a file that includes itself eight times, ten levels deep, stands for
+//! a billion copies), so every chapter pays for its text from one [`Budget`] for the whole book: its
+//! own file, each file it includes (once per chapter, however often), and each include's selection and
+//! a fixed price per include. A chapter that would overspend it gets an error and stops expanding.
 
+use std::collections::HashMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::diagnostic::{Diagnostic, Location, Severity, SourceText};
 use crate::load::{ReadRoot, Stamp};
@@ -10,6 +17,34 @@ use crate::outline::normalize_relative;
 
 /// mdBook stops at this depth too; it also stops include cycles.
 const MAX_DEPTH: usize = 10;
+
+/// The most text a book's chapters may be made of, in bytes, counted as [`Budget`] says: four times the
+/// largest book folio was measured on, and little enough that building one stays within a gigabyte.
+pub const MAX_BOOK_TEXT_BYTES: u64 = 64 << 20;
+
+/// What one include costs besides its text: reading the directive, opening the file, mapping it back.
+const INCLUDE_COST: u64 = 256;
+
+/// The text the chapters of one build may still be made of, shared by the chapters read in parallel.
+///
+/// Whether a book overspends it does not depend on the order chapters are read in: a chapter only takes
+/// what leaves the total within [`MAX_BOOK_TEXT_BYTES`], so some chapter fails exactly when the sum of
+/// all they ask for is over it.
+#[derive(Debug, Default)]
+pub struct Budget {
+    spent: AtomicU64,
+}
+
+impl Budget {
+    /// Takes `cost` bytes; false, taking nothing, when that would overspend the budget.
+    pub fn take(&self, cost: u64) -> bool {
+        self.spent
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |spent| {
+                spent.checked_add(cost).filter(|&total| total <= MAX_BOOK_TEXT_BYTES)
+            })
+            .is_ok()
+    }
+}
 
 /// A chapter's text after expansion.
 #[derive(Debug)]
@@ -23,6 +58,8 @@ pub struct Expanded {
     stamps: Vec<Option<(PathBuf, Stamp)>>,
     /// Sorted by `start`: from offset `start` of `text` on, bytes come from `files[file]` at `file_start`.
     segments: Vec<Segment>,
+    /// What the chapter took from the book's [`Budget`].
+    cost: u64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -40,7 +77,14 @@ impl Expanded {
 
     fn single(source: SourceText, stamp: Option<(PathBuf, Stamp)>) -> Self {
         let segments = vec![Segment { start: 0, file: 0, file_start: 0 }];
-        Self { expanded: None, files: vec![source], stamps: vec![stamp], segments }
+        let cost = source.text.len() as u64;
+        Self { expanded: None, files: vec![source], stamps: vec![stamp], segments, cost }
+    }
+
+    /// What the chapter took from the book's [`Budget`]: the same for the same files, so a build that
+    /// skips reading them (the source memo) can take it again.
+    pub fn cost(&self) -> u64 {
+        self.cost
     }
 
     /// The Markdown to parse.
@@ -87,31 +131,54 @@ impl Expanded {
     }
 }
 
-/// Expands the directives of one chapter (`chapter` is relative to `src`; `stamp` is its file's).
+/// Expands the directives of one chapter (`chapter` is relative to `src`; `stamp` is its file's), paying
+/// for its text from `budget`.
 pub fn expand(
     root: &ReadRoot,
     src: &Path,
     chapter: &Path,
     source: SourceText,
     stamp: Option<Stamp>,
+    budget: &Budget,
 ) -> (Expanded, Vec<Diagnostic>) {
     let book_relative = src.join(chapter);
     let chapter_stamp = stamp.map(|stamp| (book_relative.clone(), stamp));
-    // memchr's searcher: this runs over every byte of the book on every build.
-    if memchr::memmem::find(source.text.as_bytes(), b"{{#").is_none() {
-        return (Expanded::single(source, chapter_stamp), Vec::new());
+    let single = Expanded::single(source, chapter_stamp);
+    if !budget.take(single.cost) {
+        let d = Diagnostic::error(&single.files[0].path, over_budget("this chapter is not read"));
+        return (single, vec![d.with_hint(OVER_BUDGET_HINT)]);
     }
-    let expanded = Some(String::with_capacity(source.text.len()));
-    let out = Expanded { expanded, files: vec![source], stamps: vec![chapter_stamp], segments: vec![] };
-    let mut expander = Expander { root, out, diags: Vec::new() };
+    // memchr's searcher: this runs over every byte of the book on every build.
+    if memchr::memmem::find(single.text().as_bytes(), b"{{#").is_none() {
+        return (single, Vec::new());
+    }
+    let out = Expanded { expanded: Some(String::with_capacity(single.cost as usize)), segments: vec![], ..single };
+    let read = HashMap::from([(book_relative.clone(), 0)]);
+    let mut expander = Expander { root, out, diags: Vec::new(), budget, read, exhausted: false };
     expander.expand_file(0, &book_relative, 0);
     (expander.out, expander.diags)
 }
+
+/// The message for text over [`MAX_BOOK_TEXT_BYTES`], saying what was left out.
+fn over_budget(left_out: &str) -> String {
+    format!(
+        "the book's chapters and includes add up to more than {} MiB of text; {left_out}",
+        MAX_BOOK_TEXT_BYTES >> 20
+    )
+}
+
+const OVER_BUDGET_HINT: &str =
+    "an include may include itself, or a large file many times; SECURITY.md lists folio's limits";
 
 struct Expander<'a> {
     root: &'a ReadRoot,
     out: Expanded,
     diags: Vec<Diagnostic>,
+    budget: &'a Budget,
+    /// Files already read for this chapter, by path relative to the book folder: their index in `files`.
+    read: HashMap<PathBuf, usize>,
+    /// Set once the budget is spent: the rest of the chapter is copied as it is.
+    exhausted: bool,
 }
 
 /// A parsed `{{#name args}}`.
@@ -137,9 +204,24 @@ impl Expander<'_> {
         out.push_str(&self.out.files[file].text[range]);
     }
 
+    /// Takes `cost` from the budget; false (with an error at `drange` of `file`) when it is spent.
+    fn pay(&mut self, cost: u64, file: usize, drange: &Range<usize>, target: &str) -> bool {
+        if self.budget.take(cost) {
+            self.out.cost += cost;
+            return true;
+        }
+        self.exhausted = true;
+        let message = over_budget(&format!("`{target}` is not included"));
+        self.diags.push(self.out.files[file].error(drange.clone(), message).with_hint(OVER_BUDGET_HINT));
+        false
+    }
+
     fn expand_range(&mut self, file: usize, path: &Path, range: Range<usize>, depth: usize) {
         let mut pos = range.start;
         for directive in find_directives(&self.out.files[file].text[range.clone()], range.start) {
+            if self.exhausted {
+                break;
+            }
             let Directive { range: drange, name, args } = directive;
             let escaped = drange.start > 0 && self.out.files[file].text.as_bytes()[drange.start - 1] == b'\\';
             if escaped {
@@ -182,6 +264,9 @@ impl Expander<'_> {
             this.diags.push(d);
             false
         };
+        if !self.pay(INCLUDE_COST, file, &drange, target) {
+            return true;
+        }
         if depth >= MAX_DEPTH {
             return warn(
                 self,
@@ -192,26 +277,45 @@ impl Expander<'_> {
         else {
             return warn(self, format!("include '{target}' is outside the book folder and is left as text"));
         };
-        let (source, stamp) = match self.root.read_text_stamped(&relative) {
-            Ok(read) => read,
-            Err(crate::load::TextError::Read(crate::load::ReadError::OutsideRoot)) => {
-                return warn(self, format!("include '{target}' is outside the book folder and is left as text"));
-            }
-            Err(e) => {
-                let shown = self.root.display_path(&relative);
-                let d = e.diagnostic(&shown, "included file", Some((&self.out.files[file], drange)));
-                self.diags.push(d);
-                return true;
+        // A file included again is not read again: its text is already among the chapter's files.
+        let included = match self.read.get(&relative) {
+            Some(&index) => index,
+            None => {
+                let (source, stamp) = match self.root.read_text_stamped(&relative) {
+                    Ok(read) => read,
+                    Err(crate::load::TextError::Read(crate::load::ReadError::OutsideRoot)) => {
+                        return warn(
+                            self,
+                            format!("include '{target}' is outside the book folder and is left as text"),
+                        );
+                    }
+                    Err(e) => {
+                        let shown = self.root.display_path(&relative);
+                        let d = e.diagnostic(&shown, "included file", Some((&self.out.files[file], drange)));
+                        self.diags.push(d);
+                        return true;
+                    }
+                };
+                if !self.pay(source.text.len() as u64, file, &drange, target) {
+                    return true;
+                }
+                self.out.files.push(source);
+                self.out.stamps.push(stamp.map(|stamp| (relative.clone(), stamp)));
+                let index = self.out.files.len() - 1;
+                self.read.insert(relative.clone(), index);
+                index
             }
         };
-        let lines = line_ranges(&source.text);
-        let selected = match select_lines(&source.text, &lines, selector) {
+        let text = &self.out.files[included].text;
+        let lines = line_ranges(text);
+        let selected = match select_lines(text, &lines, selector) {
             Ok(sel) => sel,
             Err(message) => return warn(self, format!("{message} in include '{target}'; it is left as text")),
         };
-        self.out.files.push(source);
-        self.out.stamps.push(stamp.map(|stamp| (relative.clone(), stamp)));
-        let included = self.out.files.len() - 1;
+        let selected_len: usize = selected.iter().map(|r| r.len()).sum();
+        if !self.pay(selected_len as u64, file, &drange, target) {
+            return true;
+        }
         let path: PathBuf = relative;
         for range in selected {
             self.expand_range(included, &path, range, depth + 1);

@@ -32,6 +32,8 @@ struct Recorded {
     files: Vec<(PathBuf, Stamp)>,
     /// The hash of their texts ([`texts_key`]).
     texts: Key,
+    /// What reading them took from the book's text budget ([`Expanded::cost`]).
+    cost: u64,
 }
 
 /// The memo of one build: what the last build left, and what this one will leave.
@@ -63,9 +65,10 @@ impl Memo {
         Self { previous, next: Mutex::default(), started }
     }
 
-    /// The hash of the texts of the chapter at `chapter` (relative to the book folder), when the last
-    /// build read it and every file it was made from still has the stamp it had then.
-    pub fn unchanged(&self, root: &ReadRoot, chapter: &Path) -> Option<Key> {
+    /// The hash of the texts of the chapter at `chapter` (relative to the book folder) and what reading
+    /// them cost ([`Expanded::cost`]), when the last build read it and every file it was made from still
+    /// has the stamp it had then.
+    pub fn unchanged(&self, root: &ReadRoot, chapter: &Path) -> Option<(Key, u64)> {
         let recorded = self.previous.get(chapter)?;
         let same =
             recorded.files.iter().all(|(path, stamp)| matches!(root.stamp(path), Ok(Some(now)) if now == *stamp));
@@ -73,7 +76,7 @@ impl Memo {
             return None;
         }
         self.next.lock().expect("not poisoned").insert(chapter.to_path_buf(), recorded.clone());
-        Some(recorded.texts)
+        Some((recorded.texts, recorded.cost))
     }
 
     /// Records a chapter just read, unless reading it reported anything (`clean` is false), or a file
@@ -82,7 +85,7 @@ impl Memo {
         let mut next = self.next.lock().expect("not poisoned");
         let settled = |files: &Vec<(PathBuf, Stamp)>| files.iter().all(|(_, stamp)| stamp.settled_at(self.started));
         match text.stamps().filter(|files| clean && settled(files)) {
-            Some(files) => next.insert(chapter.to_path_buf(), Recorded { files, texts }),
+            Some(files) => next.insert(chapter.to_path_buf(), Recorded { files, texts, cost: text.cost() }),
             None => next.remove(chapter),
         };
     }
@@ -122,7 +125,9 @@ mod tests {
 
     fn read(root: &ReadRoot) -> Expanded {
         let (source, stamp) = root.read_text_stamped(Path::new(CHAPTER)).unwrap();
-        let (expanded, diagnostics) = include::expand(root, Path::new("src"), Path::new("a.md"), source, stamp);
+        let budget = include::Budget::default();
+        let (expanded, diagnostics) =
+            include::expand(root, Path::new("src"), Path::new("a.md"), source, stamp, &budget);
         assert!(diagnostics.is_empty(), "{diagnostics:?}");
         assert_eq!(expanded.files().len(), 2, "the chapter and its include");
         expanded
@@ -144,7 +149,9 @@ mod tests {
     }
 
     fn unchanged(root: &ReadRoot, cache: &Cache) -> Option<Key> {
-        Memo::load(cache, later()).unchanged(root, Path::new(CHAPTER))
+        let (texts, cost) = Memo::load(cache, later()).unchanged(root, Path::new(CHAPTER))?;
+        assert_eq!(cost, read(root).cost(), "what reading the chapter costs");
+        Some(texts)
     }
 
     #[test]

@@ -252,6 +252,8 @@ struct ChapterRenderer<'a> {
     heading: Option<PendingHeading>,
     heading_counts: HashMap<String, usize>,
     headings: Vec<Heading>,
+    /// The ids of `headings`, so that telling a repeat is quick however many headings a chapter has.
+    heading_ids: HashSet<String>,
     notes: Notes,
     definitions: HashMap<String, Definition>,
     open_definitions: Vec<(String, Range<usize>)>,
@@ -287,6 +289,7 @@ impl<'a> ChapterRenderer<'a> {
             heading: None,
             heading_counts: HashMap::new(),
             headings: Vec::new(),
+            heading_ids: HashSet::new(),
             notes: Notes::new(note_offset),
             definitions: HashMap::new(),
             open_definitions: Vec::new(),
@@ -593,7 +596,7 @@ impl<'a> ChapterRenderer<'a> {
             self.error(&h.range, format!("heading id '{id}' is reserved for notes")).hint =
                 Some("choose another `{#id}`".to_string());
         }
-        if self.headings.iter().any(|other| other.id == id) {
+        if self.heading_ids.contains(&id) {
             self.error(&h.range, format!("duplicate heading id '{id}'")).hint =
                 Some("give one of the headings another `{#id}`".to_string());
         }
@@ -645,6 +648,7 @@ impl<'a> ChapterRenderer<'a> {
             self.warning(&h.range, message);
         }
         let _ = writeln!(self.out(), "{tag}>{content}</h{level}>");
+        self.heading_ids.insert(id.clone());
         self.headings.push(Heading { level, text: h.text.split_whitespace().collect::<Vec<_>>().join(" "), id });
     }
 
