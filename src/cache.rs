@@ -11,7 +11,7 @@
 
 use std::collections::HashSet;
 use std::fs::{self, File};
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -185,12 +185,11 @@ impl Cache {
         fs::create_dir_all(&self.dir)?;
         let name = Self::file_name(key);
         self.used.lock().expect("not poisoned").insert(name.clone());
-        let temp = self.dir.join(format!(".{name}.{}.tmp", std::process::id()));
-        let written = fs::write(&temp, encode(meta, payload)?).and_then(|()| fs::rename(&temp, self.dir.join(&name)));
-        if written.is_err() {
-            let _ = fs::remove_file(&temp);
-        }
-        written
+        // Created exclusively at an unpredictable name, and removed if anything fails.
+        let mut temp = crate::write::temporary_file(&self.dir, &format!(".{name}."))?;
+        temp.write_all(&encode(meta, payload)?)?;
+        temp.persist(self.dir.join(&name)).map_err(|e| e.error)?;
+        Ok(())
     }
 
     /// Deletes entries this build did not use (none, in a read-only cache).

@@ -40,7 +40,12 @@ pub fn check(epub: &Path, origins: &BTreeMap<String, PathBuf>, fallback: &Path) 
     if Command::new("java").arg("-version").output().is_err() {
         return Err(Error::NoJava);
     }
-    let report = tempfile_path(epub);
+    // A fresh folder only folio may enter, at a name no one can guess: nothing planted there is followed.
+    let folder = tempfile::Builder::new()
+        .prefix("folio-epubcheck-")
+        .tempdir()
+        .map_err(|e| Error::Failed(format!("cannot create a temporary folder: {e}")))?;
+    let report = folder.path().join("report.json");
     let out = Command::new("java")
         .args(["-jar"])
         .arg(&jar)
@@ -52,13 +57,8 @@ pub fn check(epub: &Path, origins: &BTreeMap<String, PathBuf>, fallback: &Path) 
         .map_err(|e| Error::Failed(e.to_string()))?;
     let json = std::fs::read_to_string(&report)
         .map_err(|_| Error::Failed(String::from_utf8_lossy(&out.stderr).trim().to_string()))?;
-    let _ = std::fs::remove_file(&report);
     let value: serde_json::Value = serde_json::from_str(&json).map_err(|e| Error::Failed(e.to_string()))?;
     Ok(map_messages(&value, origins, fallback))
-}
-
-fn tempfile_path(epub: &Path) -> PathBuf {
-    epub.with_extension(format!("epubcheck-{}.json", std::process::id()))
 }
 
 /// Turns EPUBCheck's JSON report into diagnostics: errors for FATAL and ERROR, warnings for WARNING.
