@@ -3,6 +3,7 @@
 //! Stages keep byte ranges into the author's files; a [`SourceText`] turns them into 1-based
 //! line:column (in characters) at the moment a diagnostic is made, so the printer needs no file.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -81,16 +82,37 @@ impl fmt::Display for Diagnostic {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        write!(f, "{}", self.path.display())?;
+        // File names and messages carry the book's text: shown escaped, they cannot drive the terminal.
+        write!(f, "{}", escape_controls(&self.path.display().to_string()))?;
         if let Some(p) = self.position {
             write!(f, ":{}:{}", p.line, p.column)?;
         }
-        write!(f, ": {severity}: {}", self.message)?;
+        write!(f, ": {severity}: {}", escape_controls(&self.message))?;
         if let Some(hint) = &self.hint {
-            write!(f, "\nhint: {hint}")?;
+            write!(f, "\nhint: {}", escape_controls(hint))?;
         }
         Ok(())
     }
+}
+
+/// `text` with every control character escaped as Rust writes it (`\u{1b}`, `\n`, `\t`), and the
+/// characters that reorder bidirectional text (`\u{202e}`), which can make a line show something other
+/// than what it says: text from a book (a file name, a heading) printed to a terminal could otherwise
+/// move the cursor, retitle the window or clear the screen.
+pub fn escape_controls(text: &str) -> Cow<'_, str> {
+    let escaped = |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    if !text.chars().any(escaped) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if escaped(c) {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// A place in an author file, kept for a diagnostic that a later stage may need to make.
@@ -197,5 +219,20 @@ mod tests {
         let d = src.error(2..6, "undefined footnote '^a'").with_hint("add a definition");
         assert_eq!(d.to_string(), "book/src/one.md:2:1: error: undefined footnote '^a'\nhint: add a definition");
         assert_eq!(Diagnostic::warning("book.toml", "x").to_string(), "book.toml: warning: x");
+    }
+
+    /// Issue #20, class 9: nothing printed can drive the terminal.
+    #[test]
+    fn control_characters_are_shown_escaped() {
+        let d = Diagnostic::error("book/src/\u{1b}]0;owned\u{7}.md", "cannot read chapter 'a\rb\u{9b}c'")
+            .with_hint("\u{202e}txt.exe\u{1b}[2J");
+        assert_eq!(
+            d.to_string(),
+            "book/src/\\u{1b}]0;owned\\u{7}.md: error: cannot read chapter 'a\\rb\\u{9b}c'\n\
+             hint: \\u{202e}txt.exe\\u{1b}[2J"
+        );
+        assert!(!d.to_string().chars().any(|c| c.is_control() && c != '\n'));
+        assert_eq!(escape_controls("plain – text ✓"), "plain – text ✓");
+        assert_eq!(escape_controls("tab\there"), "tab\\there");
     }
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use notify::{Event, EventKind, RecursiveMode, Watcher};
 
-use super::{BuildArgs, book_dir, cache_dir, fail, run_build};
+use super::{BuildArgs, book_dir, cache_dir, escape_controls, fail, run_build};
 
 /// Quiet time after the last change before rebuilding: editors write a file in several steps.
 const DEBOUNCE: Duration = Duration::from_millis(150);
@@ -39,7 +39,7 @@ pub(crate) fn run(mut args: BuildArgs) -> ExitCode {
     if let Err(e) = watcher.watch(&watched, RecursiveMode::Recursive) {
         return ExitCode::from(fail(format!("cannot watch '{}' ({e})", watched.display())));
     }
-    eprintln!("watching {} for changes (Ctrl-C to stop)", watched.display());
+    eprintln!("watching {} for changes (Ctrl-C to stop)", escape_controls(&watched.display().to_string()));
     let ignored = Ignored { cache: cache_dir(&args).and_then(|c| absolute(&c)) };
     while !stop.load(Ordering::SeqCst) {
         let first = match rx.recv_timeout(Duration::from_millis(100)) {
@@ -54,7 +54,7 @@ pub(crate) fn run(mut args: BuildArgs) -> ExitCode {
             changed = changed.or(next);
         }
         if let Some(path) = changed {
-            eprintln!("changed: {}", path.display());
+            eprintln!("changed: {}", escape_controls(&path.display().to_string()));
             let _ = run_build(&args);
         }
     }
@@ -78,7 +78,7 @@ impl Ignored {
             }
             Ok(_) => None,
             Err(e) => {
-                eprintln!("warning: file watching failed ({e})");
+                eprintln!("warning: file watching failed ({})", escape_controls(&e.to_string()));
                 None
             }
         }
