@@ -17,6 +17,7 @@
 //!
 //! The library never prints: [`build`] returns the EPUB and every diagnostic, and the CLI reports.
 
+pub mod beneath;
 pub mod cache;
 pub mod cite;
 pub mod config;
@@ -552,9 +553,11 @@ impl ChapterJob<'_> {
         let outline_entry = &book.outline.entries[entry];
         let outline::Target::Chapter(path) = &outline_entry.target else { return Ok(None) };
         let relative = book.config.src.join(path);
+        // A chapter not read pays what reading it would; one that cannot is read, to say where.
         if let (Some(cache), Some(memo)) = (self.cache, self.memo)
-            && let Some(texts) = memo.unchanged(&book.root, &relative)
+            && let Some((texts, cost)) = memo.unchanged(&book.root, &relative)
             && let Some(hit) = cache.get(self.chapter_key(entry, note_offset, texts))
+            && book.text_budget.take(cost)
         {
             return Ok(Some(self.cached(hit, Origin::CacheUnread, Vec::new())));
         }
@@ -956,6 +959,18 @@ impl ImageReport<'_> {
                 if let Some((w, h)) = images::fit((*width, *height), limit) {
                     warning = warning.with_hint(format!("scale it to {w}×{h} pixels or less"));
                 }
+                self.diags.push(warning);
+            }
+            Outcome::TooLarge { size: (width, height) } => {
+                let mut warning = location.warning(format!(
+                    "image '{}' declares {width}×{height} pixels, more than folio decodes; it is packaged as it is",
+                    shown.display(),
+                ));
+                let fits = self.max_pixels.and_then(|limit| images::fit((*width, *height), limit));
+                warning = warning.with_hint(match fits {
+                    Some((w, h)) => format!("scale it to {w}×{h} pixels or less"),
+                    None => "readers may not show it either; scale it down".to_string(),
+                });
                 self.diags.push(warning);
             }
             Outcome::Kept | Outcome::Recompressed | Outcome::Downscaled { .. } => {}

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{CommandFactory as _, Parser, Subcommand};
-use folio::diagnostic::Diagnostic;
+use folio::diagnostic::{Diagnostic, escape_controls};
 use folio::target::Target;
 use folio::{Build, Settings};
 
@@ -139,8 +139,9 @@ fn run_new(dir: &Path) -> ExitCode {
         Ok(files) => {
             let names: Vec<String> =
                 files.iter().map(|f| f.strip_prefix(dir).unwrap_or(f).display().to_string()).collect();
-            eprintln!("created {}: {}", dir.display(), names.join(", "));
-            eprintln!("build it with `folio build {}`", dir.display());
+            let shown = escape_controls(&dir.display().to_string()).into_owned();
+            eprintln!("created {shown}: {}", names.join(", "));
+            eprintln!("build it with `folio build {shown}`");
             ExitCode::SUCCESS
         }
         Err(e) => ExitCode::from(fail(e)),
@@ -233,7 +234,7 @@ fn report(diagnostics: &[Diagnostic]) {
 
 /// Prints an error that keeps folio from running and gives its exit code.
 fn fail(message: impl std::fmt::Display) -> u8 {
-    eprintln!("error: {message}");
+    eprintln!("error: {}", escape_controls(&message.to_string()));
     CANNOT_RUN
 }
 
@@ -303,7 +304,7 @@ fn run_build(args: &BuildArgs) -> Result<(PathBuf, Build), u8> {
         };
         eprintln!(
             "built {} ({}{cached}, {}{images}{fonts}, {} KiB) in {} ms",
-            output.display(),
+            escape_controls(&output.display().to_string()),
             counted(stats.chapters, "chapter"),
             counted(stats.notes, "note"),
             epub_bytes.div_ceil(1024),
@@ -363,11 +364,18 @@ fn run_check(book: Option<PathBuf>, root: Option<PathBuf>, strict: bool, epubche
 
 /// Writes the package to a temporary file, runs EPUBCheck on it and reports; returns how many problems it found.
 fn run_epubcheck(epub: &folio::package::Epub, build: &Build) -> Result<usize, u8> {
-    let path = std::env::temp_dir().join(format!("folio-check-{}.epub", std::process::id()));
-    folio::write::atomically(&path, |w| folio::package::write_zip(epub, w))
-        .map_err(|e| fail(format!("failed to write '{}' ({})", path.display(), folio::load::describe(&e))))?;
-    let found = folio::epubcheck::check(&path, &build.origins, &build.config_path);
-    let _ = std::fs::remove_file(&path);
+    // Created exclusively at an unpredictable name in the temporary folder, and removed when dropped.
+    let written = tempfile::Builder::new().prefix("folio-check-").suffix(".epub").tempfile().and_then(|mut file| {
+        let mut out = std::io::BufWriter::new(file.as_file_mut());
+        folio::package::write_zip(epub, &mut out)?;
+        out.flush()?;
+        drop(out);
+        Ok(file)
+    });
+    let file = written
+        .map_err(|e| fail(format!("failed to write the package for EPUBCheck ({})", folio::load::describe(&e))))?;
+    let found = folio::epubcheck::check(file.path(), &build.origins, &build.config_path);
+    drop(file);
     let diagnostics = found.map_err(fail)?;
     report(&diagnostics);
     if diagnostics.is_empty() {

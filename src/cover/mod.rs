@@ -13,6 +13,7 @@
 
 mod fonts;
 mod layout;
+pub mod limits;
 
 use std::sync::Arc;
 
@@ -154,24 +155,51 @@ fn ends_in_punctuation(text: &str) -> bool {
 /// Text is set in folio's bundled fonts (a family they lack falls back to them); images the SVG embeds as
 /// `data:` URLs are drawn, while files it refers to are not read, as folio reads nothing it was not given.
 /// Transparent areas come out white, as on paper: stores and readers expect an opaque cover.
+///
+/// An SVG over the [`limits`] is not drawn: the error says why.
 pub fn rasterize_svg(svg: &[u8]) -> Result<Vec<u8>, String> {
+    // Parsing and drawing follow the SVG's nesting by recursion: a thread with room for the deepest
+    // nesting `limits` lets through, whatever thread asks.
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .stack_size(RASTERIZE_STACK_BYTES)
+            .spawn_scoped(scope, || rasterize_within_limits(svg))
+            .map_err(|e| format!("cannot start drawing ({e})"))?
+            .join()
+            .map_err(|_| "drawing it failed".to_string())?
+    })
+}
+
+/// The stack of the thread that draws an SVG.
+const RASTERIZE_STACK_BYTES: usize = 64 << 20;
+
+fn rasterize_within_limits(svg: &[u8]) -> Result<Vec<u8>, String> {
+    limits::check_source(svg)?;
+    let embedded = Arc::new(limits::Embedded::default());
     let options = usvg::Options {
         font_family: fonts::FAMILY.to_string(),
         fontdb: Arc::clone(&fonts::DATABASE),
         image_href_resolver: usvg::ImageHrefResolver {
-            resolve_data: usvg::ImageHrefResolver::default_data_resolver(),
+            resolve_data: embedded.resolver(),
             resolve_string: Box::new(|_, _| None),
         },
         ..usvg::Options::default()
     };
     let tree = usvg::Tree::from_data(svg, &options).map_err(|e| format!("cannot read the SVG ({e})"))?;
+    if let Some(refused) = embedded.refusal() {
+        return Err(refused);
+    }
     let size = tree.size();
     let scale = (WIDTH as f32 / size.width()).min(HEIGHT as f32 / size.height());
     let width = ((size.width() * scale).round() as u32).clamp(1, WIDTH);
     let height = ((size.height() * scale).round() as u32).clamp(1, HEIGHT);
+    let transform = tiny_skia::Transform::from_scale(scale, scale);
+    let work = limits::Work::of(&tree, transform, width, height);
+    work.check()?;
+    let _permit = crate::package::images::budget::Permit::acquire(work.peak_bytes + embedded.costliest());
     let mut pixmap = tiny_skia::Pixmap::new(width, height).ok_or("the image has no area")?;
     pixmap.fill(tiny_skia::Color::WHITE);
-    resvg::render(&tree, tiny_skia::Transform::from_scale(scale, scale), &mut pixmap.as_mut());
+    resvg::render(&tree, transform, &mut pixmap.as_mut());
     encode_png(&pixmap)
 }
 

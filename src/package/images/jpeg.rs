@@ -3,7 +3,7 @@
 //! quality without growing. Its ICC profile is kept; EXIF is dropped once its orientation is applied.
 //! Baseline, not progressive: some e-readers have not shown progressive JPEGs.
 
-use super::{MAX_DECODED_PIXELS, NotResized, Optimized, Outcome, Pixels, exif_orientation};
+use super::{NotResized, Optimized, Outcome, Pixels, budget, exif_orientation};
 
 /// Used when the file has no quantization table folio can reuse.
 const FALLBACK_QUALITY: u8 = 90;
@@ -36,9 +36,10 @@ pub(super) fn optimize(data: &[u8], over: impl Fn((u32, u32)) -> Option<(u32, u3
     if !matches!(header.components.len(), 1 | 3) {
         return Optimized::not_resized(header.size, NotResized::CmykJpeg);
     }
-    if u64::from(header.size.0) * u64::from(header.size.1) > MAX_DECODED_PIXELS {
-        return Optimized::not_resized(header.size, NotResized::TooLarge);
-    }
+    let _permit = match budget::admit(data, "image/jpeg") {
+        Ok(permit) => permit,
+        Err(refused) => return Optimized::refused(refused),
+    };
     match downscale(data, &header, to) {
         Ok(jpeg) => Optimized { data: Some(jpeg), outcome: Outcome::Downscaled { from: header.size, to } },
         Err(cause) => Optimized::undecodable(cause),
@@ -82,6 +83,11 @@ fn downscale(data: &[u8], header: &Header<'_>, to: (u32, u32)) -> Result<Vec<u8>
     let (Ok(width), Ok(height)) = (width, height) else { return Err("it is too wide for a JPEG".into()) };
     encoder.encode(&pixels.data, width, height, color_type).map_err(|e| e.to_string())?;
     Ok(jpeg)
+}
+
+/// The width and height a JPEG's frame header declares.
+pub(super) fn declared_size(data: &[u8]) -> Option<(u32, u32)> {
+    header(data).ok().map(|header| header.size)
 }
 
 /// Walks the segments from the start of image to the start of scan.

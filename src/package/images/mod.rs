@@ -11,10 +11,14 @@
 //!    not lose their animation, their compression or their colours), nor is SVG; one over the
 //!    limit is packaged as it is and the caller warns.
 //!
+//! Nothing is decoded before [`budget::admit`] has checked the size the header declares: an image too
+//! large to decode safely is packaged as it is, and the caller warns.
+//!
 //! Nothing here depends on the processor's extensions or on timing: resampling works on integers
 //! ([`resample`]), the JPEG decoder is built without its x86 code paths, the encoders are single-threaded
 //! and never time-limited.
 
+pub mod budget;
 mod jpeg;
 mod png;
 mod resample;
@@ -27,9 +31,6 @@ pub const DEFAULT_MAX_PIXELS: u64 = 4_000_000;
 
 /// Kindle and Kobo advise at most 5 MB an image (see the README).
 pub const ADVISED_MAX_BYTES: usize = 5_000_000;
-
-/// Images with more pixels than this are not decoded: their pixels alone would take gigabytes.
-const MAX_DECODED_PIXELS: u64 = 100_000_000;
 
 /// What became of an image.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,6 +55,12 @@ pub enum Outcome {
     },
     /// Its bytes could not be decoded; packaged as it is.
     Undecodable(String),
+    /// Its header declares more pixels than folio decodes safely ([`budget::MAX_DECODE_BYTES`]); packaged
+    /// as it is.
+    TooLarge {
+        /// Width and height, as declared.
+        size: (u32, u32),
+    },
 }
 
 /// Why an image over the pixel limit is not scaled down.
@@ -67,8 +74,6 @@ pub enum NotResized {
     AnimatedPng,
     /// A JPEG in CMYK or YCCK colours.
     CmykJpeg,
-    /// More pixels than folio decodes.
-    TooLarge,
 }
 
 impl NotResized {
@@ -79,7 +84,6 @@ impl NotResized {
             Self::Webp => "folio does not resize WebP images",
             Self::AnimatedPng => "folio does not resize animated PNG images",
             Self::CmykJpeg => "folio does not resize CMYK JPEG images",
-            Self::TooLarge => "it is too large for folio to decode",
         }
     }
 }
@@ -104,6 +108,14 @@ impl Optimized {
 
     fn not_resized(size: (u32, u32), why: NotResized) -> Self {
         Self { data: None, outcome: Outcome::NotResized { size, why } }
+    }
+
+    /// The outcome of an image [`budget::admit`] refused.
+    fn refused(refused: budget::Refused) -> Self {
+        match refused {
+            budget::Refused::TooLarge(size) => Self { data: None, outcome: Outcome::TooLarge { size } },
+            budget::Refused::Unreadable => Self::undecodable("its header does not say its size"),
+        }
     }
 }
 

@@ -7,10 +7,14 @@
 
 use std::io::Cursor;
 
-use super::{MAX_DECODED_PIXELS, NotResized, Optimized, Outcome, Pixels, exif_orientation};
+use super::{NotResized, Optimized, Outcome, Pixels, budget, exif_orientation};
 
 /// Chunks copied into a downscaled PNG: they describe colours, which scaling does not change.
 const COLOUR_CHUNKS: [&[u8; 4]; 7] = [b"iCCP", b"sRGB", b"gAMA", b"cHRM", b"cICP", b"mDCV", b"cLLI"];
+
+/// What the PNG decoder may allocate besides the pixels: enough for the rows of the widest image folio
+/// decodes.
+const DECODER_ALLOCATION_LIMIT: usize = 16 << 20;
 
 /// A chunk's name and body.
 type Chunk<'a> = ([u8; 4], &'a [u8]);
@@ -37,12 +41,14 @@ pub(super) fn optimize(data: &[u8], over: impl Fn((u32, u32)) -> Option<(u32, u3
     }) else {
         return Optimized::undecodable("it has no header");
     };
+    // Recompressing decodes the image as surely as scaling it does.
+    let _permit = match budget::admit(data, "image/png") {
+        Ok(permit) => permit,
+        Err(refused) => return Optimized::refused(refused),
+    };
     let Some(to) = over(size) else { return recompress(data, Outcome::Kept) };
     if chunks.iter().any(|(name, _)| name == b"acTL") {
         return recompress(data, Outcome::NotResized { size, why: NotResized::AnimatedPng });
-    }
-    if u64::from(size.0) * u64::from(size.1) > MAX_DECODED_PIXELS {
-        return Optimized::not_resized(size, NotResized::TooLarge);
     }
     match downscale(data, &chunks, to) {
         Ok(png) => Optimized { data: Some(png), outcome: Outcome::Downscaled { from: size, to } },
@@ -63,10 +69,12 @@ fn recompress(data: &[u8], unchanged: Outcome) -> Optimized {
 }
 
 fn downscale(data: &[u8], chunks: &[Chunk<'_>], to: (u32, u32)) -> Result<Vec<u8>, String> {
-    let mut decoder = png::Decoder::new_with_limits(
-        Cursor::new(data),
-        png::Limits { bytes: usize::try_from(MAX_DECODED_PIXELS * 8).unwrap_or(usize::MAX) },
-    );
+    // The decoder's limit covers what it allocates besides the pixels: a few rows, and the ancillary
+    // chunks it inflates, which it need not (an iCCP chunk can inflate to gigabytes); the colour chunks
+    // are copied as they are.
+    let mut decoder = png::Decoder::new_with_limits(Cursor::new(data), png::Limits { bytes: DECODER_ALLOCATION_LIMIT });
+    decoder.set_ignore_text_chunk(true);
+    decoder.set_ignore_iccp_chunk(true);
     // Palettes and low bit depths become 8-bit grey or RGB, transparency an alpha channel.
     decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
     let mut reader = decoder.read_info().map_err(|e| e.to_string())?;

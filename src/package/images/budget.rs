@@ -1,0 +1,144 @@
+//! The safety cap and memory budget for decoding images: every decode of an image in folio (scaling and
+//! recompressing the book's images, drawing the images an SVG cover embeds) first passes through
+//! [`admit`], given the image's bytes, and decodes only with the [`Permit`] it returns.
+//!
+//! 1. The width and height the image's header declares are read, without decoding anything; an image
+//!    whose header cannot be read is not decoded.
+//! 2. What decoding it may take is estimated from them: [`WORKING_COPIES`] copies of its pixels, at 4
+//!    bytes each (8 for a 16-bit PNG). An image over [`MAX_DECODE_BYTES`] on its own is never decoded:
+//!    a 127-byte PNG can claim 100 000 × 100 000 pixels.
+//! 3. Decodes running at once on different threads share [`MAX_DECODE_BYTES`]: one that would take more
+//!    than is left waits for the others to finish.
+//!
+//! The cap is not a setting: `max-image-pixels` chooses what images are scaled down to, not whether folio
+//! may run out of memory. Whether an image is decoded depends only on its header, never on timing.
+
+use std::sync::{Condvar, Mutex};
+
+/// The most memory decoding images may take at once, in bytes, and so the most one image may take.
+pub const MAX_DECODE_BYTES: u64 = 512 << 20;
+
+/// How many copies of an image's pixels a decode is taken to hold at its peak: the decoded pixels, the
+/// encoder's or scaler's working copy, and the decoder's own buffers (measured on oxipng, the PNG and
+/// JPEG decoders and resvg; see SECURITY.md).
+pub const WORKING_COPIES: u64 = 3;
+
+/// Why an image is not decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// Its header does not say its size.
+    Unreadable,
+    /// Decoding the declared width and height would take more than [`MAX_DECODE_BYTES`].
+    TooLarge((u32, u32)),
+}
+
+/// The width and height an image's header declares, and the bytes a decoded pixel takes at most.
+pub fn declared(data: &[u8], media_type: &str) -> Option<((u32, u32), u64)> {
+    match media_type {
+        "image/png" => {
+            // The signature, then IHDR: length, name, width, height, bit depth.
+            let ihdr = data.get(8..25).filter(|ihdr| &ihdr[4..8] == b"IHDR")?;
+            let be32 = |at: usize| u32::from_be_bytes(ihdr[at..at + 4].try_into().expect("four bytes"));
+            let bytes_per_pixel = if ihdr[16] == 16 { 8 } else { 4 };
+            Some(((be32(8), be32(12)), bytes_per_pixel))
+        }
+        "image/jpeg" => super::jpeg::declared_size(data).map(|size| (size, 4)),
+        "image/gif" | "image/webp" => super::header_size(data, media_type).map(|size| (size, 4)),
+        _ => None,
+    }
+}
+
+/// What decoding an image of `media_type` may take, in bytes, from its header; refused when its header
+/// says nothing or it is over [`MAX_DECODE_BYTES`].
+pub fn decode_cost(data: &[u8], media_type: &str) -> Result<u64, Refused> {
+    let (size, bytes_per_pixel) = declared(data, media_type).ok_or(Refused::Unreadable)?;
+    let cost = u64::from(size.0) * u64::from(size.1) * bytes_per_pixel * WORKING_COPIES;
+    if cost > MAX_DECODE_BYTES { Err(Refused::TooLarge(size)) } else { Ok(cost) }
+}
+
+/// Checks an image's declared size and waits for room to decode it: decode only while holding the permit.
+pub fn admit(data: &[u8], media_type: &str) -> Result<Permit, Refused> {
+    decode_cost(data, media_type).map(Permit::acquire)
+}
+
+/// Bytes of [`MAX_DECODE_BYTES`] taken by decodes running now.
+static IN_FLIGHT: Mutex<u64> = Mutex::new(0);
+static RELEASED: Condvar = Condvar::new();
+
+/// A share of [`MAX_DECODE_BYTES`], given back when dropped.
+#[derive(Debug)]
+#[must_use = "the share is given back when the permit is dropped"]
+pub struct Permit(u64);
+
+impl Permit {
+    /// Waits until `bytes` (at most [`MAX_DECODE_BYTES`]) fit beside the decodes running now, and takes them.
+    pub fn acquire(bytes: u64) -> Self {
+        let bytes = bytes.min(MAX_DECODE_BYTES);
+        let mut in_flight = IN_FLIGHT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        while *in_flight + bytes > MAX_DECODE_BYTES {
+            in_flight = RELEASED.wait(in_flight).unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        *in_flight += bytes;
+        Self(bytes)
+    }
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        let mut in_flight = IN_FLIGHT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *in_flight -= self.0;
+        RELEASED.notify_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A PNG header declaring `width` × `height` at `depth` bits, nothing after it.
+    fn png_header(width: u32, height: u32, depth: u8) -> Vec<u8> {
+        let mut data = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+        data.extend_from_slice(&width.to_be_bytes());
+        data.extend_from_slice(&height.to_be_bytes());
+        data.extend_from_slice(&[depth, 6, 0, 0, 0]);
+        data
+    }
+
+    #[test]
+    fn declared_sizes_decide_before_any_decoding() {
+        assert_eq!(
+            decode_cost(&png_header(100_000, 100_000, 8), "image/png"),
+            Err(Refused::TooLarge((100_000, 100_000)))
+        );
+        assert_eq!(decode_cost(&png_header(1000, 500, 8), "image/png"), Ok(1000 * 500 * 4 * WORKING_COPIES));
+        assert_eq!(decode_cost(&png_header(1000, 500, 16), "image/png"), Ok(1000 * 500 * 8 * WORKING_COPIES));
+        // The 16-bit image of the issue: 10 000 × 10 000 pixels.
+        assert!(decode_cost(&png_header(10_000, 10_000, 16), "image/png").is_err());
+        assert_eq!(decode_cost(b"\x89PNG\r\n\x1a\n", "image/png"), Err(Refused::Unreadable));
+        assert_eq!(decode_cost(b"GIF89a\xff\xff\xff\xff", "image/gif"), Err(Refused::TooLarge((65535, 65535))));
+        let mut webp = b"RIFF\0\0\0\0WEBPVP8X\x0a\0\0\0\0\0\0\0".to_vec();
+        webp.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+        assert_eq!(decode_cost(&webp, "image/webp"), Err(Refused::TooLarge((1 << 24, 1 << 24))));
+        assert_eq!(decode_cost(b"<svg/>", "image/svg+xml"), Err(Refused::Unreadable));
+    }
+
+    #[test]
+    fn decodes_wait_for_room() {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        // Threads each taking 40% of the budget: never more than two at once.
+        let most = AtomicU64::new(0);
+        let now = AtomicU64::new(0);
+        std::thread::scope(|scope| {
+            for _ in 0..6 {
+                scope.spawn(|| {
+                    let _permit = Permit::acquire(MAX_DECODE_BYTES * 2 / 5);
+                    let running = now.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(running, Ordering::SeqCst);
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    now.fetch_sub(1, Ordering::SeqCst);
+                });
+            }
+        });
+        assert!(most.load(Ordering::SeqCst) <= 2);
+    }
+}
