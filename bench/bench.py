@@ -1,31 +1,47 @@
 #!/usr/bin/env python3
-"""Benchmark folio against pandoc on synthetic books (Python 3 standard library only).
+"""Benchmark folio against mdbook-epub and pandoc on real and generated books (Python 3 standard
+library only).
 
-    python3 bench/bench.py [--quick] [--pandoc PATH | --no-pandoc] [--out DIR] [--folio PATH]
-                           [--max-load L]
+    python3 bench/bench.py [--quick] [--set synthetic|real|all] [--books NAME,...]
+                           [--corpus DIR] [--mdbook PATH] [--mdbook-epub PATH | --no-mdbook]
+                           [--pandoc PATH | --no-pandoc] [--epubcheck-jar JAR]
+                           [--out DIR] [--folio PATH] [--max-load L]
 
 1. Builds folio with `cargo build --release`, unless --folio gives a binary.
-2. Generates three deterministic books in mdBook layout (10, 200 and 1,000 chapters) with
-   ../shared/tools/gen-book.py when it exists (the generator behind the project's baseline
-   numbers), else with a small built-in generator. Books are kept under --out
-   (default target/bench/) and reused by later runs.
+2. Books, kept under --out (default target/bench/) and reused by later runs:
+   - synthetic: three deterministic books in mdBook layout (10, 200 and 1,000 chapters) made
+     by bench/gen-book.py;
+   - real: each published mdBook in --corpus (default ../shared/corpus, when it exists),
+     built as it is, and `real100`, a generated book shaped like a real one (gen-book.py
+     --layout mdbook: 100 chapters in parts and sections, 1,000 code listings included with
+     mdBook's directives, PNG screenshots, JPEG photos and SVG diagrams).
 3. For each book, in separate processes started with posix_spawn and reaped with os.wait4 (each
-   child's own peak RSS):
+   child's own peak RSS, its largest process for a tree such as mdbook + mdbook-epub):
    - folio cold: `--no-cache`, median of 3 runs (after one unmeasured run);
    - folio warm after one edit: a copy of the book, left 2.5 s to settle as an author's files
      have, one build with a fresh --cache-dir, then, 5 times, append a
      sentence to a chapter in the middle of the book (a different chapter each time) and
      rebuild; the median rebuild time is reported. Each warm output is compared with a
      clean --no-cache build of the same edited sources (OK/DIFFERENT);
-   - the EPUB size and the peak memory (largest ru_maxrss of the cold runs).
-4. pandoc (--pandoc PATH, else `pandoc` on PATH, else the binary of the pypandoc-binary
-   package): `pandoc -f markdown -t epub3` on the 10- and 200-chapter books, chapters in
-   SUMMARY order, run from the book folder; median of 3 runs for the 10-chapter book, one
-   run for the 200-chapter book (about a minute).
-5. Prints the machine, folio's version and a Markdown table; writes results.md and
-   results.json under --out.
+   - the EPUB size and the peak memory (largest ru_maxrss of the cold runs, and of the warm ones).
+4. Real books only, mdbook-epub (mdbook 0.5.4 running mdbook-epub 0.5.2; --mdbook and
+   --mdbook-epub, else both on PATH or in ~/.cargo/bin): `mdbook build` of a copy whose
+   book.toml has only `[output.epub]` (other renderers and preprocessors removed, so mdbook runs
+   its own include expansion and the EPUB renderer alone); median of 3 runs after one unmeasured.
+   Install them with
+       cargo install --locked mdbook --version 0.5.4
+       cargo install --locked mdbook-epub --version 0.5.2
+   (mdbook-epub 0.5.4 needs a newer rustc than 1.95).
+5. pandoc (--pandoc PATH, else `pandoc` on PATH, else the binary of the pypandoc-binary
+   package): `pandoc -f markdown -t epub3`, chapters in SUMMARY order, run from the folder of
+   SUMMARY.md; median of 3 runs for the 10-chapter book, one run for the 200-chapter book and
+   each real book. pandoc does not expand mdBook's includes: a reference, not a like-for-like.
+6. With an EPUBCheck jar (--epubcheck-jar, else $EPUBCHECK_JAR, else the copy `cargo test`
+   provisions under target/epubcheck/), each real book's EPUBs are checked, outside the timing.
+7. Prints the machine, the versions and Markdown tables; writes results.md and results.json
+   under --out.
 
---quick: only the 10- and 200-chapter books, one run of each measurement.
+--quick: only the 10- and 200-chapter and the real books, one run of each measurement.
 --max-load L: first wait (up to 25 minutes) until the 1-minute load average is below L.
 Times are wall-clock times of the whole process, measured by this script; MB = 10^6 bytes.
 """
@@ -35,7 +51,6 @@ import hashlib
 import json
 import os
 import platform
-import random
 import re
 import shutil
 import statistics
@@ -45,7 +60,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-SHARED_GEN = os.path.normpath(os.path.join(REPO, "..", "shared", "tools", "gen-book.py"))
+GENERATOR = os.path.join(HERE, "gen-book.py")
+CORPUS = os.path.normpath(os.path.join(REPO, "..", "shared", "corpus"))
 
 # name, chapters, gen-book.py arguments (besides the output folder and --chapters)
 BIG = ["--words-per-chapter", "5000", "--footnotes-per-chapter", "20", "--seed", "1"]
@@ -54,7 +70,16 @@ BOOKS = [
     ("ch200", 200, BIG),
     ("ch1000", 1000, BIG),
 ]
-PANDOC_BOOKS = {"ch10": 3, "ch200": 1}   # book -> runs (full mode)
+# Shaped like The Rust Book (111 chapters, 1.2 MB of Markdown, about 2,000 included files), with
+# more and larger images: screenshots, photos and diagrams.
+REAL_GENERATED = ("real100", 100, [
+    "--layout", "mdbook", "--words-per-chapter", "1500", "--footnotes-per-chapter", "1",
+    "--footnote-scope", "chapter", "--listings-per-chapter", "10", "--images", "0",
+    "--screenshots", "12", "--photos", "6", "--diagrams", "12", "--image-rate", "0.5",
+    "--seed", "1"])
+PANDOC_BOOKS = {"ch10": 3, "ch200": 1}   # synthetic book -> runs (full mode); real books: 1
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp")
+INCLUDE = re.compile(r"\{\{#(?:include|rustdoc_include)\s+([^}:\s]+)")
 SETTLE_SECONDS = 2.5   # folio's SETTLE_TIME (src/load.rs), and a margin
 
 
@@ -66,8 +91,8 @@ def log(*a):
 # running children
 
 class Run:
-    def __init__(self, status, seconds, maxrss_kib, stderr):
-        self.status, self.seconds = status, seconds
+    def __init__(self, status, seconds, maxrss_kib, stderr, cpu_seconds=0.0):
+        self.status, self.seconds, self.cpu_seconds = status, seconds, cpu_seconds
         self.maxrss_kib, self.stderr = maxrss_kib, stderr
 
     @property
@@ -82,7 +107,7 @@ class Run:
         return "status %d" % self.status
 
 
-def run(argv, cwd=None, log_dir=None):
+def run(argv, cwd=None, log_dir=None, env=None):
     """Run argv in its own process; return wall time and the child's own ru_maxrss.
 
     The child is started with posix_spawn, which does not copy this process first: a fork of the
@@ -97,7 +122,7 @@ def run(argv, cwd=None, log_dir=None):
     os.chdir(cwd or here)   # the child starts in the parent's folder
     try:
         t0 = time.perf_counter()
-        pid = os.posix_spawnp(argv[0], argv, os.environ, file_actions=actions)
+        pid = os.posix_spawnp(argv[0], argv, env or os.environ, file_actions=actions)
     except OSError as e:
         with open(err_path, "w", encoding="utf-8") as f:
             f.write("cannot run %s: %s\n" % (argv[0], e))
@@ -108,7 +133,8 @@ def run(argv, cwd=None, log_dir=None):
     seconds = time.perf_counter() - t0
     with open(err_path, encoding="utf-8", errors="replace") as f:
         stderr = f.read()
-    return Run(status, seconds, ru.ru_maxrss, stderr)   # ru_maxrss is in KiB on Linux
+    # ru_maxrss is in KiB on Linux; CPU time is user + system, of every thread and waited-for child
+    return Run(status, seconds, ru.ru_maxrss, stderr, ru.ru_utime + ru.ru_stime)
 
 
 def folio_summary(stderr):
@@ -246,16 +272,10 @@ def sha256_file(path):
 
 
 def generate(out, name, chapters, extra):
-    """Generate (or reuse) a book; return its folder."""
+    """Generate (or reuse) a book with bench/gen-book.py; return its folder."""
     book = os.path.join(out, "books", name)
-    if os.path.exists(SHARED_GEN):
-        argv = [sys.executable, SHARED_GEN, book, "--chapters", str(chapters)] + extra
-        ident = {"generator": "gen-book.py", "sha256": sha256_file(SHARED_GEN),
-                 "args": ["--chapters", str(chapters)] + extra}
-    else:
-        argv = None
-        ident = {"generator": "bench.py builtin", "sha256": sha256_file(__file__),
-                 "args": ["--chapters", str(chapters)] + extra}
+    args = ["--chapters", str(chapters)] + extra
+    ident = {"generator": "bench/gen-book.py", "sha256": sha256_file(GENERATOR), "args": args}
     stamp = os.path.join(book, ".bench-stamp.json")
     try:
         with open(stamp, encoding="utf-8") as f:
@@ -263,18 +283,11 @@ def generate(out, name, chapters, extra):
                 return book
     except (OSError, ValueError):
         pass
-    log("generating %s (%d chapters) with %s" % (name, chapters, ident["generator"]))
+    log("generating %s (%d chapters)" % (name, chapters))
     if os.path.exists(book):
         shutil.rmtree(book)
     os.makedirs(book)
-    if argv:
-        subprocess.run(argv, check=True)
-    else:
-        opts = dict(zip(extra[::2], extra[1::2]))
-        builtin_generate(book, chapters,
-                         int(opts.get("--words-per-chapter", 2000)),
-                         int(opts.get("--footnotes-per-chapter", 5)),
-                         opts.get("--seed", "1"))
+    subprocess.run([sys.executable, GENERATOR, book] + args, check=True)
     with open(stamp, "w", encoding="utf-8") as f:
         json.dump(ident, f)
     return book
@@ -301,111 +314,27 @@ def markdown_bytes(book, chapters):
     return sum(os.path.getsize(os.path.join(book, c)) for c in chapters)
 
 
-# The fallback generator: same layout as gen-book.py, fewer features (no images).
-SYLL = ("ba be bi bo bu ca co da de di do fa fe fi ga go ha he ka ke ko la le li lo lu ma me "
-        "mi mo na ne ni no pa pe po ra re ri ro sa se si so ta te ti to va ve vi wa za zo"
-        ).split()
-FUNC = "the of and to a in is that it for as with was on be by this are from or at an".split()
-
-
-def builtin_generate(book, n, words_per_chapter, notes_per_chapter, seed):
-    vocab_rng = random.Random("vocab:%s" % seed)
-    vocab = FUNC + sorted({"".join(vocab_rng.choice(SYLL) for _ in range(vocab_rng.randint(1, 4)))
-                          for _ in range(4000)})
-    chap_dir = os.path.join(book, "chapters")
-    os.makedirs(chap_dir, exist_ok=True)
-    width = max(3, len(str(n)))
-    titles, names, anchors = [], [], []
-    for i in range(1, n + 1):
-        r = random.Random("title:%s:%d" % (seed, i))
-        words = r.sample(vocab[len(FUNC):], r.randint(2, 4))
-        titles.append(" ".join(w.capitalize() for w in words))
-        anchors.append("-".join(words))   # mdBook heading id of the H1
-        names.append("%0*d-%s.md" % (width, i, "-".join(words)[:40].strip("-")))
-
-    for i in range(1, n + 1):
-        rng = random.Random("chapter:%s:%d" % (seed, i))
-        budget = [words_per_chapter]
-
-        def words(k):
-            budget[0] -= k
-            return rng.choices(vocab, k=k)
-
-        def sentence():
-            toks = words(max(3, int(rng.gauss(14, 5))))
-            out = []
-            for t in toks:
-                r = rng.random()
-                if r < 0.03:
-                    t = "*%s*" % t
-                elif r < 0.05:
-                    t = "**%s**" % t
-                elif r < 0.065:
-                    t = "`%s()`" % t
-                elif r < 0.07 and n > 1:
-                    j = rng.randrange(n)
-                    j = (j + 1) % n if j == i - 1 else j
-                    t = "[%s](%s#%s)" % (t, names[j], anchors[j])
-                out.append(t)
-            return " ".join(out).capitalize() + "."
-
-        def paragraph():
-            return " ".join(sentence() for _ in range(rng.randint(2, 6)))
-
-        blocks = ["# " + titles[i - 1]]
-        paras = []
-        table_done = has_h2 = False
-        while budget[0] > 0:
-            r = rng.random()
-            if r < 0.06:
-                blocks.append("## " + " ".join(words(rng.randint(2, 5))).capitalize())
-                has_h2 = True
-            elif r < 0.09 and has_h2:
-                blocks.append("### " + " ".join(words(rng.randint(2, 5))).capitalize())
-            elif r < 0.15:
-                blocks.append("\n".join("- " + sentence() for _ in range(rng.randint(2, 5))))
-            elif r < 0.20:
-                blocks.append("\n".join("%d. %s" % (k + 1, sentence())
-                                        for k in range(rng.randint(2, 5))))
-            elif r < 0.24:
-                blocks.append("> " + paragraph())
-            elif r < 0.30:
-                ids = words(rng.randint(2, 8))
-                blocks.append("```rust\n%s\n```" % "\n".join(
-                    "let %s = %s(%d); // a < b && c > d" % (a, ids[0], k)
-                    for k, a in enumerate(ids)))
-            elif r < 0.32 and not table_done:
-                cols = rng.randint(2, 4)
-                rows = ["| " + " | ".join(words(cols)) + " |", "|" + "---|" * cols]
-                rows += ["| " + " | ".join(words(cols)) + " |" for _ in range(rng.randint(2, 5))]
-                blocks.append("\n".join(rows))
-                table_done = True
-            else:
-                blocks.append(paragraph())
-                paras.append(len(blocks) - 1)
-        if not paras:
-            blocks.append(paragraph())
-            paras.append(len(blocks) - 1)
-        base = (i - 1) * notes_per_chapter   # labels unique in the book, for pandoc
-        defs = []
-        for k in range(notes_per_chapter):
-            b = rng.choice(paras)
-            label = base + k + 1
-            blocks[b] = blocks[b][:-1] + "[^%d]." % label if blocks[b].endswith(".") \
-                else blocks[b] + "[^%d]" % label
-            defs.append("[^%d]: %s" % (label, sentence()))
-        # several references may land in one paragraph: each appends after the last '.'
-        with open(os.path.join(chap_dir, names[i - 1]), "w", encoding="utf-8",
-                  newline="\n") as f:
-            f.write("\n\n".join(blocks + defs) + "\n")
-
-    with open(os.path.join(book, "book.toml"), "w", encoding="utf-8", newline="\n") as f:
-        f.write('[book]\ntitle = "Synthetic Book %d"\nauthors = ["Bench Mark"]\n'
-                'language = "en"\nsrc = "."\n' % n)
-    with open(os.path.join(book, "SUMMARY.md"), "w", encoding="utf-8", newline="\n") as f:
-        f.write("# Summary\n\n")
-        for t, name in zip(titles, names):
-            f.write("- [%s](chapters/%s)\n" % (t, name))
+def book_contents(book, chapters):
+    """What a real book holds besides its chapters: the files its includes name, and its images."""
+    included = set()
+    for c in chapters:
+        path = os.path.join(book, c)
+        try:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+        except OSError:
+            continue
+        for target in INCLUDE.findall(text):
+            full = os.path.normpath(os.path.join(os.path.dirname(path), target))
+            if os.path.isfile(full):
+                included.add(full)
+    images, image_bytes = 0, 0
+    for folder, _, files in os.walk(book):
+        for name in files:
+            if name.lower().endswith(IMAGE_EXTENSIONS):
+                images += 1
+                image_bytes += os.path.getsize(os.path.join(folder, name))
+    return {"included": len(included), "images": images, "image_bytes": image_bytes}
 
 
 # ---------------------------------------------------------------------------------------
@@ -438,11 +367,12 @@ def bench_folio(folio, book, name, out, runs, cycles, problems):
               log_dir=os.path.join(logs, "cold-0")), "folio cold build of " + name)
     with open(cold_out, "rb") as f:
         first = f.read()
-    times, rss, self_ms = [], [], []
+    times, cpu, rss, self_ms = [], [], [], []
     for k in range(runs):
         r = check(run([folio, "build", book, "-o", cold_out, "--no-cache"],
                       log_dir=os.path.join(logs, "cold-%d" % (k + 1))), "folio cold build")
         times.append(r.seconds)
+        cpu.append(r.cpu_seconds)
         rss.append(r.maxrss_kib)
         s = folio_summary(r.stderr)
         if s:
@@ -452,6 +382,7 @@ def bench_folio(folio, book, name, out, runs, cycles, problems):
                 problems.append("%s: two --no-cache builds of the same sources differ" % name)
     res["cold_s"] = median(times)
     res["cold_runs_s"] = times
+    res["cold_cpu_s"] = median(cpu)
     res["cold_self_ms"] = median(self_ms)
     res["cold_maxrss_kib"] = max(rss)
     res["epub_bytes"] = os.path.getsize(cold_out)
@@ -472,8 +403,9 @@ def bench_folio(folio, book, name, out, runs, cycles, problems):
     check(run([folio, "build", work, "-o", warm_out, "--cache-dir", cache],
               log_dir=os.path.join(logs, "warm-prime")), "folio priming build")
     _, _, chapters = read_book(work)
+    chapters = [c for c in chapters if os.path.isfile(os.path.join(work, c))]
     mid = len(chapters) // 2
-    times, self_ms, verdicts, cached = [], [], [], []
+    times, cpu, rss, self_ms, verdicts, cached = [], [], [], [], [], []
     for k in range(cycles):
         chapter = os.path.join(work, chapters[(mid + k) % len(chapters)])
         with open(chapter, "a", encoding="utf-8", newline="\n") as f:
@@ -481,6 +413,8 @@ def bench_folio(folio, book, name, out, runs, cycles, problems):
         r = check(run([folio, "build", work, "-o", warm_out, "--cache-dir", cache],
                       log_dir=os.path.join(logs, "warm-%d" % (k + 1))), "folio warm rebuild")
         times.append(r.seconds)
+        cpu.append(r.cpu_seconds)
+        rss.append(r.maxrss_kib)
         s = folio_summary(r.stderr)
         if s:
             self_ms.append(s["ms"])
@@ -498,7 +432,9 @@ def bench_folio(folio, book, name, out, runs, cycles, problems):
                             % (name, k + 1))
     res["warm_s"] = median(times)
     res["warm_runs_s"] = times
+    res["warm_cpu_s"] = median(cpu)
     res["warm_self_ms"] = median(self_ms)
+    res["warm_maxrss_kib"] = max(rss)
     res["warm_from_cache"] = cached
     res["identical"] = all(verdicts)
     return res
@@ -525,6 +461,107 @@ def bench_pandoc(pandoc, book, name, out, runs):
         warnings = r.stderr.count("[WARNING]")
     return {"pandoc_s": median(times), "pandoc_runs_s": times, "pandoc_maxrss_kib": max(rss),
             "pandoc_epub_bytes": os.path.getsize(target), "pandoc_warnings": warnings}
+
+
+MDBOOK_HELP = ("mdbook-epub not run: it needs mdbook 0.5.4 and mdbook-epub 0.5.2 "
+               "(cargo install --locked mdbook --version 0.5.4; cargo install --locked "
+               "mdbook-epub --version 0.5.2), on PATH, in ~/.cargo/bin, or given with --mdbook "
+               "and --mdbook-epub.")
+
+
+def find_tool(explicit, name, option):
+    """An executable: the one given, else on PATH, else in ~/.cargo/bin, else None."""
+    if explicit:
+        path = shutil.which(explicit) or explicit
+        if not os.access(path, os.X_OK):
+            sys.exit("bench: %s %s is not an executable" % (option, explicit))
+        return os.path.abspath(path)
+    path = shutil.which(name) or os.path.expanduser(os.path.join("~", ".cargo", "bin", name))
+    return os.path.abspath(path) if os.access(path, os.X_OK) else None
+
+
+def tool_version(path):
+    try:
+        p = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=60)
+        return (p.stdout or p.stderr).strip().splitlines()[0]
+    except (OSError, subprocess.SubprocessError, IndexError):
+        return "%s (unknown version)" % os.path.basename(path)
+
+
+def epub_only_config(text, renderer):
+    """book.toml with its renderers, preprocessors and [build] table replaced by one
+    [output.epub] table that names the renderer's binary."""
+    kept, skipping = [], False
+    for line in text.splitlines():
+        header = re.match(r"\s*\[\[?\s*([^\]]+?)\s*\]", line)
+        if header:
+            table = header.group(1).strip().strip('"')
+            skipping = table.split(".")[0] in ("output", "preprocessor", "build")
+        if not skipping:
+            kept.append(line)
+    return "\n".join(kept) + '\n\n[output.epub]\ncommand = %s\n' % json.dumps(renderer)
+
+
+def bench_mdbook_epub(mdbook, mdbook_epub, book, name, out, runs):
+    """Cold builds of the book by mdbook with mdbook-epub as its only renderer."""
+    work = os.path.join(out, "work", name + "-mdbook")
+    if os.path.exists(work):
+        shutil.rmtree(work)
+    shutil.copytree(book, work, ignore=shutil.ignore_patterns(".bench-stamp.json"))
+    config = os.path.join(work, "book.toml")
+    with open(config, encoding="utf-8") as f:
+        text = f.read()
+    with open(config, "w", encoding="utf-8") as f:
+        f.write(epub_only_config(text, mdbook_epub))
+    dest = os.path.join(out, "work", name + "-mdbook-out")
+    logs = os.path.join(out, "logs", name)
+    argv = [mdbook, "build", work, "--dest-dir", dest]
+    times, cpu, rss = [], [], []
+    for k in range(runs + 1):   # the first run is not measured
+        if os.path.exists(dest):
+            shutil.rmtree(dest)
+        r = check(run(argv, log_dir=os.path.join(logs, "mdbook-epub-%d" % k)),
+                  "mdbook-epub on " + name)
+        if k:
+            times.append(r.seconds)
+            cpu.append(r.cpu_seconds)
+            rss.append(r.maxrss_kib)
+    epubs = [os.path.join(folder, f) for folder, _, files in os.walk(dest) for f in files
+             if f.endswith(".epub")]
+    if len(epubs) != 1:
+        raise Failure("mdbook-epub on %s wrote %d EPUBs" % (name, len(epubs)))
+    kept = os.path.join(out, "epub", name + "-mdbook-epub.epub")
+    shutil.copyfile(epubs[0], kept)
+    return {"mdbook_s": median(times), "mdbook_runs_s": times, "mdbook_cpu_s": median(cpu),
+            "mdbook_maxrss_kib": max(rss),
+            "mdbook_epub_bytes": os.path.getsize(kept), "mdbook_epub_path": kept}
+
+
+def find_epubcheck(explicit):
+    for jar in (explicit, os.environ.get("EPUBCHECK_JAR"),
+                os.path.join(REPO, "target", "epubcheck", "epubcheck", "epubcheck.jar")):
+        if jar and os.path.isfile(jar) and shutil.which("java"):
+            return os.path.abspath(jar)
+    if explicit:
+        sys.exit("bench: --epubcheck-jar %s is not a file, or java is missing" % explicit)
+    return None
+
+
+def epubcheck(jar, epub, out):
+    """EPUBCheck's counts for one EPUB: "valid", or "N fatal, N errors, N warnings"."""
+    report = os.path.join(out, "logs", os.path.basename(epub) + ".epubcheck.json")
+    subprocess.run(["java", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-jar", jar, epub,
+                    "--json", report], capture_output=True, timeout=600)
+    try:
+        with open(report, encoding="utf-8") as f:
+            checker = json.load(f)["checker"]
+    except (OSError, ValueError, KeyError):
+        return "not checked"
+    counts = [checker.get("nFatal", 0), checker.get("nError", 0), checker.get("nWarning", 0)]
+    if not any(counts):
+        return "valid"
+    return ", ".join("%d %s" % (n, w) for n, w in zip(counts, ["fatal", "errors", "warnings"])
+                     if n)
 
 
 # ---------------------------------------------------------------------------------------
@@ -564,6 +601,50 @@ def table(rows):
     return "\n".join(lines)
 
 
+def first_error(text):
+    """The first diagnostic that is an error, else the first line."""
+    lines = text.splitlines()
+    found = [line for line in lines if ": error:" in line]
+    return (found or lines or [""])[0].replace("|", "\\|")
+
+
+def mb(kib):
+    return None if kib is None else kib * 1024 / 1e6
+
+
+def real_table(rows, mdbook_name):
+    head = ["book", "folio cold (ms)", "folio warm after one edit (ms)",
+            "%s cold (ms)" % mdbook_name, "folio ÷ mdbook-epub (cold)", "pandoc (s)",
+            "peak memory, folio cold / warm / mdbook-epub (MB)",
+            "EPUB, folio / mdbook-epub (KiB)", "EPUBCheck, folio / mdbook-epub"]
+    lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 2) + "---|"]
+    for r in rows:
+        what = "%s: %d chapters, %.1f MB, %d included files, %d images of %.1f MB" % (
+            r["book"], r["chapters"], r["md_bytes"] / 1e6, r["included"], r["images"],
+            r["image_bytes"] / 1e6)
+        if r.get("error"):
+            lines.append("| %s | failed: %s |%s" % (what, first_error(r["error"]),
+                                                    " |" * (len(head) - 2)))
+            continue
+        mdbook = r.get("mdbook_s")
+        cells = [
+            what,
+            "%.0f" % (r["cold_s"] * 1000),
+            "%.0f (%.0f%%)" % (r["warm_s"] * 1000, 100 * r["warm_s"] / r["cold_s"]),
+            r.get("mdbook_error") or fmt(None if mdbook is None else mdbook * 1000, ".0f"),
+            "—" if mdbook is None else "%.2f" % (r["cold_s"] / mdbook),
+            fmt(r.get("pandoc_s"), ".1f"),
+            "%s / %s / %s" % (fmt(mb(r["cold_maxrss_kib"]), ".0f"),
+                              fmt(mb(r["warm_maxrss_kib"]), ".0f"),
+                              fmt(mb(r.get("mdbook_maxrss_kib")), ".0f")),
+            "%.0f / %s" % (r["epub_bytes"] / 1024,
+                           fmt(None if mdbook is None else r["mdbook_epub_bytes"] / 1024, ".0f")),
+            "%s / %s" % (r.get("epubcheck", "—"), r.get("mdbook_epubcheck", "—")),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def wait_for_idle(max_load, minutes):
     deadline = time.time() + 60 * minutes
     while os.getloadavg()[0] > max_load and time.time() < deadline:
@@ -573,14 +654,40 @@ def wait_for_idle(max_load, minutes):
         log("warning: still busy after %d minutes (%s); measuring anyway" % (minutes, load_line()))
 
 
+def real_books(corpus, out):
+    """(name, folder) of each real book: the corpus's, then the generated one."""
+    books = []
+    if corpus and os.path.isdir(corpus):
+        for name in sorted(os.listdir(corpus)):
+            if os.path.isfile(os.path.join(corpus, name, "book.toml")):
+                books.append((name, os.path.join(corpus, name)))
+    name, chapters, extra = REAL_GENERATED
+    books.append((name, generate(out, name, chapters, extra)))
+    return books
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__.split(
         "\n\n", 2)[2], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true",
-                    help="only the 10- and 200-chapter books, one run of each measurement")
+                    help="only the 10- and 200-chapter and the real books, one run of each "
+                    "measurement")
+    ap.add_argument("--set", choices=["synthetic", "real", "all"], default="all",
+                    help="which books to measure (all)")
+    ap.add_argument("--books", metavar="NAME,...", help="only these books (ch10, ch200, ch1000, "
+                    "real100, or a corpus book's folder name)")
+    ap.add_argument("--corpus", metavar="DIR", default=CORPUS,
+                    help="folder of real mdBooks, one per subfolder (default: %s)" % CORPUS)
+    ap.add_argument("--mdbook", metavar="PATH", help="mdbook 0.5.4 (default: on PATH or in "
+                    "~/.cargo/bin)")
+    ap.add_argument("--mdbook-epub", metavar="PATH", help="mdbook-epub 0.5.2 (default: on PATH "
+                    "or in ~/.cargo/bin)")
+    ap.add_argument("--no-mdbook", action="store_true", help="do not run mdbook-epub")
     ap.add_argument("--pandoc", metavar="PATH", help="pandoc binary (default: pandoc on PATH, "
                     "else pypandoc's bundled binary)")
     ap.add_argument("--no-pandoc", action="store_true", help="do not run pandoc")
+    ap.add_argument("--epubcheck-jar", metavar="JAR", help="check the real books' EPUBs with "
+                    "this EPUBCheck (default: $EPUBCHECK_JAR, else the one cargo test provisions)")
     ap.add_argument("--folio", metavar="PATH", help="use this folio binary; do not run cargo")
     ap.add_argument("--out", metavar="DIR", default=os.path.join(REPO, "target", "bench"),
                     help="books, EPUBs, logs and results (default: target/bench/)")
@@ -597,12 +704,24 @@ def main():
         pandoc = find_pandoc(a.pandoc)
         if not pandoc:
             log(PANDOC_HELP)
+    mdbook = mdbook_epub = None
+    if not a.no_mdbook:
+        mdbook = find_tool(a.mdbook, "mdbook", "--mdbook")
+        mdbook_epub = find_tool(a.mdbook_epub, "mdbook-epub", "--mdbook-epub")
+        if not (mdbook and mdbook_epub):
+            log(MDBOOK_HELP)
+            mdbook = mdbook_epub = None
+    jar = find_epubcheck(a.epubcheck_jar)
+    wanted = set(a.books.split(",")) if a.books else None
 
-    books = BOOKS[:2] if a.quick else BOOKS
+    synthetic = [] if a.set == "real" else BOOKS[:2] if a.quick else BOOKS
+    synthetic = [b for b in synthetic if not wanted or b[0] in wanted]
     runs = 1 if a.quick else 3
     # A rebuild takes a few milliseconds, where the machine's noise is a large share: more of them.
     cycles = 1 if a.quick else 5
-    paths = {name: generate(out, name, n, extra) for name, n, extra in books}
+    paths = {name: generate(out, name, n, extra) for name, n, extra in synthetic}
+    reals = [] if a.set == "synthetic" else real_books(a.corpus, out)
+    reals = [b for b in reals if not wanted or b[0] in wanted]
 
     if a.max_load is not None:
         wait_for_idle(a.max_load, 25)
@@ -610,8 +729,8 @@ def main():
     load_before = load_line()
     log("machine: %s; %s" % (machine_line(), load_before))
 
-    rows, problems = [], []
-    for name, n, _ in books:
+    rows, real_rows, problems = [], [], []
+    for name, n, _ in synthetic:
         book = paths[name]
         _, _, chapters = read_book(book)
         row = {"book": name, "chapters": len(chapters), "md_bytes": markdown_bytes(book, chapters)}
@@ -629,31 +748,76 @@ def main():
             row["error"] = str(e)
             problems.append(str(e))
         rows.append(row)
+    for name, book in reals:
+        _, _, chapters = read_book(book)
+        chapters = [c for c in chapters if os.path.isfile(os.path.join(book, c))]
+        row = {"book": name, "chapters": len(chapters), "md_bytes": markdown_bytes(book, chapters)}
+        row.update(book_contents(book, chapters))
+        try:
+            log("folio: %s" % name)
+            row.update(bench_folio(folio, book, name, out, runs, cycles, problems))
+        except Failure as e:
+            row["error"] = str(e)
+            problems.append(str(e))
+            real_rows.append(row)
+            continue
+        if mdbook:
+            log("mdbook-epub: %s" % name)
+            try:
+                row.update(bench_mdbook_epub(mdbook, mdbook_epub, book, name, out, runs))
+            except Failure as e:
+                row["mdbook_error"] = "failed"
+                problems.append(str(e))
+        if pandoc:
+            log("pandoc: %s (1 run)" % name)
+            try:
+                row.update(bench_pandoc(pandoc, book, name, out, 1))
+            except Failure as e:
+                problems.append(str(e))
+        if jar:
+            log("EPUBCheck: %s" % name)
+            row["epubcheck"] = epubcheck(jar, os.path.join(out, "epub", name + "-cold.epub"), out)
+            if row.get("mdbook_epub_path"):
+                row["mdbook_epubcheck"] = epubcheck(jar, row["mdbook_epub_path"], out)
+        real_rows.append(row)
     load_after = load_line()
 
+    mdbook_name = "mdbook-epub"
+    if mdbook:
+        mdbook_name = "%s with %s" % (tool_version(mdbook_epub), tool_version(mdbook))
     lines = [
         "machine: %s" % machine_line(),
         "load: %s before, %s after" % (load_before, load_after),
         "folio: %s (%s)" % (folio_version(folio), folio),
+        "mdbook-epub: %s" % ("%s (%s, %s)" % (mdbook_name, mdbook, mdbook_epub) if mdbook else
+                             "not run" + ("" if a.no_mdbook else " - " + MDBOOK_HELP)),
         "pandoc: %s" % ((pandoc_version(pandoc) + " (%s)" % pandoc) if pandoc else
                         "not run" + ("" if a.no_pandoc else " - " + PANDOC_HELP)),
-        "generator: %s" % (SHARED_GEN if os.path.exists(SHARED_GEN) else "built-in"),
+        "EPUBCheck: %s" % (jar or "not run (no jar; `cargo test` provisions one)"),
         "runs: %s; started %s" % ("quick, 1 of each" if a.quick else
-                                  "folio median of 3 cold and 5 warm, pandoc median of 3 on "
-                                  "10 chapters and 1 on 200", started),
-        "",
-        table(rows),
+                                  "folio median of 3 cold and 5 warm, mdbook-epub median of 3, "
+                                  "pandoc median of 3 on 10 chapters and 1 otherwise", started),
         "",
     ]
-    for r in rows:
+    if rows:
+        lines += [table(rows), ""]
+    if real_rows:
+        lines += [real_table(real_rows, mdbook_name), ""]
+    for r in rows + real_rows:
         if r.get("error"):
             continue
         lines.append("%s: warm output identical to a clean build: %s; folio's own times: cold "
-                     "%s ms, warm %s ms; cold runs %s s, warm runs %s s%s" % (
+                     "%s ms, warm %s ms; CPU time (user + system): cold %.0f ms, warm %.0f ms%s; "
+                     "cold runs %s s, warm runs %s s%s%s" % (
                          r["book"], "OK" if r["identical"] else "DIFFERENT",
                          fmt(r["cold_self_ms"], ".0f"), fmt(r["warm_self_ms"], ".0f"),
+                         r["cold_cpu_s"] * 1000, r["warm_cpu_s"] * 1000,
+                         "" if r.get("mdbook_cpu_s") is None else ", mdbook-epub %.0f ms" %
+                         (r["mdbook_cpu_s"] * 1000),
                          ", ".join("%.3f" % x for x in r["cold_runs_s"]),
                          ", ".join("%.3f" % x for x in r["warm_runs_s"]),
+                         "" if r.get("mdbook_s") is None else "; mdbook-epub runs %s s" %
+                         ", ".join("%.3f" % x for x in r["mdbook_runs_s"]),
                          "" if r.get("pandoc_s") is None else
                          "; pandoc runs %s s, %d warnings" % (
                              ", ".join("%.1f" % x for x in r["pandoc_runs_s"]),
@@ -667,8 +831,9 @@ def main():
     with open(os.path.join(out, "results.json"), "w", encoding="utf-8") as f:
         json.dump({"machine": machine_line(), "load_before": load_before,
                    "load_after": load_after, "folio": folio_version(folio),
+                   "mdbook_epub": mdbook_name if mdbook else None,
                    "pandoc": pandoc_version(pandoc) if pandoc else None,
-                   "started": started, "quick": a.quick, "rows": rows,
+                   "started": started, "quick": a.quick, "rows": rows, "real_rows": real_rows,
                    "problems": problems}, f, indent=1)
     return 1 if problems else 0
 

@@ -26,6 +26,8 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+from bench import read_book  # noqa: E402  (the benchmark's reading of SUMMARY.md)
 PLUMBING = re.compile(r"^<?(rayon|std::|core::ops::function|\?\?\?|main$|__libc|start_thread|"
                       r"\(below main\)|_dl_|0x|__rustc::|malloc$|free$|realloc$|_int_|clone3?$)")
 
@@ -136,8 +138,8 @@ def main():
                          os.path.join(out, "cold.epub"), "--no-cache"], check=True)
     subprocess.run([folio, "build", work, "-o", os.path.join(out, "warm.epub"),
                     "--cache-dir", cache], check=True)
-    with open(os.path.join(work, "SUMMARY.md"), encoding="utf-8") as f:
-        chapters = re.findall(r"\]\(([^)#\s]+\.md)\)", f.read())
+    _, _, chapters = read_book(work)
+    chapters = [c for c in chapters if os.path.isfile(os.path.join(work, c))]
     with open(os.path.join(work, chapters[len(chapters) // 2]), "a", encoding="utf-8") as f:
         f.write("\nA sentence appended for the profile.\n")
     warm = os.path.join(out, "warm.callgrind")
