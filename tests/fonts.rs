@@ -4,6 +4,8 @@
 //! and layout tables kept. The saving is reported; builds are byte-identical; bad fonts are warnings at their
 //! line in book.toml, embedded as they are.
 
+#![cfg(feature = "subset-fonts")]
+
 mod common;
 
 use std::collections::BTreeMap;

@@ -1,8 +1,10 @@
 //! Stage 5b, fonts: each font the book embeds, cut down to the characters the book shows.
 //!
 //! A subset stays a complete font for those characters, so that readers can use it as they use the
-//! original: HarfBuzz's subsetter ([`harfbuzz`]) keeps cmap, metrics, names, OS/2, post, hinting, kerning,
-//! ligatures and variations for the glyphs it keeps. Procedure, run once the package's documents are checked:
+//! original: HarfBuzz's subsetter (the `folio-hb-subset` crate) keeps cmap, metrics, names, OS/2, post,
+//! hinting, kerning, ligatures and variations for the glyphs it keeps. It and the WOFF2 encoder are C++ and
+//! come with the cargo feature `subset-fonts` (on by default); a folio built without it embeds fonts whole,
+//! with a warning. Procedure, run once the package's documents are checked:
 //!
 //! 1. [`Wanted`]: every character of the package's XHTML text (collected as each document is checked,
 //!    [`crate::validate::Document::characters`]), what the stylesheets may draw themselves and the features
@@ -15,13 +17,14 @@
 //!    book.toml. folio never embeds a font it has made worse.
 
 pub mod css;
-mod harfbuzz;
 pub mod sfnt;
 pub mod woff;
 
-use crate::cache::{Cache, KeyBuilder};
+use crate::cache::Cache;
 use crate::diagnostic::{Diagnostic, Location};
 use crate::text::CharSet;
+#[cfg(feature = "subset-fonts")]
+use folio_hb_subset as harfbuzz;
 
 /// What every subset keeps: the characters and the OpenType features beyond HarfBuzz's defaults.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -69,9 +72,10 @@ pub struct Embedded {
 }
 
 /// Subsets one font to what the book wants, or says why it stays whole; never fails.
+#[cfg(feature = "subset-fonts")]
 pub fn subset(font: &FontFile<'_>, data: Vec<u8>, wanted: &Wanted, cache: Option<&Cache>) -> Embedded {
     let key = cache.map(|_| {
-        let mut key = KeyBuilder::new();
+        let mut key = crate::cache::KeyBuilder::new();
         key.add(&data).add(wanted.characters.iter().collect::<String>().as_bytes());
         key.add(&wanted.features.concat());
         key.finish()
@@ -95,8 +99,19 @@ pub fn subset(font: &FontFile<'_>, data: Vec<u8>, wanted: &Wanted, cache: Option
     }
 }
 
+/// A folio built without the cargo feature `subset-fonts` embeds every font whole, and says so.
+#[cfg(not(feature = "subset-fonts"))]
+pub fn subset(font: &FontFile<'_>, data: Vec<u8>, _wanted: &Wanted, _cache: Option<&Cache>) -> Embedded {
+    let warning = font
+        .location
+        .warning(format!("font '{}' is embedded whole: this folio was built without font subsetting", font.shown))
+        .with_hint("build folio with its default features (cargo feature `subset-fonts`), or set `subset-fonts = false` under [epub]");
+    Embedded { data, warning: Some(warning) }
+}
+
 /// Unwraps, checks the embedding flags, subsets and wraps back: the subset and whether the font's licence
 /// flags restrict embedding, or a warning when a step fails.
+#[cfg(feature = "subset-fonts")]
 fn cut(font: &FontFile<'_>, data: &[u8], wanted: &Wanted) -> Result<(Vec<u8>, bool), Diagnostic> {
     let whole = |why: &str| font.location.warning(format!("font '{}' is embedded whole: {why}", font.shown));
     let mut woff1_extras = woff::Woff1Extras::default();
@@ -129,6 +144,7 @@ fn cut(font: &FontFile<'_>, data: &[u8], wanted: &Wanted) -> Result<(Vec<u8>, bo
     Ok((wrapped, embedding.restricted))
 }
 
+#[cfg(feature = "subset-fonts")]
 fn restricted_warning(font: &FontFile<'_>) -> Diagnostic {
     font.location
         .warning(format!("font '{}' is marked \"restricted licence embedding\" (OS/2 fsType)", font.shown))

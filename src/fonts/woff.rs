@@ -1,12 +1,14 @@
 //! The web font wrappers: WOFF 1.0 (zlib per table, written here on flate2) and WOFF 2.0 (Brotli with
-//! glyph transforms, through Google's reference encoder and decoder in the `woff` crate). A subset goes back
-//! into the wrapper its font came in, so the book's `@font-face` rules still name the right file and format.
+//! glyph transforms, through Google's reference encoder and decoder in the `woff` crate, which comes with the
+//! cargo feature `subset-fonts`). A subset goes back into the wrapper its font came in, so the book's
+//! `@font-face` rules still name the right file and format.
 
 use std::io::{Read as _, Write as _};
 
 use super::sfnt::{self, Table, u16_at, u32_at};
 
 /// Brotli quality for WOFF2: the densest; a subset is small and the result is cached.
+#[cfg(feature = "subset-fonts")]
 const WOFF2_QUALITY: usize = 11;
 const WOFF1_HEADER: usize = 44;
 /// The largest sfnt font a WOFF file may unwrap to: the WOFF2 reference decoder's own limits (30 MiB, and 100
@@ -125,6 +127,7 @@ pub fn sfnt_to_woff1(sfnt: &[u8], extras: &Woff1Extras) -> Option<Vec<u8>> {
 }
 
 /// Unwraps a WOFF 2.0 font into its sfnt font.
+#[cfg(feature = "subset-fonts")]
 pub fn woff2_to_sfnt(woff2: &[u8]) -> Option<Vec<u8>> {
     let size = usize::try_from(u32_at(woff2, 16)?).ok()?;
     let plausible = woff2.starts_with(b"wOF2")
@@ -135,6 +138,7 @@ pub fn woff2_to_sfnt(woff2: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// Wraps an sfnt font as WOFF 2.0.
+#[cfg(feature = "subset-fonts")]
 pub fn sfnt_to_woff2(sfnt: &[u8]) -> Option<Vec<u8>> {
     woff::version2::compress(sfnt, String::new(), WOFF2_QUALITY, true)
 }
@@ -166,6 +170,11 @@ mod tests {
         let mut huge = woff.clone();
         huge[16..20].copy_from_slice(&u32::MAX.to_be_bytes());
         assert!(woff1_to_sfnt(&huge).is_none());
+    }
+
+    #[test]
+    #[cfg(feature = "subset-fonts")]
+    fn damaged_woff2_is_refused() {
         assert!(woff2_to_sfnt(b"wOF2 and nothing else").is_none());
         // A header that asks for 4 GiB is refused before anything is allocated.
         let mut huge = sfnt_to_woff2(FONT).unwrap();
