@@ -149,6 +149,11 @@ fn ends_in_punctuation(text: &str) -> bool {
     text.chars().last().is_some_and(|c| ".,:;!?\u{2026}\u{61f}\u{6d4}".contains(c))
 }
 
+/// Rows of the image drawn at a time. Drawn whole, a 1600 × 2560 cover needs 16 MB of canvas that is
+/// touched once and freed: on a virtual machine that first touch cost a third of the drawing's time. Bands
+/// of 160 rows need 1 MB, reused.
+const BAND_ROWS: u32 = 160;
+
 /// Renders an SVG image to a PNG that fits [`WIDTH`] × [`HEIGHT`], keeping the image's own proportions:
 /// an SVG of 1:1.6 comes out exactly that size.
 ///
@@ -196,32 +201,69 @@ fn rasterize_within_limits(svg: &[u8]) -> Result<Vec<u8>, String> {
     let transform = tiny_skia::Transform::from_scale(scale, scale);
     let work = limits::Work::of(&tree, transform, width, height);
     work.check()?;
+    // The work is costed for the whole canvas; drawing it in bands needs less, so this is an upper bound.
     let _permit = crate::package::images::budget::Permit::acquire(work.peak_bytes + embedded.costliest());
-    let mut pixmap = tiny_skia::Pixmap::new(width, height).ok_or("the image has no area")?;
-    pixmap.fill(tiny_skia::Color::WHITE);
-    resvg::render(&tree, transform, &mut pixmap.as_mut());
-    encode_png(&pixmap)
+    let mut canvas = Canvas {
+        tree: &tree,
+        scale,
+        height,
+        band: tiny_skia::Pixmap::new(width, BAND_ROWS.min(height)).ok_or("the image has no area")?,
+    };
+    encode_png(&mut canvas)
 }
 
-/// Encodes an opaque pixmap as PNG. A cover drawn in a few flat colours has few distinct pixels: up to
+/// An SVG drawn at a scale, band by band, onto white.
+struct Canvas<'a> {
+    tree: &'a usvg::Tree,
+    scale: f32,
+    /// Rows of the whole image.
+    height: u32,
+    /// [`BAND_ROWS`] rows of it at a time.
+    band: tiny_skia::Pixmap,
+}
+
+impl Canvas<'_> {
+    /// Draws the bands from the top, handing each one's RGBA rows to `take`, until it returns false;
+    /// true when every band was taken.
+    fn draw(&mut self, mut take: impl FnMut(&[u8]) -> bool) -> bool {
+        let row_bytes = self.band.width() as usize * tiny_skia::BYTES_PER_PIXEL;
+        for top in (0..self.height).step_by(BAND_ROWS as usize) {
+            let rows = (self.height - top).min(BAND_ROWS) as usize;
+            self.band.fill(tiny_skia::Color::WHITE);
+            let transform = tiny_skia::Transform::from_scale(self.scale, self.scale).post_translate(0.0, -(top as f32));
+            resvg::render(self.tree, transform, &mut self.band.as_mut());
+            if !take(&self.band.data()[..rows * row_bytes]) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// Encodes the opaque image as PNG. A cover drawn in a few flat colours has few distinct pixels: up to
 /// 256 of them, it is written with a palette and unfiltered rows (a third of the data of RGB, and half
-/// the bytes and time of filtered rows); other images as RGB, with adaptive filters.
-fn encode_png(pixmap: &tiny_skia::Pixmap) -> Result<Vec<u8>, String> {
+/// the bytes and time of filtered rows); other images are drawn again and written as RGB, with adaptive
+/// filters.
+fn encode_png(canvas: &mut Canvas<'_>) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
-    let mut encoder = png::Encoder::new(&mut out, pixmap.width(), pixmap.height());
+    let (width, height) = (canvas.band.width(), canvas.height);
+    let mut encoder = png::Encoder::new(&mut out, width, height);
     encoder.set_depth(png::BitDepth::Eight);
     encoder.set_compression(png::Compression::Balanced);
-    let data = match palette(pixmap) {
-        Some((palette, indices)) => {
-            encoder.set_color(png::ColorType::Indexed);
-            encoder.set_palette(palette);
-            encoder.set_filter(png::Filter::NoFilter);
-            indices
-        }
-        None => {
-            encoder.set_color(png::ColorType::Rgb);
-            pixmap.pixels().iter().flat_map(|p| [p.red(), p.green(), p.blue()]).collect()
-        }
+    let mut palette = Palette::new(width as usize, height as usize);
+    let data = if canvas.draw(|rows| palette.add(rows)) {
+        encoder.set_color(png::ColorType::Indexed);
+        encoder.set_palette(palette.colours.concat());
+        encoder.set_filter(png::Filter::NoFilter);
+        palette.indices
+    } else {
+        encoder.set_color(png::ColorType::Rgb);
+        let mut rgb = Vec::with_capacity(width as usize * height as usize * 3);
+        canvas.draw(|rows| {
+            rgb.extend(rows.chunks_exact(tiny_skia::BYTES_PER_PIXEL).flat_map(|p| [p[0], p[1], p[2]]));
+            true
+        });
+        rgb
     };
     let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
     writer.write_image_data(&data).map_err(|e| e.to_string())?;
@@ -229,38 +271,56 @@ fn encode_png(pixmap: &tiny_skia::Pixmap) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// The palette (RGB triples, in order of first appearance) and each pixel's index, when the opaque image
-/// has at most 256 colours. A row like the one above it (most rows of a flat cover) is compared and
-/// copied whole.
-fn palette(pixmap: &tiny_skia::Pixmap) -> Option<(Vec<u8>, Vec<u8>)> {
-    let row_bytes = pixmap.width() as usize * tiny_skia::BYTES_PER_PIXEL;
-    let mut colours: Vec<[u8; 3]> = Vec::new();
-    let mut indices: Vec<u8> = Vec::with_capacity(pixmap.data().len() / tiny_skia::BYTES_PER_PIXEL);
-    let mut previous_row: &[u8] = &[];
-    for row in pixmap.data().chunks_exact(row_bytes) {
-        if row == previous_row {
-            indices.extend_from_within(indices.len() - row_bytes / tiny_skia::BYTES_PER_PIXEL..);
-            continue;
+/// The palette of an opaque image (RGB triples, in order of first appearance) and each pixel's index,
+/// gathered band by band while the image has at most 256 colours.
+struct Palette {
+    colours: Vec<[u8; 3]>,
+    indices: Vec<u8>,
+    row_bytes: usize,
+    previous_row: Vec<u8>,
+}
+
+impl Palette {
+    fn new(width: usize, height: usize) -> Self {
+        Self {
+            colours: Vec::new(),
+            indices: Vec::with_capacity(width * height),
+            row_bytes: width * tiny_skia::BYTES_PER_PIXEL,
+            previous_row: Vec::new(),
         }
-        let (mut last, mut last_index) = (None, 0);
-        for pixel in row.chunks_exact(tiny_skia::BYTES_PER_PIXEL) {
-            if last != Some(pixel) {
-                let colour = [pixel[0], pixel[1], pixel[2]];
-                last_index = match colours.iter().position(|c| *c == colour) {
-                    Some(i) => i,
-                    None if colours.len() < 256 => {
-                        colours.push(colour);
-                        colours.len() - 1
-                    }
-                    None => return None,
-                };
-                last = Some(pixel);
-            }
-            indices.push(u8::try_from(last_index).ok()?);
-        }
-        previous_row = row;
     }
-    Some((colours.concat(), indices))
+
+    /// Adds rows of RGBA pixels; false once the image has more than 256 colours. A row like the one above
+    /// it (most rows of a flat cover) is compared and copied whole.
+    fn add(&mut self, rows: &[u8]) -> bool {
+        let width = self.row_bytes / tiny_skia::BYTES_PER_PIXEL;
+        for row in rows.chunks_exact(self.row_bytes) {
+            if row == self.previous_row.as_slice() {
+                self.indices.extend_from_within(self.indices.len() - width..);
+                continue;
+            }
+            let (mut last, mut last_index) = (None, 0);
+            for pixel in row.chunks_exact(tiny_skia::BYTES_PER_PIXEL) {
+                if last != Some(pixel) {
+                    let colour = [pixel[0], pixel[1], pixel[2]];
+                    last_index = match self.colours.iter().position(|c| *c == colour) {
+                        Some(i) => i,
+                        None if self.colours.len() < 256 => {
+                            self.colours.push(colour);
+                            self.colours.len() - 1
+                        }
+                        None => return false,
+                    };
+                    last = Some(pixel);
+                }
+                // At most 256 colours, so every index fits.
+                self.indices.push(last_index as u8);
+            }
+            self.previous_row.clear();
+            self.previous_row.extend_from_slice(row);
+        }
+        true
+    }
 }
 
 #[cfg(test)]
