@@ -612,9 +612,9 @@ def mb(kib):
     return None if kib is None else kib * 1024 / 1e6
 
 
-def real_table(rows, mdbook_name):
+def real_table(rows):
     head = ["book", "folio cold (ms)", "folio warm after one edit (ms)",
-            "%s cold (ms)" % mdbook_name, "folio ÷ mdbook-epub (cold)", "pandoc (s)",
+            "mdbook-epub cold (ms)", "folio ÷ mdbook-epub (cold)", "pandoc (s)",
             "peak memory, folio cold / warm / mdbook-epub (MB)",
             "EPUB, folio / mdbook-epub (KiB)", "EPUBCheck, folio / mdbook-epub"]
     lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 2) + "---|"]
@@ -802,7 +802,7 @@ def main():
     if rows:
         lines += [table(rows), ""]
     if real_rows:
-        lines += [real_table(real_rows, mdbook_name), ""]
+        lines += [real_table(real_rows), ""]
     for r in rows + real_rows:
         if r.get("error"):
             continue
