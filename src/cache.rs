@@ -5,27 +5,37 @@
 //! configuration files, the chapter's text and every file it includes, its place in the book and the
 //! build's timestamp; an image's key adds its bytes and the settings that shape it; a font's key adds its
 //! bytes and the characters and features its subset keeps. An entry holds a payload of bytes, metadata,
-//! folio's version, a magic number and a checksum; anything that does not read back exactly is a miss,
+//! folio's version, a magic number and a tag; anything that does not read back exactly is a miss,
 //! rebuilt and overwritten, never trusted. Entries this build did not use are deleted at the end, so the
 //! cache holds one book's current chapters, images and fonts and no more.
+//!
+//! The tag is an HMAC of the entry under a secret of the user's own (see [`secret`]), so a cache folder
+//! that comes with a book (committed beside it, say) cannot put forged chapters into the EPUB: entries
+//! made anywhere else are misses.
 
 use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use memmap2::Mmap;
 
-use xxhash_rust::xxh3::{Xxh3, xxh3_64};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use xxhash_rust::xxh3::{Xxh3, xxh3_128};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::package::Finished;
 
-const MAGIC: &[u8; 8] = b"FOLIOC04";
+const MAGIC: &[u8; 8] = b"FOLIOC05";
+/// Bytes of the HMAC kept at an entry's end.
+const TAG_LEN: usize = 16;
+/// The key of an entry's HMAC.
+pub type Secret = [u8; 32];
 /// folio's version and a hash of the sources it was built from (see `build.rs`).
 const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+", env!("FOLIO_SOURCE_HASH"));
 
@@ -117,15 +127,24 @@ pub struct Cache {
     dir: PathBuf,
     used: Mutex<HashSet<String>>,
     writable: bool,
+    /// Signs and checks entries; without one, nothing is read or written.
+    secret: Option<Secret>,
 }
 
 impl Cache {
-    /// The cache for the book identified by `book`, inside `root` (created when first written).
+    /// The cache for the book identified by `book`, inside `root` (created when first written), with
+    /// entries signed by the user's [`secret`].
     pub fn new(root: &Path, book: Key) -> Self {
+        Self::with_secret(root, book, secret().copied())
+    }
+
+    /// The same, with entries signed by the given secret.
+    pub fn with_secret(root: &Path, book: Key, secret: Option<Secret>) -> Self {
         Self {
             dir: root.join(format!("book-{:016x}", (book >> 64) as u64)),
             used: Mutex::new(HashSet::new()),
             writable: true,
+            secret,
         }
     }
 
@@ -151,6 +170,7 @@ impl Cache {
 
     /// The entry stored under `key` (its metadata and its payload), if it reads back intact.
     pub fn get_bytes<T: DeserializeOwned>(&self, key: Key) -> Option<(T, Bytes)> {
+        let secret = self.secret.as_ref()?;
         let name = Self::file_name(key);
         self.used.lock().expect("not poisoned").insert(name.clone());
         let mut file = File::open(self.dir.join(&name)).ok()?;
@@ -171,7 +191,7 @@ impl Cache {
                 Bytes::Owned(bytes)
             }
         };
-        let (meta, payload_len) = decode(&bytes)?;
+        let (meta, payload_len) = decode(&bytes, secret)?;
         Some((meta, bytes.truncated(payload_len)))
     }
 
@@ -179,15 +199,13 @@ impl Cache {
     /// a temporary file and renamed, so a reader never sees half of it; it is not synced to disk, since
     /// a damaged entry is detected and rebuilt anyway.
     pub fn put_bytes<T: Serialize>(&self, key: Key, meta: &T, payload: &[u8]) -> io::Result<()> {
-        if !self.writable {
-            return Ok(());
-        }
+        let Some(secret) = self.secret.as_ref().filter(|_| self.writable) else { return Ok(()) };
         fs::create_dir_all(&self.dir)?;
         let name = Self::file_name(key);
         self.used.lock().expect("not poisoned").insert(name.clone());
         // Created exclusively at an unpredictable name, and removed if anything fails.
         let mut temp = crate::write::temporary_file(&self.dir, &format!(".{name}."))?;
-        temp.write_all(&encode(meta, payload)?)?;
+        temp.write_all(&encode(meta, payload, secret)?)?;
         temp.persist(self.dir.join(&name)).map_err(|e| e.error)?;
         Ok(())
     }
@@ -222,10 +240,55 @@ impl Cache {
     }
 }
 
+/// The secret that signs this user's cache entries: 32 random bytes kept in `folio/key` under the user's
+/// cache folder (`$XDG_CACHE_HOME`, else `~/.cache`; `%LOCALAPPDATA%` on Windows), made on first use,
+/// readable by the user alone. Where there is no such folder, or it cannot be written, each process makes
+/// its own secret, so a cache is only ever read by the process that wrote it. `None` when the system
+/// gives no random bytes: then nothing is cached.
+pub fn secret() -> Option<&'static Secret> {
+    static SECRET: OnceLock<Option<Secret>> = OnceLock::new();
+    SECRET.get_or_init(|| user_secret().ok().or_else(random_secret)).as_ref()
+}
+
+fn random_secret() -> Option<Secret> {
+    let mut secret = [0; 32];
+    getrandom::fill(&mut secret).ok()?;
+    Some(secret)
+}
+
+/// The user's secret, read from its file or made and stored there.
+fn user_secret() -> io::Result<Secret> {
+    let folder = [("XDG_CACHE_HOME", ""), ("HOME", ".cache"), ("LOCALAPPDATA", "")]
+        .iter()
+        .find_map(|(var, sub)| std::env::var_os(var).filter(|v| !v.is_empty()).map(|v| PathBuf::from(v).join(sub)))
+        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no cache folder"))?
+        .join("folio");
+    let path = folder.join("key");
+    let read = |path: &Path| -> io::Result<Secret> {
+        let bytes = fs::read(path)?;
+        bytes.try_into().map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not a folio key"))
+    };
+    match read(&path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        found => return found,
+    }
+    let secret = random_secret().ok_or_else(|| io::Error::other("no random bytes"))?;
+    fs::create_dir_all(&folder)?;
+    // tempfile creates its files readable by the user alone; two builds that start at once keep the
+    // first one's key.
+    let mut temp = tempfile::NamedTempFile::new_in(&folder)?;
+    temp.write_all(&secret)?;
+    match temp.persist_noclobber(&path) {
+        Ok(_) => Ok(secret),
+        Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => read(&path),
+        Err(e) => Err(e.error),
+    }
+}
+
 /// Layout: the payload as it is (first, so reading it back needs no copy), the metadata's postcard bytes
-/// and their length, folio's version and its length, the magic number, and a checksum of everything
+/// and their length, folio's version and its length, the magic number, and the [`tag`] of everything
 /// before it.
-fn encode<T: Serialize>(meta: &T, payload: &[u8]) -> io::Result<Vec<u8>> {
+fn encode<T: Serialize>(meta: &T, payload: &[u8], secret: &Secret) -> io::Result<Vec<u8>> {
     let meta = postcard::to_stdvec(meta).map_err(io::Error::other)?;
     let mut bytes = Vec::with_capacity(payload.len() + meta.len() + 64);
     bytes.extend_from_slice(payload);
@@ -234,18 +297,33 @@ fn encode<T: Serialize>(meta: &T, payload: &[u8]) -> io::Result<Vec<u8>> {
     bytes.extend_from_slice(VERSION.as_bytes());
     bytes.push(VERSION.len() as u8);
     bytes.extend_from_slice(MAGIC);
-    let checksum = xxh3_64(&bytes);
-    bytes.extend_from_slice(&checksum.to_le_bytes());
+    let tag = tag(&bytes, secret);
+    bytes.extend_from_slice(&tag);
     Ok(bytes)
+}
+
+/// An HMAC-SHA-256 of the bytes' 128-bit xxh3 hash, of which an entry keeps the first [`TAG_LEN`] bytes.
+/// Hashing the bytes with xxh3 first keeps a warm build's check of megabytes of mapped entries at memory
+/// speed; forging a tag needs the secret, and finding bytes with another entry's xxh3 needs that entry,
+/// which only the user's own builds have.
+fn mac(bytes: &[u8], secret: &Secret) -> Hmac<Sha256> {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC takes a key of any length");
+    mac.update(&xxh3_128(bytes).to_le_bytes());
+    mac
+}
+
+fn tag(bytes: &[u8], secret: &Secret) -> [u8; TAG_LEN] {
+    let mut tag = [0; TAG_LEN];
+    tag.copy_from_slice(&mac(bytes, secret).finalize().into_bytes()[..TAG_LEN]);
+    tag
 }
 
 /// Reads an entry back, from its end: its metadata and the length of the payload before them; `None`
 /// unless every part is intact.
-fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Option<(T, usize)> {
-    let (body, checksum) = bytes.split_at_checked(bytes.len().checked_sub(8)?)?;
-    if xxh3_64(body).to_le_bytes() != checksum {
-        return None;
-    }
+fn decode<T: DeserializeOwned>(bytes: &[u8], secret: &Secret) -> Option<(T, usize)> {
+    let (body, stored) = bytes.split_at_checked(bytes.len().checked_sub(TAG_LEN)?)?;
+    // Compared in constant time, so a forger learns nothing from how long a check takes.
+    mac(body, secret).verify_truncated_left(stored).ok()?;
     let rest = body.strip_suffix(MAGIC)?;
     let (&version_len, rest) = rest.split_last()?;
     let rest = rest.strip_suffix(VERSION.as_bytes()).filter(|_| usize::from(version_len) == VERSION.len())?;
@@ -265,6 +343,12 @@ mod tests {
     use super::*;
     use crate::render::RenderedChapter;
 
+    const SECRET: Secret = [7; 32];
+
+    fn cache(root: &Path, book: Key) -> Cache {
+        Cache::with_secret(root, book, Some(SECRET))
+    }
+
     fn sample() -> (RenderedChapter, Finished) {
         let rendered = RenderedChapter { entry: 3, note_count: 7, ..RenderedChapter::default() };
         (rendered, Finished { document: Err("bad".into()), compressed: vec![1, 2, 3].into() })
@@ -282,7 +366,7 @@ mod tests {
     #[test]
     fn round_trips_and_rejects_damage() {
         let dir = tempfile::tempdir().unwrap();
-        let cache = Cache::new(dir.path(), 42);
+        let cache = cache(dir.path(), 42);
         assert!(get(&cache, 1).is_none());
         put(&cache, 1);
         let (meta, finished) = get(&cache, 1).unwrap();
@@ -307,12 +391,12 @@ mod tests {
     #[test]
     fn payloads_are_mapped_and_outlive_their_entry() {
         let dir = tempfile::tempdir().unwrap();
-        let cache = Cache::new(dir.path(), 42);
+        let cache = cache(dir.path(), 42);
         put(&cache, 1);
         let (_, finished) = get(&cache, 1).unwrap();
         assert!(matches!(finished.compressed, Bytes::Mapped(..)), "not copied into memory");
         // Pruned (or replaced) while a build still holds it: the mapped bytes stay as they were.
-        Cache::new(dir.path(), 42).prune().unwrap();
+        cache(dir.path(), 42).prune().unwrap();
         assert!(get(&cache, 1).is_none(), "the entry is gone");
         assert_eq!(&finished.compressed[..], &[1, 2, 3]);
     }
@@ -320,25 +404,46 @@ mod tests {
     #[test]
     fn entries_of_another_version_are_misses_even_when_intact() {
         let (meta, finished) = sample();
-        let bytes = encode(&(meta, &finished.document), &finished.compressed).unwrap();
-        let body = &bytes[..bytes.len() - 8];
+        let bytes = encode(&(meta, &finished.document), &finished.compressed, &SECRET).unwrap();
+        let body = &bytes[..bytes.len() - TAG_LEN];
         let version_at = body.len() - MAGIC.len() - 1 - VERSION.len();
         let mut other = body.to_vec();
         other[version_at] ^= 1;
-        let checksum = xxh3_64(&other);
-        other.extend_from_slice(&checksum.to_le_bytes());
+        other.extend_from_slice(&tag(&other, &SECRET));
         type Meta = (RenderedChapter, Result<crate::validate::Document, String>);
-        assert!(decode::<Meta>(&other).is_none());
-        assert!(decode::<Meta>(&bytes).is_some());
+        assert!(decode::<Meta>(&other, &SECRET).is_none());
+        assert!(decode::<Meta>(&bytes, &SECRET).is_some());
+    }
+
+    /// A cache folder that comes with a book cannot put its own chapters into the EPUB.
+    #[test]
+    fn entries_signed_with_another_secret_are_misses() {
+        let dir = tempfile::tempdir().unwrap();
+        let forger = Cache::with_secret(dir.path(), 42, Some([9; 32]));
+        put(&forger, 1);
+        assert!(get(&forger, 1).is_some());
+        assert!(get(&cache(dir.path(), 42), 1).is_none(), "another user's entry is not trusted");
+        // Rewriting an entry's bytes without the secret gives it away, whatever tag it carries.
+        put(&cache(dir.path(), 42), 2);
+        let path = cache(dir.path(), 42).dir().join(Cache::file_name(2));
+        let mut bytes = fs::read(&path).unwrap();
+        let at = bytes.len() - TAG_LEN - 1;
+        bytes[at] ^= 1;
+        fs::write(&path, &bytes).unwrap();
+        assert!(get(&cache(dir.path(), 42), 2).is_none());
+        // Without a secret nothing is read or written.
+        let unsigned = Cache::with_secret(dir.path(), 43, None);
+        put(&unsigned, 3);
+        assert!(get(&unsigned, 3).is_none() && !unsigned.dir().exists());
     }
 
     #[test]
     fn prune_keeps_only_used_entries() {
         let dir = tempfile::tempdir().unwrap();
-        let first = Cache::new(dir.path(), 7);
+        let first = cache(dir.path(), 7);
         put(&first, 1);
         put(&first, 2);
-        let second = Cache::new(dir.path(), 7);
+        let second = cache(dir.path(), 7);
         assert!(get(&second, 2).is_some());
         second.prune().unwrap();
         assert!(get(&second, 1).is_none() && get(&second, 2).is_some());
@@ -347,14 +452,14 @@ mod tests {
     #[test]
     fn prune_goes_on_past_an_entry_it_cannot_remove() {
         let dir = tempfile::tempdir().unwrap();
-        let first = Cache::new(dir.path(), 7);
+        let first = cache(dir.path(), 7);
         // A folder where an entry would be: remove_file fails on it. The order in which a folder lists
         // its files is not ours to choose, so there are many entries to list after it.
         fs::create_dir_all(first.dir().join(Cache::file_name(0))).unwrap();
         for key in 1..=20 {
             put(&first, key);
         }
-        let second = Cache::new(dir.path(), 7);
+        let second = cache(dir.path(), 7);
         assert!(second.prune().is_err(), "the failure is reported");
         assert!((1..=20).all(|key| get(&second, key).is_none()), "the others are gone all the same");
     }

@@ -5,7 +5,7 @@ mod common;
 
 use std::fs;
 
-use common::books::{fixture, folio, snapshot};
+use common::books::{fixture, folio, folio_with_env, snapshot};
 
 fn build(dir: &std::path::Path, args: &[&str]) -> String {
     let mut all = vec!["build", "book"];
@@ -149,4 +149,28 @@ fn a_rebuild_skips_reading_settled_unchanged_chapters_and_still_sees_every_edit(
     assert_ne!(after, before);
     let clean = folio::build(&book, &folio::Settings::default()).unwrap();
     assert_eq!(after, folio::package::zip_bytes(clean.epub.as_ref().unwrap()).unwrap(), "as a clean build");
+}
+
+/// A cache folder that comes with a book (committed beside it, or copied from another machine) is not
+/// trusted: its entries are signed with the secret of the user who built them, and this user's build
+/// renders every chapter itself.
+#[test]
+fn a_cache_made_by_someone_else_is_not_trusted() {
+    let dir = fixture("mdbook");
+    let root = dir.path();
+    let (author, reader) = (root.join("author-home"), root.join("reader-home"));
+    let build_as = |home: &std::path::Path| {
+        let home = home.to_str().unwrap();
+        let run = folio_with_env(root, &["build", "book", "-o", "dist/book.epub"], &[("XDG_CACHE_HOME", home)]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        (run.stderr, fs::read(root.join("dist/book.epub")).unwrap())
+    };
+    let (_, authored) = build_as(&author);
+    assert_eq!(fs::read(author.join("folio/key")).unwrap().len(), 32, "the author's secret was made");
+    let (again, _) = build_as(&author);
+    assert!(again.contains("7 from cache"), "{again}");
+    let (read, built) = build_as(&reader);
+    assert!(!read.contains("from cache"), "another user's entries were used: {read}");
+    assert_eq!(built, authored, "the same book, rendered afresh");
+    assert_ne!(fs::read(author.join("folio/key")).unwrap(), fs::read(reader.join("folio/key")).unwrap());
 }
