@@ -345,7 +345,7 @@ mod tests {
 
     const SECRET: Secret = [7; 32];
 
-    fn cache(root: &Path, book: Key) -> Cache {
+    fn signed(root: &Path, book: Key) -> Cache {
         Cache::with_secret(root, book, Some(SECRET))
     }
 
@@ -366,7 +366,7 @@ mod tests {
     #[test]
     fn round_trips_and_rejects_damage() {
         let dir = tempfile::tempdir().unwrap();
-        let cache = cache(dir.path(), 42);
+        let cache = signed(dir.path(), 42);
         assert!(get(&cache, 1).is_none());
         put(&cache, 1);
         let (meta, finished) = get(&cache, 1).unwrap();
@@ -391,12 +391,12 @@ mod tests {
     #[test]
     fn payloads_are_mapped_and_outlive_their_entry() {
         let dir = tempfile::tempdir().unwrap();
-        let cache = cache(dir.path(), 42);
+        let cache = signed(dir.path(), 42);
         put(&cache, 1);
         let (_, finished) = get(&cache, 1).unwrap();
         assert!(matches!(finished.compressed, Bytes::Mapped(..)), "not copied into memory");
         // Pruned (or replaced) while a build still holds it: the mapped bytes stay as they were.
-        cache(dir.path(), 42).prune().unwrap();
+        signed(dir.path(), 42).prune().unwrap();
         assert!(get(&cache, 1).is_none(), "the entry is gone");
         assert_eq!(&finished.compressed[..], &[1, 2, 3]);
     }
@@ -422,17 +422,17 @@ mod tests {
         let forger = Cache::with_secret(dir.path(), 42, Some([9; 32]));
         put(&forger, 1);
         assert!(get(&forger, 1).is_some());
-        assert!(get(&cache(dir.path(), 42), 1).is_none(), "another user's entry is not trusted");
+        assert!(get(&signed(dir.path(), 42), 1).is_none(), "another user's entry is not trusted");
         // Rewriting an entry's bytes without the secret gives it away, whatever tag it carries.
-        put(&cache(dir.path(), 42), 2);
-        let path = cache(dir.path(), 42).dir().join(Cache::file_name(2));
+        put(&signed(dir.path(), 42), 2);
+        let path = signed(dir.path(), 42).dir().join(Cache::file_name(2));
         let mut bytes = fs::read(&path).unwrap();
         let at = bytes.len() - TAG_LEN - 1;
         bytes[at] ^= 1;
         fs::write(&path, &bytes).unwrap();
-        assert!(get(&cache(dir.path(), 42), 2).is_none());
+        assert!(get(&signed(dir.path(), 42), 2).is_none());
         // Without a secret nothing is read or written.
-        let unsigned = Cache::with_secret(dir.path(), 43, None);
+        let unsigned = Cache::with_secret(dir.path(), 43 << 64, None);
         put(&unsigned, 3);
         assert!(get(&unsigned, 3).is_none() && !unsigned.dir().exists());
     }
@@ -440,10 +440,10 @@ mod tests {
     #[test]
     fn prune_keeps_only_used_entries() {
         let dir = tempfile::tempdir().unwrap();
-        let first = cache(dir.path(), 7);
+        let first = signed(dir.path(), 7);
         put(&first, 1);
         put(&first, 2);
-        let second = cache(dir.path(), 7);
+        let second = signed(dir.path(), 7);
         assert!(get(&second, 2).is_some());
         second.prune().unwrap();
         assert!(get(&second, 1).is_none() && get(&second, 2).is_some());
@@ -452,14 +452,14 @@ mod tests {
     #[test]
     fn prune_goes_on_past_an_entry_it_cannot_remove() {
         let dir = tempfile::tempdir().unwrap();
-        let first = cache(dir.path(), 7);
+        let first = signed(dir.path(), 7);
         // A folder where an entry would be: remove_file fails on it. The order in which a folder lists
         // its files is not ours to choose, so there are many entries to list after it.
         fs::create_dir_all(first.dir().join(Cache::file_name(0))).unwrap();
         for key in 1..=20 {
             put(&first, key);
         }
-        let second = cache(dir.path(), 7);
+        let second = signed(dir.path(), 7);
         assert!(second.prune().is_err(), "the failure is reported");
         assert!((1..=20).all(|key| get(&second, key).is_none()), "the others are gone all the same");
     }
