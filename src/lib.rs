@@ -56,8 +56,7 @@ use crate::target::Target;
 /// The default stylesheet, compiled in so folio works on a book anywhere.
 pub const DEFAULT_STYLESHEET: &str = include_str!("../styles/folio.css");
 
-/// 1980-01-01T00:00:00Z: the timestamp used when neither `[epub] date` nor `SOURCE_DATE_EPOCH` gives one.
-pub const DEFAULT_EPOCH: i64 = 315_532_800;
+pub use package::DEFAULT_EPOCH;
 
 /// Told how many chapters are finished, out of how many, as a build goes.
 #[derive(Clone)]

@@ -251,24 +251,9 @@ pub fn normalize_relative(base: &Path, path: &Path) -> Option<PathBuf> {
     Some(out)
 }
 
-/// Decodes `%XX` escapes (invalid ones stay as written).
+/// Decodes `%XX` escapes (invalid ones stay as written; a result that is not UTF-8 leaves `s` as it is).
 pub fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = |b: u8| (b as char).to_digit(16);
-            if let (Some(high), Some(low)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push((high * 16 + low) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8(out).unwrap_or_else(|_| s.to_string())
+    percent_encoding::percent_decode_str(s).decode_utf8().map_or_else(|_| s.to_string(), String::from)
 }
 
 #[cfg(test)]

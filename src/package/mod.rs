@@ -19,14 +19,14 @@ use zip::{CompressionMethod, ZipArchive, ZipWriter};
 use crate::cache::Bytes;
 use crate::config::BookConfig;
 use crate::i18n::Strings;
-use crate::outline::{self, Outline, Target};
+use crate::outline::{self, Matter, Outline, Target};
 use crate::render::{IMAGE_DIR, RenderedChapter, TEXT_DIR};
 use crate::validate;
 
 pub use self::assets::Asset;
 use self::nav::{Landmark, NavPoint};
 use self::opf::{ContentFacts, Item};
-use self::xhtml::{Frame, Matter};
+use self::xhtml::Frame;
 
 /// The folder inside the zip that holds the package.
 pub const ROOT: &str = "EPUB";
@@ -148,13 +148,8 @@ pub fn finish_chapter(
     modified: i64,
 ) -> io::Result<ChapterFile> {
     let entry = &outline.entries[rendered.entry];
-    let matter = match entry.matter {
-        outline::Matter::Front => Matter::Front,
-        outline::Matter::Body => Matter::Body,
-        outline::Matter::Back => Matter::Back,
-    };
     let body = std::mem::take(&mut rendered.body);
-    let text = frame.document(&entry.title, Some(matter), &body);
+    let text = frame.document(&entry.title, Some(entry.matter), &body);
     drop(body);
     let path = text_path(&files[rendered.entry]);
     let finished = finish_document(&path, &text, modified, frame.config.subsets_fonts())?;
@@ -204,7 +199,7 @@ impl SectionNumbers {
                 self.in_parts = true;
                 None
             }
-            (Target::Chapter(_), outline::Matter::Body) => {
+            (Target::Chapter(_), Matter::Body) => {
                 let level = entry.depth - usize::from(self.in_parts && entry.depth > 0);
                 self.counters.resize(level + 1, 0);
                 self.counters[level] += 1;
@@ -314,7 +309,7 @@ pub fn assemble(parts: Parts<'_>) -> Epub {
     for (index, entry) in parts.outline.entries.iter().enumerate() {
         let file = &parts.files[index];
         let href = format!("{TEXT_DIR}/{file}");
-        if entry.matter == outline::Matter::Body && !has_bodymatter {
+        if entry.matter == Matter::Body && !has_bodymatter {
             has_bodymatter = true;
             landmarks.push(Landmark { kind: "bodymatter", label: parts.strings.start.to_string(), href: href.clone() });
         }
@@ -466,9 +461,12 @@ pub fn zip_bytes(epub: &Epub) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// 1980-01-01T00:00:00Z, where zip's DOS timestamps start: the timestamp used when neither
+/// `[epub] date` nor `SOURCE_DATE_EPOCH` gives one, and the earliest a zip entry can carry.
+pub const DEFAULT_EPOCH: i64 = 315_532_800;
+
 fn zip_datetime(unix_seconds: i64) -> zip::DateTime {
-    // DOS time starts in 1980; anything earlier is clamped to its first instant.
-    let t = time::OffsetDateTime::from_unix_timestamp(unix_seconds.max(315_532_800))
+    let t = time::OffsetDateTime::from_unix_timestamp(unix_seconds.max(DEFAULT_EPOCH))
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     zip::DateTime::from_date_and_time(
         t.year().min(2107) as u16,

@@ -233,7 +233,7 @@ pub const WCAG_CONFORMANCE: &str = "EPUB Accessibility 1.1 - WCAG 2.1 Level AA";
 mod tests {
     #[test]
     fn modified_times_are_rfc_3339_in_utc() {
-        assert_eq!(super::w3c_datetime(crate::DEFAULT_EPOCH), "1980-01-01T00:00:00Z");
+        assert_eq!(super::w3c_datetime(crate::package::DEFAULT_EPOCH), "1980-01-01T00:00:00Z");
         assert_eq!(super::w3c_datetime(1_764_288_000), "2025-11-28T00:00:00Z");
         assert_eq!(super::w3c_datetime(1_764_288_000 + 3_723), "2025-11-28T01:02:03Z");
     }

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use crate::config::BookConfig;
 use crate::i18n::Strings;
+use crate::outline::Matter;
 use crate::target::Target;
 use crate::text::{escape, escape_href, escaped};
 
@@ -16,17 +17,6 @@ pub struct Frame<'a> {
     pub stylesheets: &'a [String],
     /// The reader the book is built for; it adapts every page but the navigation document.
     pub target: Target,
-}
-
-/// Which part of the book a page belongs to (`epub:type` on `<body>`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Matter {
-    /// Cover, title page, contents, prefix chapters.
-    Front,
-    /// Numbered chapters and parts.
-    Body,
-    /// Suffix chapters, sources.
-    Back,
 }
 
 impl Frame<'_> {
