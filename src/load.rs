@@ -402,8 +402,16 @@ pub fn load(root: &ReadRoot) -> (Option<BookSources>, Vec<Diagnostic>) {
         Ok(s) => s,
         Err(e) => {
             let shown = root.display_path(&summary_path);
+            let missing = matches!(&e, TextError::Read(ReadError::Io(io)) if io.kind() == io::ErrorKind::NotFound);
             let d = e.diagnostic(&shown, "SUMMARY.md", None);
-            diags.push(d.with_hint(format!("the reading order is listed in {}", shown.display())));
+            diags.push(if missing {
+                d.with_hint(format!(
+                    "create {} to list the chapters in reading order, for example:\n    # Summary\n    - [Introduction](introduction.md)\n    - [The first chapter](chapter-1.md)",
+                    shown.display()
+                ))
+            } else {
+                d
+            });
             return (None, diags);
         }
     };

@@ -349,6 +349,14 @@ fn run_check(book: Option<PathBuf>, root: Option<PathBuf>, strict: bool, epubche
     };
     report(&build.diagnostics);
     let warnings = build.diagnostics.iter().filter(|d| !d.is_error()).count();
+    let errors = build.diagnostics.len() - warnings;
+    let problems = match (errors, warnings) {
+        (0, 0) => "no problems".to_string(),
+        (0, w) => counted(w, "warning"),
+        (e, 0) => counted(e, "error"),
+        (e, w) => format!("{} and {}", counted(e, "error"), counted(w, "warning")),
+    };
+    eprintln!("{problems} in {}", counted(build.stats.chapters, "chapter"));
     if build.has_errors() || (strict && warnings > 0) {
         return ExitCode::from(BOOK_ERRORS);
     }

@@ -15,7 +15,7 @@ fn build(chapter: &str) -> (String, String) {
     write_files(
         dir.path(),
         &[
-            ("book/book.toml", "[book]\ntitle = \"Access\"\n"),
+            ("book/book.toml", "[book]\ntitle = \"Access\"\nauthors = [\"A\"]\n"),
             ("book/src/SUMMARY.md", "- [One](one.md)\n"),
             ("book/src/one.md", chapter),
             (
@@ -48,6 +48,7 @@ fn each_failed_check_is_located_and_withdraws_the_claim() {
             "# One\n\n<table>\n<tr><td>1</td></tr>\n</table>\n",
             "one.md:5:1: warning: table has no header cells (`<th>`)",
         ),
+        (" \n\n", "one.md:1:1: warning: chapter 'One' is empty"),
     ];
     for (chapter, expected) in cases {
         let (stderr, opf) = build(chapter);

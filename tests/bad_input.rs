@@ -13,7 +13,7 @@ const OLD_EPUB: &[u8] = b"the previous, good EPUB";
 
 /// A base book that builds cleanly; each case overrides or removes some of its files.
 const BASE: &[(&str, &[u8])] = &[
-    ("book/book.toml", b"[book]\ntitle = \"Bad Input\"\n"),
+    ("book/book.toml", b"[book]\ntitle = \"Bad Input\"\nauthors = [\"Ann Author\"]\n"),
     ("book/src/SUMMARY.md", b"- [One](one.md)\n- [Two](two.md)\n"),
     ("book/src/one.md", b"# One\n\nSome text.\n"),
     ("book/src/two.md", b"# Two\n\n## Section\n\nMore text.\n"),
@@ -55,13 +55,13 @@ const CASES: &[Case] = &[
     Case { name: "book-toml-missing", files: &[], remove: &["book/book.toml"], args: &[], code: 1 },
     case("book-toml-syntax", &[("book/book.toml", b"[book]\ntitle = \"Unclosed\n")], 1),
     case("book-toml-wrong-type", &[("book/book.toml", b"[book]\ntitle = \"T\"\nauthors = \"Me\"\n")], 1),
-    case("book-toml-unknown-epub-key", &[("book/book.toml", b"[book]\ntitle = \"T\"\n[epub]\npublsher = \"P\"\ncolour = \"red\"\n")], 1),
+    case("book-toml-unknown-epub-key", &[("book/book.toml", b"[book]\ntitle = \"T\"\nauthors = [\"A\"]\n[epub]\npublsher = \"P\"\ncolour = \"red\"\n")], 1),
     case("book-toml-missing-title", &[("book/book.toml", b"[book]\nauthors = [\"Me\"]\n")], 1),
-    case("book-toml-bad-language", &[("book/book.toml", b"[book]\ntitle = \"T\"\nlanguage = \"english!\"\n")], 1),
-    case("book-toml-bad-date", &[("book/book.toml", b"[book]\ntitle = \"T\"\n[epub]\ndate = \"2023-02-29\"\n")], 1),
-    case("book-toml-bad-isbn", &[("book/book.toml", b"[book]\ntitle = \"T\"\n[epub]\nisbn = \"978-3-16-148410-1\"\n")], 1),
-    case("book-toml-bad-cover", &[("book/book.toml", b"[book]\ntitle = \"T\"\n[epub]\ncover = 3\n")], 1),
-    case("book-toml-missing-cover", &[("book/book.toml", b"[book]\ntitle = \"T\"\n[epub]\ncover = \"cover.jpg\"\n")], 1),
+    case("book-toml-bad-language", &[("book/book.toml", b"[book]\ntitle = \"T\"\nauthors = [\"A\"]\nlanguage = \"english!\"\n")], 1),
+    case("book-toml-bad-date", &[("book/book.toml", b"[book]\ntitle = \"T\"\nauthors = [\"A\"]\n[epub]\ndate = \"2023-02-29\"\n")], 1),
+    case("book-toml-bad-isbn", &[("book/book.toml", b"[book]\ntitle = \"T\"\nauthors = [\"A\"]\n[epub]\nisbn = \"978-3-16-148410-1\"\n")], 1),
+    case("book-toml-bad-cover", &[("book/book.toml", b"[book]\ntitle = \"T\"\nauthors = [\"A\"]\n[epub]\ncover = 3\n")], 1),
+    case("book-toml-missing-cover", &[("book/book.toml", b"[book]\ntitle = \"T\"\nauthors = [\"A\"]\n[epub]\ncover = \"cover.jpg\"\n")], 1),
     // SUMMARY.md
     Case { name: "summary-missing", files: &[], remove: &["book/src/SUMMARY.md"], args: &[], code: 1 },
     case("summary-empty", &[("book/src/SUMMARY.md", b"# Summary\n")], 1),
@@ -79,15 +79,17 @@ const CASES: &[Case] = &[
     case("image-not-an-image", &[("book/src/one.md", b"# One\n\n![Chart](chart.png)\n"), ("book/src/chart.png", b"not an image")], 1),
     case("image-wrong-extension", &[("book/src/one.md", b"# One\n\n![Chart](chart.jpg)\n"), ("book/src/chart.jpg", PNG)], 1),
     case("raw-html-too-deep", &[("book/src/one.md", DEEP_HTML)], 1),
-    case("book-toml-bad-max-image-pixels", &[("book/book.toml", b"[book]\ntitle = \"T\"\n[epub]\nmax-image-pixels = \"4M\"\n")], 1),
+    case("book-toml-bad-max-image-pixels", &[("book/book.toml", b"[book]\ntitle = \"T\"\nauthors = [\"A\"]\n[epub]\nmax-image-pixels = \"4M\"\n")], 1),
     // Warnings only: the book builds.
+    case("book-toml-no-author", &[("book/book.toml", b"[book]\ntitle = \"T\"\nauthor = \"Me\"\n")], 0),
+    case("chapter-empty", &[("book/src/two.md", b" \n\n")], 0),
     case("accessibility-warnings", &[
         ("book/src/one.md", b"## Not a title\n\n![](chart.png)\n\n#### Skipped a level\n"),
         ("book/src/chart.png", PNG),
     ], 0),
     // An image folio cannot decode, and one over the pixel limit that folio does not resize: packaged as they are.
     case("image-undecodable-or-not-resized", &[
-        ("book/book.toml", b"[book]\ntitle = \"T\"\n[epub]\nmax-image-pixels = 100\n"),
+        ("book/book.toml", b"[book]\ntitle = \"T\"\nauthors = [\"A\"]\n[epub]\nmax-image-pixels = 100\n"),
         ("book/src/one.md", b"# One\n\n![Broken](broken.png)\n\n![Wide](wide.gif)\n"),
         ("book/src/broken.png", b"\x89PNG\r\n\x1a\ngarbage"),
         ("book/src/wide.gif", b"GIF89a\x14\0\x0a\0\0\0\0;"),
@@ -107,7 +109,7 @@ const CASES: &[Case] = &[
     case(
         "citations",
         &[
-            ("book/book.toml", b"[book]\ntitle = \"T\"\n[epub]\nsources = \"sources.toml\"\n"),
+            ("book/book.toml", b"[book]\ntitle = \"T\"\nauthors = [\"A\"]\n[epub]\nsources = \"sources.toml\"\n"),
             ("book/sources.toml", b"[[source]]\nkey = \"smith-2019\"\nkind = \"book\"\ntitle = \"A Book\"\n\n[[source]]\nkey = \"unused\"\nkind = \"web\"\ntitle = \"Never cited\"\n"),
             ("book/src/one.md", b"# One\n\nKnown.[@smith-2019] Typo.[@smith-2091] Broken.[@smith-2019; jones]\n"),
         ],
@@ -116,13 +118,13 @@ const CASES: &[Case] = &[
     case(
         "sources-file-errors",
         &[
-            ("book/book.toml", b"[book]\ntitle = \"T\"\n[epub]\nsources = \"sources.toml\"\n"),
+            ("book/book.toml", b"[book]\ntitle = \"T\"\nauthors = [\"A\"]\n[epub]\nsources = \"sources.toml\"\n"),
             ("book/sources.toml", b"[[source]]\nkey = \"a\"\nkind = \"web\"\ntitle = \"A\"\nurl = \"www.example.org\"\n\n[[source]]\nkey = \"a\"\nkind = \"web\"\ntitle = \"Again\"\n"),
         ],
         1,
     ),
     case("sources-file-unknown-field", &[
-        ("book/book.toml", b"[book]\ntitle = \"T\"\n[epub]\nsources = \"sources.toml\"\n"),
+        ("book/book.toml", b"[book]\ntitle = \"T\"\nauthors = [\"A\"]\n[epub]\nsources = \"sources.toml\"\n"),
         ("book/sources.toml", b"[[source]]\nkey = \"a\"\nkind = \"web\"\ntitle = \"A\"\nauthors = [\"B\"]\n"),
     ], 1),
     // Output

@@ -26,7 +26,7 @@ fn check_reads_the_cache_of_a_build_but_writes_nothing_even_after_an_edit() {
     let before = snapshot(dir.path());
     // Cached chapters bring their warnings with them.
     let unchanged = folio(dir.path(), &["check", "book"]);
-    assert_eq!(unchanged.stderr.trim_end(), diagnostics);
+    assert_eq!(unchanged.stderr, format!("{diagnostics}\n13 warnings in 7 chapters\n"));
     let intro = dir.path().join("book/src/intro.md");
     let text = std::fs::read_to_string(&intro).unwrap();
     write_files(dir.path(), &[("book/src/intro.md", &format!("{text}\n[^spare]: Never cited.\n"))]);
@@ -51,6 +51,7 @@ fn epubcheck_runs_on_request_and_folio_catches_what_it_would() {
     let missing =
         folio_with_env(dir.path(), &["check", "book", "--epubcheck"], &[("EPUBCHECK_JAR", "/nonexistent.jar")]);
     assert_eq!(missing.code, 2, "{}", missing.stderr);
+    assert_eq!(missing.stderr, "no problems in 2 chapters\nerror: EPUBCHECK_JAR is set to '/nonexistent.jar', which is not a file\n");
 
     // What EPUBCheck would warn about (OPF-085, an identifier that is not a UUID) folio reports itself, at its line.
     let toml = std::fs::read_to_string(dir.path().join("book/book.toml"))

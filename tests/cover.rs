@@ -69,7 +69,7 @@ fn cover_false_leaves_the_cover_out() {
 
 #[test]
 fn a_title_the_fonts_cannot_set_gets_a_warning_and_no_cover() {
-    let dir = book("[book]\ntitle = \"돌려보내진 사람들\"\nlanguage = \"ko\"\n");
+    let dir = book("[book]\ntitle = \"돌려보내진 사람들\"\nauthors = [\"A\"]\nlanguage = \"ko\"\n");
     let run = folio(dir.path(), &["build", "book", "-o", "out.epub", "--quiet"]);
     assert_eq!(run.code, 0, "a warning, not an error");
     assert_eq!(
@@ -81,6 +81,6 @@ fn a_title_the_fonts_cannot_set_gets_a_warning_and_no_cover() {
     assert!(!names.iter().any(|n| n.contains("cover")), "{names:?}");
 
     // Saying `cover = false` is the way to go without one, quietly.
-    let dir = book("[book]\ntitle = \"돌려보내진 사람들\"\nlanguage = \"ko\"\n[epub]\ncover = false\n");
+    let dir = book("[book]\ntitle = \"돌려보내진 사람들\"\nauthors = [\"A\"]\nlanguage = \"ko\"\n[epub]\ncover = false\n");
     assert_eq!(build(dir.path(), "out.epub").stderr, "");
 }

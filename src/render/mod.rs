@@ -179,6 +179,12 @@ pub fn render(ctx: &Context<'_>, chapter: &ChapterSource, entry: usize, note_off
             .into_offset_iter()
             .collect();
     let mut renderer = ChapterRenderer::new(ctx, chapter, entry, note_offset);
+    if text.trim().is_empty() {
+        // A page with nothing on it is a dead end for every reader; a screen reader announces only its title.
+        renderer
+            .accessibility_warning(&(0..0), format!("chapter '{}' is empty", chapter.title))
+            .hint = Some("write its text, or make it a draft in SUMMARY.md (`- [Title]()`) until it is written".into());
+    }
     for i in 0..events.len() {
         renderer.event(&events, i);
     }
@@ -705,6 +711,9 @@ impl<'a> ChapterRenderer<'a> {
 
     fn write_noteref(&mut self, reference: &notes::Reference) {
         let notes::Reference { number, ref_id, note_id } = reference;
+        // "a day [^2]" is set as "a day²": a space before the mark would let a line break there.
+        let out = self.out();
+        out.truncate(out.trim_end_matches([' ', '\t', '\n']).len());
         let _ = write!(
             self.out(),
             "<sup class=\"noteref-wrap\"><a class=\"noteref\" epub:type=\"noteref\" role=\"doc-noteref\" id=\"{ref_id}\" href=\"#{note_id}\">{number}</a></sup>"
