@@ -76,25 +76,79 @@ impl Diagnostic {
     }
 }
 
-impl fmt::Display for Diagnostic {
+/// How a diagnostic looks: the colours cargo gives its own on a terminal, or none.
+#[derive(Debug, Clone, Copy)]
+pub struct Palette {
+    location: anstyle::Style,
+    error: anstyle::Style,
+    warning: anstyle::Style,
+    hint: anstyle::Style,
+}
+
+impl Palette {
+    /// No escape codes: for files, pipes and tests.
+    pub const PLAIN: Palette = Palette {
+        location: anstyle::Style::new(),
+        error: anstyle::Style::new(),
+        warning: anstyle::Style::new(),
+        hint: anstyle::Style::new(),
+    };
+
+    /// Bold locations, red errors, yellow warnings, cyan hints. The stream they are written to decides
+    /// whether the codes stay (a terminal) or are stripped (a pipe, `NO_COLOR`).
+    pub const COLOURED: Palette = Palette {
+        location: anstyle::Style::new().bold(),
+        error: anstyle::AnsiColor::Red.on_default().bold(),
+        warning: anstyle::AnsiColor::Yellow.on_default().bold(),
+        hint: anstyle::AnsiColor::Cyan.on_default().bold(),
+    };
+
+    /// The style of a severity's label.
+    pub fn severity(&self, severity: Severity) -> anstyle::Style {
+        match severity {
+            Severity::Error => self.error,
+            Severity::Warning => self.warning,
+        }
+    }
+}
+
+impl Diagnostic {
+    /// The diagnostic as text in `palette`'s colours.
+    pub fn styled(&self, palette: Palette) -> impl fmt::Display + '_ {
+        Styled(self, palette)
+    }
+}
+
+struct Styled<'a>(&'a Diagnostic, Palette);
+
+impl fmt::Display for Styled<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let severity = match self.severity {
+        let Styled(d, palette) = self;
+        let (location, label, hint) = (palette.location, palette.severity(d.severity), palette.hint);
+        let severity = match d.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
         // File names and messages carry the book's text: shown escaped, they cannot drive the terminal.
-        write!(f, "{}", escape_controls(&self.path.display().to_string()))?;
-        if let Some(p) = self.position {
+        write!(f, "{location}{}", escape_controls(&d.path.display().to_string()))?;
+        if let Some(p) = d.position {
             write!(f, ":{}:{}", p.line, p.column)?;
         }
-        write!(f, ": {severity}: {}", escape_controls(&self.message))?;
-        if let Some(hint) = &self.hint {
+        write!(f, ":{location:#} {label}{severity}{label:#}: {}", escape_controls(&d.message))?;
+        if let Some(text) = &d.hint {
             // A hint may run over several lines (an example to copy); each is escaped on its own.
-            for (i, line) in hint.split('\n').enumerate() {
-                write!(f, "\n{}{}", if i == 0 { "hint: " } else { "" }, escape_controls(line))?;
+            for (i, line) in text.split('\n').enumerate() {
+                let head = if i == 0 { format!("{hint}hint{hint:#}: ") } else { String::new() };
+                write!(f, "\n{head}{}", escape_controls(line))?;
             }
         }
         Ok(())
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.styled(Palette::PLAIN).fmt(f)
     }
 }
 

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{CommandFactory as _, Parser, Subcommand};
-use folio::diagnostic::{Diagnostic, escape_controls};
+use folio::diagnostic::{Diagnostic, Palette, Severity, escape_controls};
 use folio::target::Target;
 use folio::{Build, Settings};
 
@@ -220,7 +220,8 @@ fn default_output(slug: &str, target: Target) -> PathBuf {
 /// Prints diagnostics to stderr, paths relative to the current folder.
 fn report(diagnostics: &[Diagnostic]) {
     let cwd = std::env::current_dir().ok();
-    let mut err = std::io::stderr().lock();
+    // anstream keeps the colours on a terminal and strips them in pipes, files and under NO_COLOR.
+    let mut err = anstream::stderr().lock();
     for d in diagnostics {
         let mut d = d.clone();
         if let Some(relative) = cwd.as_ref().and_then(|cwd| d.path.strip_prefix(cwd).ok()) {
@@ -228,13 +229,19 @@ fn report(diagnostics: &[Diagnostic]) {
         }
         // `folio build` in the book folder reads `./src/x.md`; it is shown as `src/x.md`, as cargo would.
         d.path = d.path.components().filter(|c| *c != std::path::Component::CurDir).collect();
-        let _ = writeln!(err, "{d}");
+        let _ = writeln!(err, "{}", d.styled(Palette::COLOURED));
     }
+}
+
+/// `error` as cargo shows it: red and bold on a terminal.
+fn error_label() -> String {
+    let style = Palette::COLOURED.severity(Severity::Error);
+    format!("{style}error{style:#}")
 }
 
 /// Prints an error that keeps folio from running and gives its exit code.
 fn fail(message: impl std::fmt::Display) -> u8 {
-    eprintln!("error: {}", escape_controls(&message.to_string()));
+    anstream::eprintln!("{}: {}", error_label(), escape_controls(&message.to_string()));
     CANNOT_RUN
 }
 
@@ -281,7 +288,7 @@ fn run_build(args: &BuildArgs) -> Result<(PathBuf, Build), u8> {
     report(&build.diagnostics);
     let Some(epub) = build.epub.as_ref() else {
         let errors = build.diagnostics.iter().filter(|d| d.is_error()).count();
-        eprintln!("error: could not build the book: {}", counted(errors, "error"));
+        anstream::eprintln!("{}: could not build the book: {}", error_label(), counted(errors, "error"));
         return Err(BOOK_ERRORS);
     };
     let output = output_path(args, &build.slug);

@@ -7,7 +7,7 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use common::books::{folio, repo};
+use common::books::{folio, folio_with_env, repo};
 
 const OLD_EPUB: &[u8] = b"the previous, good EPUB";
 
@@ -218,4 +218,25 @@ fn a_symlink_out_of_the_book_is_refused() {
     let run = folio(root, &["build", "book", "-o", "out.epub"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(run.stderr.contains("cannot read image 'book/src/loop.png'"), "{}", run.stderr);
+}
+
+#[test]
+fn diagnostics_are_coloured_on_request_and_never_under_no_color() {
+    let case = CASES.iter().find(|c| c.name == "book-toml-unknown-epub-key").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for (path, content) in BASE.iter().chain(case.files) {
+        let path = dir.path().join(path);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, content).unwrap();
+    }
+    let golden = fs::read_to_string(repo().join("tests/bad-input/book-toml-unknown-epub-key.stderr")).unwrap();
+    let args = ["build", "book", "-o", "out.epub", "--quiet"];
+    // What a terminal gets (CLICOLOR_FORCE stands in for one): the golden text, with cargo's colours.
+    let coloured = folio_with_env(dir.path(), &args, &[("CLICOLOR_FORCE", "1")]).stderr;
+    assert!(coloured.contains("\u{1b}[1mbook/book.toml:5:1:\u{1b}[0m \u{1b}[1m\u{1b}[31merror\u{1b}[0m: unknown key"), "{coloured:?}");
+    assert!(coloured.contains("\u{1b}[1m\u{1b}[36mhint\u{1b}[0m: did you mean"), "{coloured:?}");
+    let stripped = coloured.replace("\u{1b}[1m", "").replace("\u{1b}[31m", "").replace("\u{1b}[36m", "").replace("\u{1b}[0m", "");
+    assert_eq!(stripped, golden);
+    let no_color = folio_with_env(dir.path(), &args, &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]).stderr;
+    assert_eq!(no_color, golden, "NO_COLOR wins");
 }

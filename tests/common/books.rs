@@ -26,6 +26,8 @@ pub fn folio(cwd: &Path, args: &[&str]) -> Run {
 pub fn folio_with_env(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut command = Command::new(env!("CARGO_BIN_EXE_folio"));
     command.args(args).current_dir(cwd).env_remove("SOURCE_DATE_EPOCH").env("TZ", "UTC");
+    // Colour is asked for per test; the caller's terminal settings must not change what is printed.
+    command.env_remove("CLICOLOR_FORCE").env_remove("CLICOLOR").env_remove("NO_COLOR");
     for (k, v) in env {
         command.env(k, v);
     }
