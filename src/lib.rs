@@ -17,6 +17,8 @@
 //!
 //! The library never prints: [`build`] returns the EPUB and every diagnostic, and the CLI reports.
 
+#![warn(missing_docs)]
+
 pub mod beneath;
 pub mod cache;
 pub mod cite;

@@ -1,7 +1,8 @@
 //! folio built without the cargo feature `subset-fonts` (which compiles HarfBuzz's subsetter and the WOFF2
 //! encoder, both C++): every font is embedded whole, as the book has it, with one warning at its line in
 //! book.toml that says why and how to change it, and the book stays valid. CI runs this file as
-//! `cargo test --no-default-features --test without_subsetter`; built with the feature, it holds no test.
+//! `cargo test --no-default-features --features cli --test without_subsetter`; built with the feature, it
+//! holds no test.
 #![cfg(not(feature = "subset-fonts"))]
 
 mod common;

@@ -18,7 +18,8 @@ use crate::package::nav::Landmark;
 use crate::package::opf;
 
 /// The reader a book is built for.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Target {
     /// A standard EPUB 3 for any reader (`<slug>.epub`).
     #[default]
