@@ -472,7 +472,9 @@ fn validate(
             None => Diagnostic::warning(&source.path, NO_AUTHOR),
         };
         // Reading systems file a book without a creator under "Unknown".
-        diags.push(d.with_hint("add `authors = [\"Your Name\"]` under [book]; readers' libraries sort and show books by it"));
+        diags.push(
+            d.with_hint("add `authors = [\"Your Name\"]` under [book]; readers' libraries sort and show books by it"),
+        );
     }
     let publisher = epub.publisher.map(Located::from_spanned);
     let cover_text_ranges = CoverTextRanges {
@@ -646,8 +648,9 @@ mod tests {
 
     #[test]
     fn unknown_keys_get_a_hint() {
-        let (config, diags) =
-            load_str("[book]\ntitle = \"T\"\nauthor = \"me\"\nsubtitle = \"x\"\nsummary = 1\n[epub]\nlanguage = \"de\"\n");
+        let (config, diags) = load_str(
+            "[book]\ntitle = \"T\"\nauthor = \"me\"\nsubtitle = \"x\"\nsummary = 1\n[epub]\nlanguage = \"de\"\n",
+        );
         assert!(config.is_none(), "the [epub] key is an error");
         assert_eq!(
             diags,

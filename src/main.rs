@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use clap::{CommandFactory as _, Parser, Subcommand};
+use clap::{Args, CommandFactory as _, Parser, Subcommand};
 use folio::diagnostic::{Diagnostic, Palette, Severity, escape_controls};
 use folio::target::Target;
 use folio::{Build, Settings};
@@ -20,26 +20,40 @@ struct Cli {
     command: Command,
 }
 
+/// Which book, read from where, for which reader: what build, watch and check share.
+#[derive(Args)]
+struct BookArgs {
+    /// The book folder (the one holding book.toml); default `book`, else `.`.
+    book: Option<PathBuf>,
+    /// The reader to build for.
+    #[arg(long, value_enum, default_value_t = Target::Epub)]
+    target: Target,
+    /// Allow reading from this ancestor of the book folder (for includes that reach `../`).
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
+}
+
+/// Where a build writes: what build and watch share.
+#[derive(Args)]
+struct OutputArgs {
+    /// Where to write the EPUB; default `dist/<slug>.epub` (`.kepub.epub` for kobo, `.kindle.epub` for kindle).
+    #[arg(short, long, value_name = "OUT.epub")]
+    output: Option<PathBuf>,
+    /// Keep the build cache here instead of `.folio-cache/` beside the output.
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Build a book folder into an EPUB.
     Build {
-        /// The book folder (the one holding book.toml); default `book`, else `.`.
-        book: Option<PathBuf>,
-        /// Where to write the EPUB; default `dist/<slug>.epub` (`.kepub.epub` for kobo, `.kindle.epub` for kindle).
-        #[arg(short, long, value_name = "OUT.epub")]
-        output: Option<PathBuf>,
-        /// The reader to build for.
-        #[arg(long, value_enum, default_value_t = Target::Epub)]
-        target: Target,
-        /// Allow reading from this ancestor of the book folder (for includes that reach `../`).
-        #[arg(long, value_name = "DIR")]
-        root: Option<PathBuf>,
-        /// Keep the build cache here instead of `.folio-cache/` beside the output.
-        #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
-        cache_dir: Option<PathBuf>,
+        #[command(flatten)]
+        book: BookArgs,
+        #[command(flatten)]
+        output: OutputArgs,
         /// Build everything afresh, without reading or writing the cache.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "cache_dir")]
         no_cache: bool,
         /// Print only diagnostics, no summary line.
         #[arg(short, long)]
@@ -47,37 +61,21 @@ enum Command {
     },
     /// Build, then rebuild on every change to the book folder until Ctrl-C.
     Watch {
-        /// The book folder; default `book`, else `.`.
-        book: Option<PathBuf>,
-        /// Where to write the EPUB; default `dist/<slug>.epub` (`.kepub.epub` for kobo, `.kindle.epub` for kindle).
-        #[arg(short, long, value_name = "OUT.epub")]
-        output: Option<PathBuf>,
-        /// The reader to build for.
-        #[arg(long, value_enum, default_value_t = Target::Epub)]
-        target: Target,
-        /// Allow reading from this ancestor of the book folder.
-        #[arg(long, value_name = "DIR")]
-        root: Option<PathBuf>,
-        /// Keep the build cache here instead of `.folio-cache/` beside the output.
-        #[arg(long, value_name = "DIR")]
-        cache_dir: Option<PathBuf>,
+        #[command(flatten)]
+        book: BookArgs,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// Check a book folder: everything `build` would report, writing nothing.
     Check {
-        /// The book folder; default `book`, else `.`.
-        book: Option<PathBuf>,
-        /// Allow reading from this ancestor of the book folder.
-        #[arg(long, value_name = "DIR")]
-        root: Option<PathBuf>,
+        #[command(flatten)]
+        book: BookArgs,
         /// Treat warnings as errors.
         #[arg(long)]
         strict: bool,
         /// Also run EPUBCheck (needs Java) on the package; its findings, warnings included, fail the check.
         #[arg(long)]
         epubcheck: bool,
-        /// Check the package as it would be built for this reader.
-        #[arg(long, value_enum, default_value_t = Target::Epub)]
-        target: Target,
     },
     /// Make a new book in DIR that builds at once: book.toml, sources.toml, src/SUMMARY.md, a chapter.
     New {
@@ -100,9 +98,10 @@ const CANNOT_RUN: u8 = 2;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Build { book, output, target, root, cache_dir, no_cache, quiet } => {
-            let cache = if no_cache { Cache::Off } else { cache_dir.map_or(Cache::BesideOutput, Cache::In) };
-            match run_build(&BuildArgs { book, output, target, root, cache, quiet }) {
+        Command::Build { book, output, no_cache, quiet } => {
+            let cache =
+                if no_cache { Cache::Off } else { output.cache_dir.clone().map_or(Cache::BesideOutput, Cache::In) };
+            match run_build(&BuildArgs::new(book, output, cache, quiet)) {
                 Ok(built) => {
                     // The process ends here: the system takes the book's memory back at once, where
                     // dropping it would free thousands of allocations one by one first.
@@ -112,15 +111,11 @@ fn main() -> ExitCode {
                 Err(code) => ExitCode::from(code),
             }
         }
-        Command::Watch { book, output, target, root, cache_dir } => watch::run(BuildArgs {
-            book,
-            output,
-            target,
-            root,
-            cache: cache_dir.map_or(Cache::BesideOutput, Cache::In),
-            quiet: false,
-        }),
-        Command::Check { book, root, strict, epubcheck, target } => run_check(book, root, strict, epubcheck, target),
+        Command::Watch { book, output } => {
+            let cache = output.cache_dir.clone().map_or(Cache::BesideOutput, Cache::In);
+            watch::run(BuildArgs::new(book, output, cache, false))
+        }
+        Command::Check { book, strict, epubcheck } => run_check(book, strict, epubcheck),
         Command::New { dir } => run_new(&dir),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "folio", &mut std::io::stdout());
@@ -170,6 +165,12 @@ struct BuildArgs {
     root: Option<PathBuf>,
     cache: Cache,
     quiet: bool,
+}
+
+impl BuildArgs {
+    fn new(book: BookArgs, output: OutputArgs, cache: Cache, quiet: bool) -> Self {
+        Self { book: book.book, output: output.output, target: book.target, root: book.root, cache, quiet }
+    }
 }
 
 /// Where the build cache goes.
@@ -345,7 +346,7 @@ fn refuse_source_output(book: &Path, output: &Path) -> Result<(), String> {
     Ok(())
 }
 
-fn run_check(book: Option<PathBuf>, root: Option<PathBuf>, strict: bool, epubcheck: bool, target: Target) -> ExitCode {
+fn run_check(BookArgs { book, target, root }: BookArgs, strict: bool, epubcheck: bool) -> ExitCode {
     // The cache a plain `folio build` keeps, read but never written: a book built before is checked
     // without rendering it again.
     let mut settings = settings(root, Some(cache_beside(&default_output("book", target))), target);

@@ -233,9 +233,13 @@ fn diagnostics_are_coloured_on_request_and_never_under_no_color() {
     let args = ["build", "book", "-o", "out.epub", "--quiet"];
     // What a terminal gets (CLICOLOR_FORCE stands in for one): the golden text, with cargo's colours.
     let coloured = folio_with_env(dir.path(), &args, &[("CLICOLOR_FORCE", "1")]).stderr;
-    assert!(coloured.contains("\u{1b}[1mbook/book.toml:5:1:\u{1b}[0m \u{1b}[1m\u{1b}[31merror\u{1b}[0m: unknown key"), "{coloured:?}");
+    assert!(
+        coloured.contains("\u{1b}[1mbook/book.toml:5:1:\u{1b}[0m \u{1b}[1m\u{1b}[31merror\u{1b}[0m: unknown key"),
+        "{coloured:?}"
+    );
     assert!(coloured.contains("\u{1b}[1m\u{1b}[36mhint\u{1b}[0m: did you mean"), "{coloured:?}");
-    let stripped = coloured.replace("\u{1b}[1m", "").replace("\u{1b}[31m", "").replace("\u{1b}[36m", "").replace("\u{1b}[0m", "");
+    let stripped =
+        coloured.replace("\u{1b}[1m", "").replace("\u{1b}[31m", "").replace("\u{1b}[36m", "").replace("\u{1b}[0m", "");
     assert_eq!(stripped, golden);
     let no_color = folio_with_env(dir.path(), &args, &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]).stderr;
     assert_eq!(no_color, golden, "NO_COLOR wins");

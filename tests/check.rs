@@ -51,7 +51,10 @@ fn epubcheck_runs_on_request_and_folio_catches_what_it_would() {
     let missing =
         folio_with_env(dir.path(), &["check", "book", "--epubcheck"], &[("EPUBCHECK_JAR", "/nonexistent.jar")]);
     assert_eq!(missing.code, 2, "{}", missing.stderr);
-    assert_eq!(missing.stderr, "no problems in 2 chapters\nerror: EPUBCHECK_JAR is set to '/nonexistent.jar', which is not a file\n");
+    assert_eq!(
+        missing.stderr,
+        "no problems in 2 chapters\nerror: EPUBCHECK_JAR is set to '/nonexistent.jar', which is not a file\n"
+    );
 
     // What EPUBCheck would warn about (OPF-085, an identifier that is not a UUID) folio reports itself, at its line.
     let toml = std::fs::read_to_string(dir.path().join("book/book.toml"))

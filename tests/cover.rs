@@ -81,6 +81,7 @@ fn a_title_the_fonts_cannot_set_gets_a_warning_and_no_cover() {
     assert!(!names.iter().any(|n| n.contains("cover")), "{names:?}");
 
     // Saying `cover = false` is the way to go without one, quietly.
-    let dir = book("[book]\ntitle = \"돌려보내진 사람들\"\nauthors = [\"A\"]\nlanguage = \"ko\"\n[epub]\ncover = false\n");
+    let dir =
+        book("[book]\ntitle = \"돌려보내진 사람들\"\nauthors = [\"A\"]\nlanguage = \"ko\"\n[epub]\ncover = false\n");
     assert_eq!(build(dir.path(), "out.epub").stderr, "");
 }

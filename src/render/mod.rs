@@ -181,9 +181,8 @@ pub fn render(ctx: &Context<'_>, chapter: &ChapterSource, entry: usize, note_off
     let mut renderer = ChapterRenderer::new(ctx, chapter, entry, note_offset);
     if text.trim().is_empty() {
         // A page with nothing on it is a dead end for every reader; a screen reader announces only its title.
-        renderer
-            .accessibility_warning(&(0..0), format!("chapter '{}' is empty", chapter.title))
-            .hint = Some("write its text, or make it a draft in SUMMARY.md (`- [Title]()`) until it is written".into());
+        renderer.accessibility_warning(&(0..0), format!("chapter '{}' is empty", chapter.title)).hint =
+            Some("write its text, or make it a draft in SUMMARY.md (`- [Title]()`) until it is written".into());
     }
     for i in 0..events.len() {
         renderer.event(&events, i);
