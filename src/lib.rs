@@ -36,6 +36,7 @@ pub mod outline;
 pub mod package;
 pub mod render;
 pub mod resolve;
+pub mod sanitize;
 pub mod target;
 pub mod text;
 pub mod validate;

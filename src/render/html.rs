@@ -15,6 +15,7 @@ use html5ever::tokenizer::{BufferQueue, TagKind, Token, TokenSink, TokenSinkResu
 use html5ever::tree_builder::{ElemName, ElementFlags, NodeOrText, QuirksMode, TreeSink};
 use html5ever::{Attribute, LocalName, Namespace, QualName, local_name, ns};
 
+use crate::sanitize::{css, svg};
 use crate::text::{escape, xml_id};
 
 /// What happens to an element.
@@ -246,6 +247,8 @@ const NOT_NESTING: &[&str] = &[
 pub struct ScanState {
     /// Depth inside `<svg>` or `<math>`, whose elements the HTML rules do not cover.
     foreign_depth: usize,
+    /// Depth inside `<svg>`, whose elements the SVG rules cover.
+    svg_depth: usize,
     /// Elements opened and not yet closed (an estimate: the tree builder closes some implicitly).
     open_depth: usize,
     /// The deepest `open_depth` seen.
@@ -275,7 +278,7 @@ impl ScanSink {
             let safe = element_attr_allowed(name, key)
                 && is_xml_name(key)
                 && key != "id"
-                && !(key == "style" && value.to_ascii_lowercase().contains("url("))
+                && !(key == "style" && css::may_hold_urls(value))
                 && !is_active_url(value);
             if !safe {
                 return None;
@@ -308,6 +311,9 @@ impl TokenSink for ScanSink {
             if foreign_root {
                 state.foreign_depth = state.foreign_depth.saturating_sub(1);
             }
+            if name == "svg" {
+                state.svg_depth = state.svg_depth.saturating_sub(1);
+            }
             state.open_depth = state.open_depth.saturating_sub(1);
             self.state.set(state);
             return TokenSinkResult::Continue;
@@ -328,27 +334,42 @@ impl TokenSink for ScanSink {
         }
         let mut report = self.report.borrow_mut();
         report.simple = self.simple_start(&tag);
+        let in_svg = state.svg_depth > 0;
         if foreign_root && !tag.self_closing {
             state.foreign_depth += 1;
+            state.svg_depth += usize::from(name == "svg");
             self.state.set(state);
         } else if state.foreign_depth == 0 {
             self.state.set(state);
             if let Some(message) = removal_message(name, html_rule(name)) {
                 report.warnings.push((line, message));
             }
+        } else if in_svg && let Some(message) = svg::scripted_element_message(name) {
+            report.warnings.push((line, message));
         }
+        let in_math = state.foreign_depth > 0 && !in_svg && name != "svg";
         for attr in &tag.attrs {
             let attr_name = &*attr.name.local;
             let value = &*attr.value;
+            let href = matches!(attr_name, "href" | "xlink:href");
             if attr_name.starts_with("on") {
                 report
                     .warnings
                     .push((line, format!("event handler `{attr_name}` on <{name}> removed: e-books carry no scripts")));
-            } else if matches!(attr_name, "href" | "src" | "xlink:href" | "action" | "formaction")
-                && is_active_url(value)
-            {
+            } else if (href || matches!(attr_name, "src" | "action" | "formaction")) && is_active_url(value) {
                 report.warnings.push((line, format!("`{attr_name}` with a script or data URL on <{name}> removed")));
-            } else if (name, attr_name) == ("a", "href") {
+            } else if href && in_svg {
+                match svg::href_use(name) {
+                    svg::HrefUse::Image if !value.trim_start().starts_with('#') => {
+                        report.references.push((line, Reference::Image(value.to_string())));
+                    }
+                    svg::HrefUse::Link => report.references.push((line, Reference::Link(value.to_string()))),
+                    svg::HrefUse::Fragment if !value.trim_start().starts_with('#') => report
+                        .warnings
+                        .push((line, format!("reference '{value}' on SVG <{name}> leaves the SVG and is removed"))),
+                    svg::HrefUse::Image | svg::HrefUse::Fragment => {}
+                }
+            } else if (href && in_math) || (name, attr_name) == ("a", "href") {
                 report.references.push((line, Reference::Link(value.to_string())));
             } else if (name, attr_name) == ("img", "src") {
                 report.references.push((line, Reference::Image(value.to_string())));
@@ -862,7 +883,11 @@ impl<'a> XhtmlWriter<'a> {
                                 !(html && BLOCK.contains(t) && open.last().is_some_and(|o| PHRASING_ONLY.contains(o)))
                             });
                             let Some(tag) = tag else {
-                                if !html || html_rule(&name.local) != Rule::Drop {
+                                // An SVG element off the allow-list goes with its content (a `<script>`'s text,
+                                // an `<animate>`'s targets); an HTML one as its rule says.
+                                let keep_content =
+                                    if html { html_rule(&name.local) != Rule::Drop } else { name.ns != ns!(svg) };
+                                if keep_content {
                                     stack.extend(children);
                                 }
                                 continue;
@@ -894,7 +919,10 @@ impl<'a> XhtmlWriter<'a> {
     /// Elements that the XHTML schema allows only in one place (`li` in a list, `dd` in a `dl`, …) become
     /// a neutral `div` or `span` anywhere else, as do those missing a required attribute.
     fn tag_for(&self, id: usize, name: &'a QualName, attrs: &[Attribute], open: &[&'a str]) -> Option<&'a str> {
-        if name.ns == ns!(svg) || name.ns == ns!(mathml) {
+        if name.ns == ns!(svg) {
+            return (svg::element_allowed(&name.local, true) && is_xml_name(&name.local)).then_some(&*name.local);
+        }
+        if name.ns == ns!(mathml) {
             return is_xml_name(&name.local).then_some(&*name.local);
         }
         let tag = html_tag(name)?;
@@ -1008,7 +1036,7 @@ impl<'a> XhtmlWriter<'a> {
         let has_id = attrs.iter().any(|a| &*a.name.local == "id");
         let class = attrs.iter().find(|a| &*a.name.local == "class").map(|a| a.value.to_string());
         for attr in attrs {
-            self.write_attribute(tag, html, attr, has_id, class.as_deref());
+            self.write_attribute(name, tag, attr, has_id, class.as_deref());
         }
         self.out.push_str(if html && VOID.contains(&tag) { "/>" } else { ">" });
     }
@@ -1019,7 +1047,8 @@ impl<'a> XhtmlWriter<'a> {
         })
     }
 
-    fn write_attribute(&mut self, tag: &str, html: bool, attr: &Attribute, has_id: bool, class: Option<&str>) {
+    fn write_attribute(&mut self, tag: &QualName, written: &str, attr: &Attribute, has_id: bool, class: Option<&str>) {
+        let (html, svg, tag) = (tag.ns == ns!(html), tag.ns == ns!(svg), written);
         let local = &*attr.name.local;
         let qualified = match &attr.name.prefix {
             Some(prefix) => format!("{prefix}:{local}"),
@@ -1028,6 +1057,9 @@ impl<'a> XhtmlWriter<'a> {
         if local.starts_with("on")
             || (html && !element_attr_allowed(tag, &qualified) && !(tag == "a" && qualified == "name"))
         {
+            return;
+        }
+        if svg && !svg::attribute_allowed(&qualified) {
             return;
         }
         let (prefix_ok, name_ok) = match qualified.split_once(':') {
@@ -1044,17 +1076,32 @@ impl<'a> XhtmlWriter<'a> {
             if is_active_url(&value) {
                 return;
             }
-            let reference =
-                if local == "src" { Reference::Image(value.clone()) } else { Reference::Link(value.clone()) };
-            if html {
+            let reference = match (svg, local) {
+                (true, _) => match svg::href_use(tag) {
+                    _ if value.trim_start().starts_with('#') => None,
+                    svg::HrefUse::Image => Some(Reference::Image(value.clone())),
+                    svg::HrefUse::Link => Some(Reference::Link(value.clone())),
+                    // `<use>`, gradients, `<textPath>`: only inside the document.
+                    svg::HrefUse::Fragment => return,
+                },
+                // MathML may make any element a link; it draws no images.
+                (false, "src") if !html => return,
+                (false, "src") => Some(Reference::Image(value.clone())),
+                _ => Some(Reference::Link(value.clone())),
+            };
+            if let Some(reference) = reference {
                 match (self.rewrite)(&reference) {
                     Some(new) => value = new,
                     None => return,
                 }
             }
-        }
-        if local == "style" && value.to_ascii_lowercase().contains("url(") {
-            return;
+        } else if local == "style" || (svg && css::may_hold_urls(&value)) {
+            // CSS may point inside the document only; a presentation attribute that points elsewhere goes whole.
+            let clean = css::fragments_only(&value);
+            if clean.css.trim().is_empty() || (local != "style" && clean.css != value) {
+                return;
+            }
+            value = clean.css;
         }
         // `<a name>` is obsolete: it becomes the id it stood for.
         if tag == "a" && name == "name" {
@@ -1167,6 +1214,53 @@ mod tests {
         assert_eq!(
             s.xhtml,
             "<svg xmlns=\"http://www.w3.org/2000/svg\" xmlns:xlink=\"http://www.w3.org/1999/xlink\" viewBox=\"0 0 1 1\"><circle r=\"1\"></circle></svg><math xmlns=\"http://www.w3.org/1998/Math/MathML\"><mi>x</mi></math>"
+        );
+    }
+
+    #[test]
+    fn inline_svg_keeps_drawing_only() {
+        let out = clean(
+            "<svg><script>alert(1)</script><a href=\"#x\"><set attributeName=\"href\" to=\"javascript:alert(1)\"/>\
+             <animate attributeName=\"href\" values=\"javascript:alert(2)\"/>t</a><handler>alert(3)</handler>\
+             <use href=\"other.svg#a\" xlink:href=\"file:///etc/passwd\"/><use href=\"#a\"/>\
+             <circle r=\"1\" style=\"fill:u\\72l(http://x/y.png);stroke:red\" fill=\"url(http://x)\" stroke=\"url(#g)\"/>\
+             <image href=\"pic.png\"/><image href=\"http://x/y.png\"/><image href=\"data:image/png;base64,AA\"/></svg>",
+        );
+        assert_eq!(
+            out,
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" xmlns:xlink=\"http://www.w3.org/1999/xlink\"><a href=\"#x\">t</a>\
+             <use></use><use href=\"#a\"></use><circle r=\"1\" style=\"stroke:red\" stroke=\"url(#g)\"></circle>\
+             <image href=\"pic.png\"></image><image></image><image></image></svg>"
+        );
+    }
+
+    #[test]
+    fn css_escapes_do_not_hide_urls_in_style_attributes() {
+        assert_eq!(
+            clean("<p style=\"background:u\\72l(http://x/y.png)\">a</p><p style=\"color:red;b:URL(x)\">b</p>"),
+            "<p>a</p><p style=\"color:red;\">b</p>"
+        );
+        let mut state = ScanState::default();
+        assert_eq!(scan("<span style=\"background:u\\72l(x)\">", &mut state).simple, None);
+    }
+
+    #[test]
+    fn scan_reports_what_inline_svg_loses_and_uses() {
+        let mut state = ScanState::default();
+        let report = scan(
+            "<svg><script>x</script>\n<image xlink:href=\"../../out.png\"/><use href=\"a.svg#b\"/><a href=\"c.md\">l</a></svg>",
+            &mut state,
+        );
+        assert_eq!(
+            report.warnings,
+            [
+                (1, "<script> removed from SVG: e-books carry no scripts".to_string()),
+                (2, "reference 'a.svg#b' on SVG <use> leaves the SVG and is removed".to_string())
+            ]
+        );
+        assert_eq!(
+            report.references,
+            [(2, Reference::Image("../../out.png".into())), (2, Reference::Link("c.md".into()))]
         );
     }
 
