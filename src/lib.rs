@@ -693,9 +693,67 @@ struct PreparedImage {
     /// The bytes to package.
     data: Vec<u8>,
     outcome: Outcome,
+    /// What sanitising an SVG removed or refused, at its place in the SVG.
+    findings: Vec<Diagnostic>,
+    /// The book's images an SVG draws, packaged beside it, with where it names them.
+    embeds: Vec<(PathBuf, Location)>,
 }
 
 type Prepared = Result<PreparedImage, package::assets::ImageError>;
+
+/// Reads an image and makes it ready for the package: an SVG sanitised, any other optimized by `optimize`.
+fn prepare_image(
+    root: &ReadRoot,
+    path: &Path,
+    optimize: impl FnOnce(&[u8], &'static str) -> images::Optimized,
+) -> Prepared {
+    let (media_type, data) = package::assets::read_image(root, path)?;
+    if media_type == "image/svg+xml" {
+        return Ok(prepare_svg(root, path, data));
+    }
+    let optimized = optimize(&data, media_type);
+    Ok(PreparedImage {
+        media_type,
+        original_len: data.len(),
+        data: optimized.data.unwrap_or(data),
+        outcome: optimized.outcome,
+        findings: Vec::new(),
+        embeds: Vec::new(),
+    })
+}
+
+/// Sanitises an SVG image ([`sanitize::svg`]); the images it draws from the book are packaged beside it in
+/// `images/`, so its references to them become their package names.
+fn prepare_svg(root: &ReadRoot, path: &Path, data: Vec<u8>) -> PreparedImage {
+    let source = diagnostic::SourceText::new(root.display_path(path), String::from_utf8_lossy(&data).into_owned());
+    let here = path.parent().unwrap_or(Path::new(""));
+    let mut embeds = Vec::new();
+    let mut resolve = |href: &str, offset: usize| {
+        let decoded = outline::percent_decode(href);
+        match outline::normalize_relative(here, Path::new(&decoded)) {
+            Some(target) => {
+                let name = text::asset_name(&target);
+                embeds.push((target, source.location(offset)));
+                Ok(name)
+            }
+            None => Err(format!("image '{href}' in SVG is outside the book folder")),
+        }
+    };
+    let sanitized = sanitize::svg::sanitize(&data, &mut resolve);
+    let findings = sanitized
+        .findings
+        .into_iter()
+        .map(|f| source.at(f.offset..f.offset, f.severity, f.message))
+        .collect();
+    PreparedImage {
+        media_type: "image/svg+xml",
+        original_len: data.len(),
+        data: sanitized.svg.map(String::into_bytes).unwrap_or_default(),
+        outcome: Outcome::Kept,
+        findings,
+        embeds,
+    }
+}
 
 /// Images being read and optimized on the thread pool, by path; each is started once however often
 /// it is used, and nothing here depends on which chapter asked first.
@@ -728,14 +786,7 @@ impl<'a> ImageWork<'a> {
     }
 
     fn prepare(&self, path: &Path) -> Prepared {
-        let (media_type, data) = package::assets::read_image(self.root, path)?;
-        let optimized = self.optimize(&data, media_type);
-        Ok(PreparedImage {
-            media_type,
-            original_len: data.len(),
-            data: optimized.data.unwrap_or(data),
-            outcome: optimized.outcome,
-        })
+        prepare_image(self.root, path, |data, media_type| self.optimize(data, media_type))
     }
 
     /// Optimizes an image, or takes the result from the cache when optimizing costs time.
@@ -790,21 +841,10 @@ fn read_assets(
 ) -> Assets {
     let config = &book.config;
     let at = |range: &std::ops::Range<usize>| book.config_source.location(range.start);
-    let mut stylesheets = Vec::new();
-    let mut hrefs = stylesheet_hrefs(config).into_iter();
-    if config.default_stylesheet {
-        let href = hrefs.next().expect("the default comes first");
-        let css = target.default_stylesheet(DEFAULT_STYLESHEET, config.right_to_left);
-        stylesheets.push(Asset { href, media_type: "text/css", data: css.into_owned().into_bytes() });
-    }
-    for (css, href) in config.stylesheets.iter().zip(hrefs) {
-        match package::assets::read(root, &css.value, "stylesheet", &at(&css.range)) {
-            Ok(data) => stylesheets.push(Asset { href, media_type: "text/css", data }),
-            Err(d) => diags.push(d),
-        }
-    }
     let mut fonts = Vec::new();
     let mut font_files = Vec::new();
+    // The book's fonts by path, to their package paths: stylesheets find them there.
+    let mut font_hrefs = BTreeMap::new();
     for font in &config.fonts {
         let location = at(&font.range);
         match package::assets::read(root, &font.value, "font", &location) {
@@ -813,6 +853,7 @@ fn read_assets(
                     let name = text::asset_name(Path::new(font.value.file_name().unwrap_or_default()));
                     let href = format!("fonts/{name}");
                     let shown = root.display_path(&font.value).display().to_string();
+                    font_hrefs.insert(font.value.clone(), href.clone());
                     font_files.push(FontFile { href: href.clone(), shown, location, size: data.len() as u64 });
                     fonts.push(Asset { href, media_type, data });
                 }
@@ -823,12 +864,42 @@ fn read_assets(
             Err(d) => diags.push(d),
         }
     }
+    let mut stylesheets = Vec::new();
+    // Images the stylesheets use, to package with the chapters'.
+    let mut styled_images = Vec::new();
+    let mut hrefs = stylesheet_hrefs(config).into_iter();
+    if config.default_stylesheet {
+        let href = hrefs.next().expect("the default comes first");
+        let css = target.default_stylesheet(DEFAULT_STYLESHEET, config.right_to_left);
+        stylesheets.push(Asset { href, media_type: "text/css", data: css.into_owned().into_bytes() });
+    }
+    for (css, href) in config.stylesheets.iter().zip(hrefs) {
+        let key = at(&css.range);
+        match package::assets::read(root, &css.value, "stylesheet", &key) {
+            Ok(data) => {
+                let sheet = package::stylesheets::prepare(root, &css.value, data, &key, &mut font_hrefs);
+                diags.extend(sheet.diagnostics);
+                for (path, location, font) in sheet.fonts {
+                    let shown = root.display_path(&path).display().to_string();
+                    let size = font.data.len() as u64;
+                    font_files.push(FontFile { href: font.href.clone(), shown, location, size });
+                    fonts.push(font);
+                }
+                styled_images.extend(sheet.images);
+                stylesheets.push(Asset { href, media_type: "text/css", data: sheet.css });
+            }
+            Err(d) => diags.push(d),
+        }
+    }
     let mut report = ImageReport { root, max_pixels: config.max_image_pixels, stats: ImageStats::default(), diags };
+    // Images an SVG draws from the book, packaged beside it.
+    let mut embeds: Vec<(PathBuf, Location)> = Vec::new();
     let (cover, cover_alt) = match &config.cover {
         // The cover may be a chapter's image too, so it is looked up, not taken. What a given image shows,
         // folio cannot know; the title is the best short account of it.
         Cover::File(cover) => {
             let image = report.admit(&cover.value, &at(&cover.range), prepared.get(&cover.value)).map(|image| {
+                embeds.extend(image.embeds.iter().cloned());
                 let extension =
                     cover.value.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
                 Asset {
@@ -846,20 +917,33 @@ fn read_assets(
             None => (None, String::new()),
         },
     };
-    // One copy of each image, however often it is used, in a stable order.
+    // One copy of each image, however often it is used, in a stable order: the chapters' by name, then
+    // those of the stylesheets and the cover, and what the SVG images among them draw.
     let mut wanted: BTreeMap<&str, (&Path, &Location)> = BTreeMap::new();
     for image in chapters.iter().flat_map(|c| &c.images) {
         wanted.entry(image.name.as_str()).or_insert((&image.path, &image.location));
     }
-    let images = wanted
+    let mut queue: std::collections::VecDeque<(String, PathBuf, Location)> = wanted
         .into_iter()
-        .filter_map(|(name, (path, location))| {
-            let image = prepared.remove(path);
-            report.admit(path, location, image.as_ref())?;
-            let image = image?.ok()?;
-            Some(Asset { href: package::image_href(name), media_type: image.media_type, data: image.data })
-        })
+        .map(|(name, (path, location))| (name.to_string(), path.to_path_buf(), location.clone()))
+        .chain(styled_images.into_iter().chain(embeds).map(|(path, location)| (text::asset_name(&path), path, location)))
         .collect();
+    let mut packaged = HashSet::new();
+    let mut images = Vec::new();
+    while let Some((name, path, location)) = queue.pop_front() {
+        if !packaged.insert(name.clone()) {
+            continue;
+        }
+        // Images only a stylesheet or an SVG uses were not started with the chapters'.
+        let image = prepared.remove(&path).unwrap_or_else(|| {
+            prepare_image(root, &path, |data, media_type| images::optimize(data, media_type, config.max_image_pixels))
+        });
+        let Some(admitted) = report.admit(&path, &location, Some(&image)) else { continue };
+        queue.extend(admitted.embeds.iter().map(|(path, location)| (text::asset_name(path), path.clone(), location.clone())));
+        if let Ok(image) = image {
+            images.push(Asset { href: package::image_href(&name), media_type: image.media_type, data: image.data });
+        }
+    }
     Assets { stylesheets, fonts, font_files, images, cover, cover_alt, image_stats: report.stats }
 }
 
@@ -944,6 +1028,7 @@ impl ImageReport<'_> {
                 return None;
             }
         };
+        self.diags.extend(image.findings.iter().cloned());
         let shown = self.root.display_path(path);
         match &image.outcome {
             Outcome::Undecodable(cause) => self.diags.push(

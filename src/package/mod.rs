@@ -8,6 +8,7 @@ pub mod assets;
 pub mod images;
 pub mod nav;
 pub mod opf;
+pub mod stylesheets;
 pub mod xhtml;
 
 use std::borrow::Cow;

@@ -334,7 +334,7 @@ enum Href {
 
 /// Decides on an image URL in an SVG file. `Relative` paths go to `resolve`, which gives the href to
 /// write or the error to report.
-fn image_href(url: &str, resolve: &mut Resolver<'_>) -> Href {
+fn image_href(url: &str, offset: usize, resolve: &mut Resolver<'_>) -> Href {
     match classify(url) {
         UrlKind::Fragment => Href::Keep,
         UrlKind::Empty => Href::Drop(None),
@@ -343,7 +343,7 @@ fn image_href(url: &str, resolve: &mut Resolver<'_>) -> Href {
             "SVG image with a `data:` URL that is not a PNG, JPEG, GIF or WebP image of its stated type removed"
                 .to_string(),
         )),
-        UrlKind::Relative(path) => match resolve(path) {
+        UrlKind::Relative(path) => match resolve(path, offset) {
             Ok(href) => Href::Replace(href),
             Err(message) => Href::Error(message),
         },
@@ -356,9 +356,9 @@ fn image_href(url: &str, resolve: &mut Resolver<'_>) -> Href {
 }
 
 /// Decides on an `href` of any SVG element.
-fn href(element: &str, url: &str, resolve: &mut Resolver<'_>) -> Href {
+fn href(element: &str, url: &str, offset: usize, resolve: &mut Resolver<'_>) -> Href {
     match (href_use(element), classify(url)) {
-        (HrefUse::Image, _) => image_href(url, resolve),
+        (HrefUse::Image, _) => image_href(url, offset, resolve),
         (_, UrlKind::Fragment) => Href::Keep,
         (HrefUse::Link, UrlKind::Remote) => Href::Keep,
         (_, UrlKind::Other) => Href::Drop(Some(format!("URL '{url}' removed from SVG: e-books carry no scripts"))),
@@ -372,7 +372,8 @@ fn href(element: &str, url: &str, resolve: &mut Resolver<'_>) -> Href {
 
 /// Resolves the path of an image an SVG file refers to (relative to the SVG), to the href to write in
 /// its place, or says why it cannot be packaged.
-pub type Resolver<'a> = dyn FnMut(&str) -> Result<String, String> + 'a;
+/// Its arguments are the URL as written and the byte offset of its attribute.
+pub type Resolver<'a> = dyn FnMut(&str, usize) -> Result<String, String> + 'a;
 
 /// A sanitised SVG file.
 #[derive(Debug)]
@@ -555,7 +556,7 @@ impl Writer<'_, '_> {
             return;
         }
         let value = if local == "href" {
-            match href(element, value, self.resolve) {
+            match href(element, value, offset, self.resolve) {
                 Href::Keep => value.to_string(),
                 Href::Replace(new) => new,
                 Href::Drop(message) => {
@@ -612,7 +613,7 @@ mod tests {
     use super::*;
 
     fn clean(svg: &str) -> (Option<String>, Vec<String>) {
-        let mut resolve = |path: &str| match path {
+        let mut resolve = |path: &str, _| match path {
             "pic.png" => Ok("pic-1234.png".to_string()),
             _ => Err(format!("image '{path}' is missing")),
         };
@@ -666,7 +667,7 @@ mod tests {
     fn entities_are_refused_and_plain_doctypes_dropped() {
         let bomb = "<?xml version=\"1.0\"?>\n<!DOCTYPE svg [<!ENTITY a \"aaaa\"><!ENTITY b \"&a;&a;&a;\">]>\n\
                     <svg xmlns=\"http://www.w3.org/2000/svg\"><text>&b;</text></svg>";
-        let out = sanitize(bomb.as_bytes(), &mut |_| Err(String::new()));
+        let out = sanitize(bomb.as_bytes(), &mut |_, _| Err(String::new()));
         assert!(out.svg.is_none());
         assert_eq!(out.findings[0].offset, 22);
         let external = "<!DOCTYPE svg SYSTEM \"file:///etc/passwd\"><svg xmlns=\"http://www.w3.org/2000/svg\"><text>&x;</text></svg>";

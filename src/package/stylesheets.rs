@@ -1,0 +1,163 @@
+//! The book's stylesheets (`[epub] stylesheets`) made ready for the package: every URL in them
+//! checked ([`crate::sanitize::css`]) and the fonts and images they use brought into the package.
+//!
+//! A stylesheet is packaged as `css/<name>`. A relative URL is looked for first where the package
+//! puts things (`../fonts/<file name>` names a font of `[epub] fonts`, as the guide says to write
+//! it), then beside the stylesheet in the book: a font found there is packaged as `fonts/<name>`,
+//! an image as `images/<name>` (through the image pipeline, so an SVG is sanitised), and the URL
+//! rewritten to match. `@import` is not followed; remote URLs are dropped with a warning; a URL that
+//! leads outside the book or to a missing file is an error at its line and column in the stylesheet.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::diagnostic::{Diagnostic, Location, SourceText};
+use crate::load::ReadRoot;
+use crate::outline::{normalize_relative, percent_decode};
+use crate::sanitize::css::{self, Url, Verdict};
+use crate::sanitize::{UrlKind, classify, data_image, data_url};
+use crate::text::asset_name;
+
+use super::Asset;
+use super::assets::{sniff_font, sniff_image};
+
+/// A stylesheet ready for the package.
+#[derive(Debug, Default)]
+pub struct Stylesheet {
+    /// The CSS to package, its URLs rewritten.
+    pub css: Vec<u8>,
+    /// Fonts it uses that no earlier stylesheet or `[epub] fonts` brought in, with where it names them.
+    pub fonts: Vec<(PathBuf, Location, Asset)>,
+    /// Images it uses, each packaged as `images/<asset_name(path)>`, with where it names them.
+    pub images: Vec<(PathBuf, Location)>,
+    /// What was dropped or is wrong, at its place in the stylesheet.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Checks the stylesheet at `path` (relative to the book folder), read as `data` and named in book.toml
+/// at `key`. `fonts` maps the book's fonts already packaged to their package paths; fonts found here
+/// are added to it.
+pub fn prepare(
+    root: &ReadRoot,
+    path: &Path,
+    data: Vec<u8>,
+    key: &Location,
+    fonts: &mut BTreeMap<PathBuf, String>,
+) -> Stylesheet {
+    let shown = root.display_path(path);
+    let text = match String::from_utf8(data) {
+        Ok(text) => text,
+        Err(_) => {
+            let error = key.error(format!("stylesheet '{}' is not UTF-8 text", shown.display()));
+            return Stylesheet { diagnostics: vec![error], ..Stylesheet::default() };
+        }
+    };
+    let source = SourceText::new(shown, text);
+    let here = path.parent().unwrap_or(Path::new(""));
+    let mut sheet = Stylesheet::default();
+    let rewritten = css::rewrite(&source.text, &mut |url| decide(root, &source, here, url, fonts, &mut sheet));
+    if rewritten.refused {
+        sheet.diagnostics.push(source.error(
+            0..0,
+            format!("the stylesheet nests blocks deeper than {}; folio refuses it", css::MAX_NESTING),
+        ));
+    }
+    for at in rewritten.scripts {
+        sheet.diagnostics.push(source.warning(at..at, "`expression()` removed: e-books carry no scripts"));
+    }
+    sheet.css = rewritten.css.into_bytes();
+    sheet
+}
+
+/// Where the package keeps what a stylesheet uses, seen from `css/`.
+const PACKAGE_CSS_DIR: &str = "css";
+
+fn decide(
+    root: &ReadRoot,
+    source: &SourceText,
+    here: &Path,
+    url: &Url<'_>,
+    fonts: &mut BTreeMap<PathBuf, String>,
+    sheet: &mut Stylesheet,
+) -> Verdict {
+    let at = url.offset..url.offset;
+    let value = url.value;
+    let (verdict, diagnostic) = if url.import {
+        let warning = source.warning(at, format!("`@import` of '{value}' removed: folio does not follow imports"));
+        (Verdict::Drop, Some(warning.with_hint("list the imported stylesheet under `stylesheets` in [epub]")))
+    } else {
+        match classify(value) {
+            UrlKind::Fragment => (Verdict::Keep, None),
+            UrlKind::Data if data_image(value).is_some() || data_url(value).is_some_and(|(_, d)| sniff_font(&d).is_some()) => {
+                (Verdict::Keep, None)
+            }
+            UrlKind::Relative(relative) => relative_url(root, source, here, url, relative, fonts, sheet),
+            kind => {
+                let diagnostic = match kind {
+                    UrlKind::Empty => source.warning(at, "empty `url()` removed"),
+                    UrlKind::Data => source.warning(at, "`data:` URL that holds no image or font removed"),
+                    UrlKind::Remote => source.warning(
+                        at,
+                        format!("remote '{value}' is not embedded (folio works offline); its rule is removed"),
+                    ),
+                    UrlKind::Local => source.error(at, format!("'{value}' is outside the book folder")),
+                    _ => source.warning(at, format!("URL '{value}' removed: e-books carry no scripts")),
+                };
+                (Verdict::Drop, Some(diagnostic))
+            }
+        }
+    };
+    sheet.diagnostics.extend(diagnostic);
+    verdict
+}
+
+/// A relative URL: a font of `[epub] fonts` where the package keeps it, else a file beside the stylesheet.
+fn relative_url(
+    root: &ReadRoot,
+    source: &SourceText,
+    here: &Path,
+    url: &Url<'_>,
+    relative: &str,
+    fonts: &mut BTreeMap<PathBuf, String>,
+    sheet: &mut Stylesheet,
+) -> (Verdict, Option<Diagnostic>) {
+    let at = url.offset..url.offset;
+    let decoded = percent_decode(relative);
+    // Where the guide says to point: a font of `[epub] fonts`, seen from `css/`.
+    if let Some(packaged) = normalize_relative(Path::new(PACKAGE_CSS_DIR), Path::new(&decoded))
+        && fonts.values().any(|href| Path::new(href) == packaged)
+    {
+        return (Verdict::Keep, None);
+    }
+    let Some(target) = normalize_relative(here, Path::new(&decoded)) else {
+        return (Verdict::Drop, Some(source.error(at, format!("'{}' is outside the book folder", url.value))));
+    };
+    if let Some(href) = fonts.get(&target) {
+        return (Verdict::Replace(format!("../{href}")), None);
+    }
+    let shown = root.display_path(&target);
+    let data = match root.read(&target) {
+        Ok(data) => data,
+        Err(e) => {
+            let error = source.error(at, format!("cannot read '{}': {e}", shown.display()));
+            let error = match e.hint() {
+                Some(hint) => error.with_hint(hint),
+                None => error,
+            };
+            return (Verdict::Drop, Some(error));
+        }
+    };
+    if let Some(media_type) = sniff_font(&data) {
+        let href = format!("fonts/{}", asset_name(&target));
+        fonts.insert(target.clone(), href.clone());
+        sheet.fonts.push((target, source.location(url.offset), Asset { href: href.clone(), media_type, data }));
+        (Verdict::Replace(format!("../{href}")), None)
+    } else if sniff_image(&data).is_some() {
+        let href = format!("../{}", super::image_href(&asset_name(&target)));
+        sheet.images.push((target, source.location(url.offset)));
+        (Verdict::Replace(href), None)
+    } else {
+        let message = format!("'{}' is neither a font nor a PNG, JPEG, GIF, WebP or SVG image", shown.display());
+        (Verdict::Drop, Some(source.error(at, message)))
+    }
+}
