@@ -162,3 +162,206 @@ fn check_positions(file: &str, text: &str, diagnostics: &[Diagnostic]) {
         }
     }
 }
+
+/// What the `sanitize` target feeds, chosen by the first input byte (`byte % 3`; ASCII `'0'`, `'1'`
+/// and `'2'` pick them in this order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sanitized {
+    /// An SVG file, through `folio::sanitize::svg::sanitize`.
+    Svg,
+    /// A stylesheet, through `folio::sanitize::css::rewrite`.
+    Css,
+    /// Raw HTML (inline SVG, `style` attributes), through `folio::render::html::sanitize`.
+    Html,
+}
+
+impl Sanitized {
+    pub const ALL: [Sanitized; 3] = [Sanitized::Svg, Sanitized::Css, Sanitized::Html];
+
+    pub fn from_selector(byte: u8) -> Self {
+        Self::ALL[usize::from(byte % 3)]
+    }
+}
+
+/// One input through its sanitiser, checked for the promises of `SECURITY.md`.
+pub fn check_sanitized(kind: Sanitized, data: &[u8]) {
+    match kind {
+        Sanitized::Svg => check_svg(data),
+        Sanitized::Css => check_css(&String::from_utf8_lossy(data)),
+        Sanitized::Html => check_inline_html(&String::from_utf8_lossy(data)),
+    }
+}
+
+/// What the resolver of the SVG check gives for a relative image path: even lengths resolve,
+/// odd ones are refused, so both paths are taken.
+const RESOLVED: &str = "resolved.png";
+
+/// An SVG file: no panic; refused with an error, or well-formed XML without a DOCTYPE, `<svg>` at
+/// the root, only allow-listed elements and attributes, no handler, and every URL inside the SVG, a
+/// checked `data:` raster image, or what the resolver gave.
+pub fn check_svg(data: &[u8]) {
+    let mut resolve = |href: &str, _: usize| match href.len() % 2 {
+        0 => Ok(RESOLVED.to_string()),
+        _ => Err("refused".to_string()),
+    };
+    let out = folio::sanitize::svg::sanitize(data, &mut resolve);
+    let input = String::from_utf8_lossy(data);
+    let Some(svg) = out.svg else {
+        assert!(
+            out.findings.iter().any(|f| f.severity == folio::diagnostic::Severity::Error),
+            "refused without an error\nInput: {input:?}"
+        );
+        return;
+    };
+    let document = roxmltree::Document::parse(&svg)
+        .unwrap_or_else(|e| panic!("sanitised SVG is not well-formed ({e})\nInput: {input:?}\nOutput: {svg}"));
+    let root = document.root_element();
+    assert_eq!(root.tag_name().name(), "svg", "{svg}");
+    for node in document.descendants().filter(roxmltree::Node::is_element) {
+        let name = node.tag_name().name();
+        let fail = |why: &str| panic!("{why} on <{name}>\nInput: {input:?}\nOutput: {svg}");
+        if node.tag_name().namespace() != Some(folio::sanitize::svg::SVG_NS)
+            || !folio::sanitize::svg::element_allowed(name, false)
+        {
+            fail("element off the allow-list");
+        }
+        if name == "style" {
+            check_css_output(node.text().unwrap_or_default(), &|url| url.starts_with('#'), &svg);
+        }
+        for attribute in node.attributes() {
+            let qualified = match attribute.namespace() {
+                Some("http://www.w3.org/1999/xlink") => format!("xlink:{}", attribute.name()),
+                Some("http://www.w3.org/XML/1998/namespace") => format!("xml:{}", attribute.name()),
+                Some(_) => fail("attribute in a foreign namespace"),
+                None => attribute.name().to_string(),
+            };
+            if !folio::sanitize::svg::attribute_allowed(&qualified) || qualified.to_ascii_lowercase().starts_with("on") {
+                fail(&format!("attribute `{qualified}` off the allow-list"));
+            }
+            let value = attribute.value();
+            if attribute.name() == "href" {
+                let ok = value.starts_with('#')
+                    || value == RESOLVED
+                    || folio::sanitize::data_image(value).is_some()
+                    || (name == "a" && matches!(folio::sanitize::classify(value), folio::sanitize::UrlKind::Remote));
+                if !ok {
+                    fail(&format!("href '{value}'"));
+                }
+            } else {
+                check_css_output(value, &|url| url.starts_with('#'), &svg);
+            }
+        }
+    }
+}
+
+/// A stylesheet with a policy that keeps fragments and `keep.png`, moves `move.png`, drops the rest:
+/// no panic, and the result holds no `@import`, no `expression()`, and no URL but those.
+pub fn check_css(css: &str) {
+    use folio::sanitize::css::{Verdict, rewrite};
+    let out = rewrite(css, &mut |url| match url.value {
+        "keep.png" => Verdict::Keep,
+        "move.png" => Verdict::Replace("../images/moved.png".into()),
+        v if v.starts_with('#') => Verdict::Keep,
+        _ => Verdict::Drop,
+    });
+    if out.refused {
+        assert!(out.css.is_empty());
+        return;
+    }
+    check_css_output(&out.css, &|url| url.starts_with('#') || url == "keep.png" || url == "../images/moved.png", css);
+}
+
+/// Raw HTML in a chapter: every SVG element allow-listed, no script element anywhere, no handler,
+/// no script URL, and CSS in `style` attributes pointing inside the document only.
+pub fn check_inline_html(html: &str) {
+    use folio::render::html::{Ids, Reference, sanitize};
+    let rewrite = |reference: &Reference| match reference {
+        Reference::Image(src) | Reference::Link(src) => Some(format!("../images/{}", src.len())),
+    };
+    let out = sanitize(html, &rewrite, &mut Ids::default()).xhtml;
+    let document = body_document(&out);
+    // Deep nesting is refused before sanitising (by the renderer); roxmltree's own limit stops here.
+    let Ok(parsed) = roxmltree::Document::parse(&document) else {
+        assert!(folio::validate::well_formed(&document).is_ok() || html.len() > 10_000, "not well-formed: {out}\nInput: {html:?}");
+        return;
+    };
+    for node in parsed.descendants().filter(roxmltree::Node::is_element) {
+        let name = node.tag_name().name();
+        let fail = |why: &str| panic!("{why} on <{name}>\nInput: {html:?}\nOutput: {out}");
+        if name.eq_ignore_ascii_case("script") || name.eq_ignore_ascii_case("handler") {
+            fail("script element");
+        }
+        if node.tag_name().namespace() == Some(folio::sanitize::svg::SVG_NS)
+            && !folio::sanitize::svg::element_allowed(name, true)
+        {
+            fail("SVG element off the allow-list");
+        }
+        if node.tag_name().namespace() == Some("http://www.w3.org/1998/Math/MathML")
+            && !folio::sanitize::mathml::element_allowed(name)
+        {
+            fail("MathML element off the allow-list");
+        }
+        for attribute in node.attributes() {
+            let value = attribute.value();
+            if attribute.name().to_ascii_lowercase().starts_with("on") {
+                fail("event handler");
+            }
+            if attribute.namespace() == Some("http://www.w3.org/XML/1998/namespace") && attribute.name() == "base" {
+                fail("xml:base");
+            }
+            if matches!(attribute.name(), "href" | "src") && !value.starts_with('#') && !value.starts_with("../images/") {
+                fail(&format!("URL '{value}'"));
+            }
+            if attribute.name() == "style" || node.tag_name().namespace() == Some(folio::sanitize::svg::SVG_NS) {
+                check_css_output(value, &|url| url.starts_with('#'), &format!("{out}\nInput: {html:?}"));
+            }
+        }
+    }
+}
+
+/// Tokenises CSS (independently of folio's walk) and checks every URL against `allowed`; no `@import`,
+/// no `expression()`.
+pub fn check_css_output(css: &str, allowed: &dyn Fn(&str) -> bool, context: &str) {
+    fn walk<'i>(parser: &mut cssparser::Parser<'i>, allowed: &dyn Fn(&str) -> bool, url_function: bool) -> Result<(), String> {
+        let mut seen_string = false;
+        while let Ok(token) = parser.next_including_whitespace_and_comments() {
+            let token = token.clone();
+            match &token {
+                cssparser::Token::UnquotedUrl(url) if !allowed(url) => return Err(format!("url({url})")),
+                cssparser::Token::AtKeyword(name) if name.eq_ignore_ascii_case("import") => return Err("@import".into()),
+                cssparser::Token::QuotedString(url) if url_function && !seen_string => {
+                    seen_string = true;
+                    if !allowed(url) {
+                        return Err(format!("url(\"{url}\")"));
+                    }
+                }
+                cssparser::Token::Function(name) if name.eq_ignore_ascii_case("expression") => {
+                    return Err("expression()".into());
+                }
+                _ => {}
+            }
+            if matches!(
+                token,
+                cssparser::Token::Function(_)
+                    | cssparser::Token::ParenthesisBlock
+                    | cssparser::Token::SquareBracketBlock
+                    | cssparser::Token::CurlyBracketBlock
+            ) {
+                let inner_is_url = matches!(&token, cssparser::Token::Function(n)
+                    if ["url", "src", "image-set", "-webkit-image-set", "image", "-webkit-image"].iter().any(|f| n.eq_ignore_ascii_case(f)));
+                let result = parser.parse_nested_block(|p| walk(p, allowed, inner_is_url).map_err(cssparser::ParseError::custom));
+                match result {
+                    Ok(()) => {}
+                    Err(cssparser::ParseError { kind: cssparser::ParseErrorKind::Custom(e), .. }) => return Err(e),
+                    // Too deep for cssparser (75 blocks): folio refuses what it cannot check below 64.
+                    Err(_) => return Err("nesting too deep to check".into()),
+                }
+            }
+        }
+        Ok(())
+    }
+    let mut parser = cssparser::Parser::new(css);
+    if let Err(e) = walk(&mut parser, allowed, false) {
+        panic!("CSS holds {e}: {css:?}\nIn: {context}");
+    }
+}

@@ -466,6 +466,222 @@ fn control_characters_never_reach_the_terminal() {
     assert!(run.stderr.contains("\\u{1b}]0;owned\\u{7}\\u{1b}[2J.md"), "{}", run.stderr);
 }
 
+/// A 1 × 1 grey PNG.
+fn tiny_png() -> Vec<u8> {
+    blank_png(1, 1, png::BitDepth::Eight)
+}
+
+/// Every SVG file of an EPUB, by path.
+fn svg_files(epub: &Path) -> Vec<(String, String)> {
+    let (_, files) = unzip(epub);
+    files
+        .into_iter()
+        .filter(|(path, _)| path.ends_with(".svg"))
+        .map(|(path, data)| (path, String::from_utf8(data).unwrap()))
+        .collect()
+}
+
+/// What no packaged SVG, stylesheet or page may hold once sanitised.
+const ACTIVE: &[&str] =
+    &["<script", "onload", "javascript:", "<set", "<animate", "<handler", "file:", "http://x", "<!DOCTYPE", "foreignObject", "/etc/"];
+
+/// Issue #20, class 1: SVG images and covers were copied byte for byte, scripts, handlers, entities and
+/// references outside the book included. Now each is parsed and written again from an allow-list; an
+/// image it draws from the book is packaged beside it, and EPUBCheck passes.
+#[test]
+fn svg_images_and_covers_keep_only_what_draws() {
+    let dir = tempfile::tempdir().unwrap();
+    book(dir.path(), "[epub]\ncover = \"src/cover.svg\"\n", "# One\n\n![A drawing](art/evil.svg)\n");
+    write_files(
+        dir.path(),
+        &[
+            (
+                "book/src/cover.svg",
+                "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 160 256\" onload=\"alert(1)\">\n\
+                 <script>alert(1)</script><rect width=\"160\" height=\"256\" fill=\"navy\"/></svg>\n",
+            ),
+            (
+                "book/src/art/evil.svg",
+                "<?xml version=\"1.0\"?>\n\
+                 <!DOCTYPE svg PUBLIC \"-//W3C//DTD SVG 1.1//EN\" \"http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd\">\n\
+                 <svg xmlns=\"http://www.w3.org/2000/svg\" xmlns:xlink=\"http://www.w3.org/1999/xlink\" viewBox=\"0 0 10 10\">\n\
+                 <script type=\"text/javascript\">alert(1)</script>\n\
+                 <a xlink:href=\"javascript:alert(2)\"><rect width=\"5\" height=\"5\" onclick=\"alert(3)\"/></a>\n\
+                 <set attributeName=\"href\" to=\"javascript:alert(4)\"/><handler>alert(5)</handler>\n\
+                 <image xlink:href=\"dot.png\" width=\"1\" height=\"1\"/><image href=\"http://x/y.png\"/>\n\
+                 <use href=\"file:///etc/passwd#a\"/><circle r=\"2\" style=\"fill:u\\72l(http://x/f.svg#g)\"/>\n\
+                 <foreignObject><p xmlns=\"http://www.w3.org/1999/xhtml\">x</p></foreignObject>\n\
+                 </svg>\n",
+            ),
+        ],
+    );
+    fs::write(dir.path().join("book/src/art/dot.png"), tiny_png()).unwrap();
+    let m = build_measured(dir.path(), &[]);
+    assert_eq!(m.run.code, 0, "{}", m.run.stderr);
+    for expected in [
+        "book/src/cover.svg:1:63: warning: event handler `onload` removed from SVG: e-books carry no scripts",
+        "book/src/cover.svg:2:1: warning: <script> removed from SVG: e-books carry no scripts",
+        "book/src/art/evil.svg:4:1: warning: <script> removed from SVG: e-books carry no scripts",
+        "book/src/art/evil.svg:5:4: warning: URL 'javascript:alert(2)' removed from SVG: e-books carry no scripts",
+        "book/src/art/evil.svg:6:1: warning: SVG animation <set> removed: e-books show SVG as a still image",
+        "book/src/art/evil.svg:7:58: warning: remote image 'http://x/y.png' in SVG is not embedded",
+        "book/src/art/evil.svg:8:6: warning: reference 'file:///etc/passwd#a' on SVG <use> leaves the SVG and is removed",
+    ] {
+        assert!(m.run.stderr.contains(expected), "missing `{expected}` in\n{}", m.run.stderr);
+    }
+    let epub = dir.path().join("out.epub");
+    let svgs = svg_files(&epub);
+    assert_eq!(svgs.len(), 2, "{svgs:?}");
+    for (path, svg) in &svgs {
+        for active in ACTIVE {
+            assert!(!svg.contains(active), "{path} holds {active}:\n{svg}");
+        }
+    }
+    let (_, files) = unzip(&epub);
+    let art = svgs.iter().find(|(p, _)| p.contains("evil")).map(|(_, s)| s).unwrap();
+    let dot = files.keys().find(|p| p.contains("dot") && p.ends_with(".png")).expect("the image the SVG draws is packaged");
+    assert!(art.contains(&format!("xlink:href=\"{}\"", dot.trim_start_matches("EPUB/images/"))), "{art}");
+    epubcheck::assert_valid(&epub);
+}
+
+/// Issue #20, class 1: an entity bomb, an external entity and a reference outside the book in an SVG
+/// are errors at their place in the SVG, found without expanding anything.
+#[test]
+fn svg_entities_and_outside_references_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    book(dir.path(), "", "# One\n\n![Bomb](bomb.svg) ![Secret](secret.svg) ![Out](out.svg)\n");
+    let mut bomb = String::from("<?xml version=\"1.0\"?>\n<!DOCTYPE svg [\n<!ENTITY a0 \"lol\">\n");
+    for i in 1..10 {
+        bomb.push_str(&format!("<!ENTITY a{i} \"{}\">\n", format!("&a{};", i - 1).repeat(10)));
+    }
+    bomb.push_str("]>\n<svg xmlns=\"http://www.w3.org/2000/svg\"><text>&a9;</text></svg>\n");
+    write_files(
+        dir.path(),
+        &[
+            ("book/src/bomb.svg", &bomb),
+            (
+                "book/src/secret.svg",
+                "<!DOCTYPE svg [<!ENTITY s SYSTEM \"file:///etc/passwd\">]>\n<svg xmlns=\"http://www.w3.org/2000/svg\"><text>&s;</text></svg>\n",
+            ),
+            (
+                "book/src/out.svg",
+                "<svg xmlns=\"http://www.w3.org/2000/svg\">\n  <image href=\"../../secret.png\"/>\n  <image href=\"file:///etc/hostname\"/>\n</svg>\n",
+            ),
+        ],
+    );
+    let m = build_measured(dir.path(), &[]);
+    assert_eq!(m.run.code, 1, "{}", m.run.stderr);
+    for expected in [
+        "book/src/bomb.svg:2:1: error: the SVG declares entities (a DOCTYPE with an internal subset), which folio does not expand",
+        "book/src/secret.svg:1:1: error: the SVG declares entities",
+        "book/src/out.svg:2:10: error: image '../../secret.png' in SVG is outside the book folder",
+    ] {
+        assert!(m.run.stderr.contains(expected), "missing `{expected}` in\n{}", m.run.stderr);
+    }
+    assert!(!m.run.stderr.contains("internal error"), "{}", m.run.stderr);
+    assert!(m.rss_kib < 200 << 10, "{} MiB", m.rss_kib >> 10);
+}
+
+/// Issue #20, class 2: inside inline SVG, `<script>`, `<set>` and `<animate>` writing `javascript:`
+/// into `href`, and `<handler>` survived; an inline `<image>` outside the book ended in an internal
+/// error; `u\72l(` passed the `url(` filter of `style`. Now the first are dropped, the image is a
+/// located error, and CSS is tokenised.
+#[test]
+fn inline_svg_and_style_attributes_keep_nothing_active() {
+    let dir = tempfile::tempdir().unwrap();
+    let hostile = "# One\n\n<svg viewBox=\"0 0 10 10\" width=\"10\" height=\"10\"><script>alert(1)</script>\n\
+                   <a href=\"#one\"><set attributeName=\"href\" to=\"javascript:alert(2)\"/>\
+                   <animate attributeName=\"href\" values=\"javascript:alert(3)\"/><text y=\"5\">link</text></a>\n\
+                   <handler type=\"application/ecmascript\">alert(4)</handler>\n\
+                   <circle r=\"3\" style=\"fill:u\\72l(http://x/y.svg#g);stroke:red\"/>\n\
+                   <image href=\"pic.png\" width=\"1\" height=\"1\"/></svg>\n\n\
+                   <p style=\"background:u\\72l(http://x/y.png)\">Styled.</p>\n";
+    book(dir.path(), "", &format!("{hostile}\n<svg><image href=\"../../outside.png\"/></svg>\n"));
+    fs::write(dir.path().join("book/src/pic.png"), tiny_png()).unwrap();
+    let m = build_measured(dir.path(), &[]);
+    assert_eq!(m.run.code, 1, "{}", m.run.stderr);
+    assert!(m.run.stderr.contains("error: image '../../outside.png' is outside the book folder"), "{}", m.run.stderr);
+    assert!(!m.run.stderr.contains("internal error"), "{}", m.run.stderr);
+    book(dir.path(), "", hostile);
+    let m = build_measured(dir.path(), &[]);
+    assert_eq!(m.run.code, 0, "{}", m.run.stderr);
+    for expected in [
+        "book/src/one.md:3:49: warning: <script> removed from SVG: e-books carry no scripts",
+        "warning: SVG animation <set> removed",
+        "warning: SVG animation <animate> removed",
+        "warning: <handler> removed from SVG",
+    ] {
+        assert!(m.run.stderr.contains(expected), "missing `{expected}` in\n{}", m.run.stderr);
+    }
+    let epub = dir.path().join("out.epub");
+    let (_, files) = unzip(&epub);
+    let page = files.iter().find(|(p, _)| p.contains("/text/c") && p.contains("one")).map(|(_, d)| String::from_utf8_lossy(d)).unwrap();
+    for active in ACTIVE.iter().filter(|a| **a != "<!DOCTYPE").chain(&["url(", "alert"]) {
+        assert!(!page.contains(active), "the page holds {active}:\n{page}");
+    }
+    assert!(page.contains("style=\"stroke:red\""), "{page}");
+    assert!(page.contains("<image href=\"../images/"), "{page}");
+    epubcheck::assert_valid(&epub);
+}
+
+/// Issue #20, class 3: stylesheets were packaged unread, so `@import`, `url(file:…)`, `url(http…)` and
+/// URLs of missing files built with exit 0 and failed EPUBCheck. Now the outside and missing ones are
+/// errors at their line and column, remote ones and imports warnings, and the fonts and images a
+/// stylesheet uses are packaged with their media types.
+#[test]
+fn stylesheets_bring_their_fonts_and_images_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = "[epub]\nstylesheets = [\"styles/book.css\"]\nfonts = [\"fonts/Caladea-Regular.ttf\"]\n";
+    let good = "@namespace epub \"http://www.idpf.org/2007/ops\";\n\
+                @import \"more.css\";\n\
+                @import url(http://x/remote.css);\n\
+                @font-face { font-family: \"Listed\"; src: url(../fonts/Caladea-Regular.ttf) format(\"truetype\"); }\n\
+                @font-face { font-family: \"Found\"; src: url(\"web/Caladea-Regular.woff\") format(\"woff\"); }\n\
+                body { font-family: \"Found\", \"Listed\", serif; background: url(paper.png); }\n\
+                h1 { background: u\\72l(http://x/y.png); color: navy }\n";
+    book(dir.path(), config, "# One\n\nText *emphasis*.\n");
+    let fonts = common::books::repo().join("tests/books/fonts/fonts");
+    fs::create_dir_all(dir.path().join("book/fonts")).unwrap();
+    fs::create_dir_all(dir.path().join("book/styles/web")).unwrap();
+    fs::copy(fonts.join("Caladea-Regular.ttf"), dir.path().join("book/fonts/Caladea-Regular.ttf")).unwrap();
+    fs::copy(fonts.join("Caladea-Regular.woff"), dir.path().join("book/styles/web/Caladea-Regular.woff")).unwrap();
+    fs::write(dir.path().join("book/styles/paper.png"), tiny_png()).unwrap();
+    let bad = format!("{good}p {{ background: url(file:///etc/passwd) }}\nq {{ background: url(../../../x.png) }}\nr {{ background: url(missing.png) }}\n");
+    fs::write(dir.path().join("book/styles/book.css"), &bad).unwrap();
+    let m = build_measured(dir.path(), &[]);
+    assert_eq!(m.run.code, 1, "{}", m.run.stderr);
+    for expected in [
+        "book/styles/book.css:8:17: error: 'file:///etc/passwd' is outside the book folder",
+        "book/styles/book.css:9:17: error: '../../../x.png' is outside the book folder",
+        "book/styles/book.css:10:17: error: cannot read 'book/styles/missing.png'",
+    ] {
+        assert!(m.run.stderr.contains(expected), "missing `{expected}` in\n{}", m.run.stderr);
+    }
+    fs::write(dir.path().join("book/styles/book.css"), good).unwrap();
+    let m = build_measured(dir.path(), &[]);
+    assert_eq!(m.run.code, 0, "{}", m.run.stderr);
+    for expected in [
+        "book/styles/book.css:2:9: warning: `@import` of 'more.css' removed: folio does not follow imports",
+        "book/styles/book.css:3:9: warning: `@import` of 'http://x/remote.css' removed",
+        "book/styles/book.css:7:18: warning: remote 'http://x/y.png' is not embedded (folio works offline); its rule is removed",
+    ] {
+        assert!(m.run.stderr.contains(expected), "missing `{expected}` in\n{}", m.run.stderr);
+    }
+    let epub = dir.path().join("out.epub");
+    let (_, files) = unzip(&epub);
+    let css = files.iter().find(|(p, _)| p.contains("css/styles-book")).map(|(_, d)| String::from_utf8_lossy(d).into_owned()).unwrap();
+    assert!(!css.contains("@import") && !css.contains("http://x"), "{css}");
+    assert!(css.contains("url(../fonts/Caladea-Regular.ttf)"), "{css}");
+    let opf = common::books::text(&files, "EPUB/package.opf");
+    for (what, media_type) in [(".woff\"", "font/woff"), ("paper", "image/png"), (".ttf\"", "font/ttf")] {
+        let item = opf.lines().find(|l| l.contains(what)).unwrap_or_else(|| panic!("no {what} in\n{opf}"));
+        assert!(item.contains(media_type), "{item}");
+        let href = item.split("href=\"").nth(1).unwrap().split('"').next().unwrap();
+        assert!(css.contains(&format!("../{href}")), "{href} not used by\n{css}");
+    }
+    epubcheck::assert_valid(&epub);
+}
+
 /// Standard base64, for `data:` URLs.
 fn base64(data: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

@@ -59,7 +59,10 @@ pub fn prepare(
     if rewritten.refused {
         sheet.diagnostics.push(source.error(
             0..0,
-            format!("the stylesheet nests blocks deeper than {}; folio refuses it", css::MAX_NESTING),
+            format!(
+                "folio cannot check this stylesheet's URLs (blocks nested deeper than {}, or unbalanced ones); it is refused",
+                css::MAX_NESTING
+            ),
         ));
     }
     for at in rewritten.scripts {

@@ -15,8 +15,8 @@ use html5ever::tokenizer::{BufferQueue, TagKind, Token, TokenSink, TokenSinkResu
 use html5ever::tree_builder::{ElemName, ElementFlags, NodeOrText, QuirksMode, TreeSink};
 use html5ever::{Attribute, LocalName, Namespace, QualName, local_name, ns};
 
-use crate::sanitize::{css, svg};
-use crate::text::{escape, xml_id};
+use crate::sanitize::{css, mathml, svg};
+use crate::text::{escape, without_forbidden, xml_id};
 
 /// What happens to an element.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -866,6 +866,10 @@ impl<'a> XhtmlWriter<'a> {
                                 _ => None,
                             };
                             match item {
+                                // Only SVG's `<style>` is written (HTML's is dropped): CSS pointing inside the document.
+                                _ if open.last() == Some(&"style") => {
+                                    escape(&mut self.out, &css::fragments_only(&without_forbidden(t)).css);
+                                }
                                 Some(item) => {
                                     let _ = write!(self.out, "<{item}>");
                                     escape(&mut self.out, t);
@@ -883,10 +887,9 @@ impl<'a> XhtmlWriter<'a> {
                                 !(html && BLOCK.contains(t) && open.last().is_some_and(|o| PHRASING_ONLY.contains(o)))
                             });
                             let Some(tag) = tag else {
-                                // An SVG element off the allow-list goes with its content (a `<script>`'s text,
-                                // an `<animate>`'s targets); an HTML one as its rule says.
-                                let keep_content =
-                                    if html { html_rule(&name.local) != Rule::Drop } else { name.ns != ns!(svg) };
+                                // An SVG or MathML element off the allow-list goes with its content (a `<script>`'s
+                                // text, an `<animate>`'s targets); an HTML one as its rule says.
+                                let keep_content = html && html_rule(&name.local) != Rule::Drop;
                                 if keep_content {
                                     stack.extend(children);
                                 }
@@ -923,7 +926,7 @@ impl<'a> XhtmlWriter<'a> {
             return (svg::element_allowed(&name.local, true) && is_xml_name(&name.local)).then_some(&*name.local);
         }
         if name.ns == ns!(mathml) {
-            return is_xml_name(&name.local).then_some(&*name.local);
+            return mathml::element_allowed(&name.local).then_some(&*name.local);
         }
         let tag = html_tag(name)?;
         let parent = open.last().copied();
@@ -1063,13 +1066,15 @@ impl<'a> XhtmlWriter<'a> {
             return;
         }
         let (prefix_ok, name_ok) = match qualified.split_once(':') {
-            Some((p, l)) => (matches!(p, "xml" | "xlink" | "epub"), is_xml_name(l)),
+            // `xml:base` would change what every URL below it means.
+            Some((p, l)) => (matches!((p, l), ("xml", "lang" | "space") | ("xlink", "href" | "title") | ("epub", _)), is_xml_name(l)),
             None => (true, is_xml_name(&qualified)),
         };
         if !prefix_ok || !name_ok || (html && !value_ok(tag, &qualified, &attr.value)) {
             return;
         }
-        let mut value = attr.value.to_string();
+        // What XML forbids goes first: dropped after the checks, it could join `u\x10rl(` into `url(`.
+        let mut value = without_forbidden(&attr.value).into_owned();
         let mut name = qualified.as_str();
         let is_url = matches!(local, "href" | "src");
         if is_url {

@@ -50,7 +50,8 @@ pub struct Rewritten {
     pub css: String,
     /// Byte offsets of `expression()` functions dropped (IE's scripts in CSS).
     pub scripts: Vec<usize>,
-    /// The CSS nests blocks deeper than [`MAX_NESTING`], or could not be checked: `css` is empty.
+    /// The CSS nests blocks deeper than [`MAX_NESTING`], or the check of the result found a URL the walk
+    /// did not accept: `css` is empty.
     pub refused: bool,
 }
 
@@ -168,8 +169,10 @@ impl Walker<'_> {
                     continue;
                 }
                 Token::AtKeyword(ref name) if empty => at_rule = Some(name.to_ascii_lowercase()),
-                // A namespace is a name, never fetched.
-                _ if at_rule.as_deref() == Some("namespace") => {}
+                // Where no browser would import (inside a rule's prelude), but no reason to keep it either.
+                Token::AtKeyword(ref name) if name.eq_ignore_ascii_case("import") => drop = true,
+                // A namespace is a name, never fetched: `url(…)` there is written as the string it stands for.
+                _ if at_rule.as_deref() == Some("namespace") => drop |= self.namespace_token(p, &token, before),
                 Token::QuotedString(ref value) if at_rule.as_deref() == Some("import") => {
                     self.url(value, before..p.position().byte_index(), true);
                 }
@@ -179,6 +182,25 @@ impl Walker<'_> {
         }
         let end = p.position().byte_index();
         self.end_statement(start..end, drop || at_rule.as_deref() == Some("import"));
+        false
+    }
+
+    /// A token of an `@namespace` rule: a `url(…)` becomes a string, which names the same namespace;
+    /// anything but a prefix or a string, and the rule is dropped (true).
+    fn namespace_token(&mut self, p: &mut Parser<'_>, token: &Token<'_>, before: usize) -> bool {
+        let name = match token {
+            Token::Ident(_) | Token::QuotedString(_) => return false,
+            Token::UnquotedUrl(name) => Some(name.to_string()),
+            Token::Function(function) if function.eq_ignore_ascii_case("url") => {
+                let mut found = None;
+                let extra = self.nested(p, |w, p| w.function(p, Inside::UrlFunction, false, &mut found));
+                found.filter(|_| !extra)
+            }
+            _ => return true,
+        };
+        let mut string = String::new();
+        let _ = cssparser::serialize_string(name.as_deref().unwrap_or(""), &mut string);
+        self.edits.push((before..p.position().byte_index(), string));
         false
     }
 
@@ -240,6 +262,7 @@ impl Walker<'_> {
                 }
                 // `url("a" x)`: modifiers folio cannot vouch for.
                 (_, Inside::UrlFunction) => drop = true,
+                (Token::AtKeyword(name), _) if name.eq_ignore_ascii_case("import") => drop = true,
                 (Token::QuotedString(value), Inside::Images) => {
                     let end = p.position().byte_index();
                     drop |= self.string_url(value, before..end, import);
@@ -326,7 +349,7 @@ mod tests {
         assert_eq!(out, "p{color:red}");
         assert_eq!(seen, [("keep.png".to_string(), true), ("other.css".to_string(), true)]);
         let (out, seen) = run("@namespace epub \"http://www.idpf.org/2007/ops\";\n@namespace url(http://x);");
-        assert_eq!(out, "@namespace epub \"http://www.idpf.org/2007/ops\";\n@namespace url(http://x);");
+        assert_eq!(out, "@namespace epub \"http://www.idpf.org/2007/ops\";\n@namespace \"http://x\";");
         assert!(seen.is_empty());
     }
 

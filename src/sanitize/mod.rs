@@ -13,6 +13,7 @@
 //! - anything else (`javascript:`, `file:`, `data:` of another kind): dropped.
 
 pub mod css;
+pub mod mathml;
 pub mod svg;
 
 use crate::diagnostic::Severity;

@@ -19,7 +19,7 @@
 
 use super::css;
 use super::{Finding, UrlKind, classify};
-use crate::text::{escape, escape_text};
+use crate::text::{escape, escape_text, without_forbidden};
 
 /// The SVG namespace.
 pub const SVG_NS: &str = "http://www.w3.org/2000/svg";
@@ -544,7 +544,8 @@ impl Writer<'_, '_> {
             Some(_) => return,
         };
         let offset = attribute.range().start;
-        let value = attribute.value();
+        // XML's parser refuses what XML forbids; dropping it after the checks could join tokens.
+        let value = &*without_forbidden(attribute.value());
         if local.to_ascii_lowercase().starts_with("on") {
             self.findings.push(Finding::warning(
                 offset,
@@ -599,7 +600,7 @@ impl Writer<'_, '_> {
 
     /// The text of a `<style>` element.
     fn style_element(&mut self, offset: usize, text: &str) {
-        let clean = css::fragments_only(text);
+        let clean = css::fragments_only(&without_forbidden(text));
         if clean.refused || !clean.scripts.is_empty() || clean.css.len() < text.len() {
             self.findings
                 .push(Finding::warning(offset, "CSS in an SVG <style> element that refers outside the SVG removed"));
