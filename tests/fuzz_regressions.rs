@@ -6,7 +6,9 @@
 //! `cargo fuzz run <target> tests/fuzz-regressions/<file>` (from `fuzz/`) reproduces it too:
 //! - `render-*.md`: Markdown for `folio::render_markdown`;
 //! - `book_files-*`: the first byte picks the parser (`byte % 3`: `0` book.toml, `1` SUMMARY.md,
-//!   `2` sources.toml), the rest is the file.
+//!   `2` sources.toml), the rest is the file;
+//! - `sanitize-*`: the first byte picks the sanitiser (`byte % 3`: `0` an SVG file, `1` a stylesheet,
+//!   `2` raw HTML), the rest is its input.
 //!
 //! Bytes that are not UTF-8 are read lossily, as the fuzz targets do.
 
@@ -37,8 +39,11 @@ fn replay(name: &str, data: &[u8]) {
     } else if name.starts_with("book_files-") {
         let Some((&selector, rest)) = data.split_first() else { return };
         invariants::check_book_file(BookFile::from_selector(selector), &String::from_utf8_lossy(rest));
+    } else if name.starts_with("sanitize-") {
+        let Some((&selector, rest)) = data.split_first() else { return };
+        invariants::check_sanitized(invariants::Sanitized::from_selector(selector), rest);
     } else {
-        panic!("unknown fuzz target prefix (expected `render-` or `book_files-`)");
+        panic!("unknown fuzz target prefix (expected `render-`, `book_files-` or `sanitize-`)");
     }
 }
 
