@@ -160,8 +160,16 @@ impl Walker<'_> {
                 Token::WhiteSpace(_) | Token::Comment(_) => continue,
                 Token::Semicolon | Token::CurlyBracketBlock => {
                     let import = at_rule.as_deref() == Some("import");
-                    if token == Token::CurlyBracketBlock && !drop && !import {
-                        self.nested(p, Self::statements);
+                    if token == Token::CurlyBracketBlock {
+                        // A block that goes is still read to its end, so that it goes whole.
+                        let skip = drop || import;
+                        self.nested(p, |w, p| {
+                            if !skip {
+                                return w.statements(p);
+                            }
+                            while p.next_including_whitespace_and_comments().is_ok() {}
+                            false
+                        });
                     }
                     let end = p.position().byte_index();
                     self.end_statement(start..end, drop || import);
@@ -368,6 +376,8 @@ mod tests {
         assert_eq!(out, "p{filter:url(#f);}");
         let (out, _) = run("p{background:url(bad url)} q{color:red}");
         assert_eq!(out, "p{} q{color:red}");
+        let (out, _) = run("@import url(x.css) { a { b: c } } q{color:red}");
+        assert_eq!(out, " q{color:red}");
     }
 
     #[test]
