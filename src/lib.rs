@@ -740,11 +740,8 @@ fn prepare_svg(root: &ReadRoot, path: &Path, data: Vec<u8>) -> PreparedImage {
         }
     };
     let sanitized = sanitize::svg::sanitize(&data, &mut resolve);
-    let findings = sanitized
-        .findings
-        .into_iter()
-        .map(|f| source.at(f.offset..f.offset, f.severity, f.message))
-        .collect();
+    let findings =
+        sanitized.findings.into_iter().map(|f| source.at(f.offset..f.offset, f.severity, f.message)).collect();
     PreparedImage {
         media_type: "image/svg+xml",
         original_len: data.len(),
@@ -926,7 +923,9 @@ fn read_assets(
     let mut queue: std::collections::VecDeque<(String, PathBuf, Location)> = wanted
         .into_iter()
         .map(|(name, (path, location))| (name.to_string(), path.to_path_buf(), location.clone()))
-        .chain(styled_images.into_iter().chain(embeds).map(|(path, location)| (text::asset_name(&path), path, location)))
+        .chain(
+            styled_images.into_iter().chain(embeds).map(|(path, location)| (text::asset_name(&path), path, location)),
+        )
         .collect();
     let mut packaged = HashSet::new();
     let mut images = Vec::new();
@@ -939,7 +938,9 @@ fn read_assets(
             prepare_image(root, &path, |data, media_type| images::optimize(data, media_type, config.max_image_pixels))
         });
         let Some(admitted) = report.admit(&path, &location, Some(&image)) else { continue };
-        queue.extend(admitted.embeds.iter().map(|(path, location)| (text::asset_name(path), path.clone(), location.clone())));
+        queue.extend(
+            admitted.embeds.iter().map(|(path, location)| (text::asset_name(path), path.clone(), location.clone())),
+        );
         if let Ok(image) = image {
             images.push(Asset { href: package::image_href(&name), media_type: image.media_type, data: image.data });
         }

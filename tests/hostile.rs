@@ -482,8 +482,19 @@ fn svg_files(epub: &Path) -> Vec<(String, String)> {
 }
 
 /// What no packaged SVG, stylesheet or page may hold once sanitised.
-const ACTIVE: &[&str] =
-    &["<script", "onload", "javascript:", "<set", "<animate", "<handler", "file:", "http://x", "<!DOCTYPE", "foreignObject", "/etc/"];
+const ACTIVE: &[&str] = &[
+    "<script",
+    "onload",
+    "javascript:",
+    "<set",
+    "<animate",
+    "<handler",
+    "file:",
+    "http://x",
+    "<!DOCTYPE",
+    "foreignObject",
+    "/etc/",
+];
 
 /// Issue #20, class 1: SVG images and covers were copied byte for byte, scripts, handlers, entities and
 /// references outside the book included. Now each is parsed and written again from an allow-list; an
@@ -539,7 +550,8 @@ fn svg_images_and_covers_keep_only_what_draws() {
     }
     let (_, files) = unzip(&epub);
     let art = svgs.iter().find(|(p, _)| p.contains("evil")).map(|(_, s)| s).unwrap();
-    let dot = files.keys().find(|p| p.contains("dot") && p.ends_with(".png")).expect("the image the SVG draws is packaged");
+    let dot =
+        files.keys().find(|p| p.contains("dot") && p.ends_with(".png")).expect("the image the SVG draws is packaged");
     assert!(art.contains(&format!("xlink:href=\"{}\"", dot.trim_start_matches("EPUB/images/"))), "{art}");
     epubcheck::assert_valid(&epub);
 }
@@ -615,7 +627,11 @@ fn inline_svg_and_style_attributes_keep_nothing_active() {
     }
     let epub = dir.path().join("out.epub");
     let (_, files) = unzip(&epub);
-    let page = files.iter().find(|(p, _)| p.contains("/text/c") && p.contains("one")).map(|(_, d)| String::from_utf8_lossy(d)).unwrap();
+    let page = files
+        .iter()
+        .find(|(p, _)| p.contains("/text/c") && p.contains("one"))
+        .map(|(_, d)| String::from_utf8_lossy(d))
+        .unwrap();
     for active in ACTIVE.iter().filter(|a| **a != "<!DOCTYPE").chain(&["url(", "alert"]) {
         assert!(!page.contains(active), "the page holds {active}:\n{page}");
     }
@@ -646,7 +662,9 @@ fn stylesheets_bring_their_fonts_and_images_and_nothing_else() {
     fs::copy(fonts.join("Caladea-Regular.ttf"), dir.path().join("book/fonts/Caladea-Regular.ttf")).unwrap();
     fs::copy(fonts.join("Caladea-Regular.woff"), dir.path().join("book/styles/web/Caladea-Regular.woff")).unwrap();
     fs::write(dir.path().join("book/styles/paper.png"), tiny_png()).unwrap();
-    let bad = format!("{good}p {{ background: url(file:///etc/passwd) }}\nq {{ background: url(../../../x.png) }}\nr {{ background: url(missing.png) }}\n");
+    let bad = format!(
+        "{good}p {{ background: url(file:///etc/passwd) }}\nq {{ background: url(../../../x.png) }}\nr {{ background: url(missing.png) }}\n"
+    );
     fs::write(dir.path().join("book/styles/book.css"), &bad).unwrap();
     let m = build_measured(dir.path(), &[]);
     assert_eq!(m.run.code, 1, "{}", m.run.stderr);
@@ -669,7 +687,11 @@ fn stylesheets_bring_their_fonts_and_images_and_nothing_else() {
     }
     let epub = dir.path().join("out.epub");
     let (_, files) = unzip(&epub);
-    let css = files.iter().find(|(p, _)| p.contains("css/styles-book")).map(|(_, d)| String::from_utf8_lossy(d).into_owned()).unwrap();
+    let css = files
+        .iter()
+        .find(|(p, _)| p.contains("css/styles-book"))
+        .map(|(_, d)| String::from_utf8_lossy(d).into_owned())
+        .unwrap();
     assert!(!css.contains("@import") && !css.contains("http://x"), "{css}");
     assert!(css.contains("url(../fonts/Caladea-Regular.ttf)"), "{css}");
     let opf = common::books::text(&files, "EPUB/package.opf");

@@ -231,5 +231,7 @@ fn the_issues_cases_come_out_inert() {
          <animate attributeName=\"href\" values=\"javascript:alert(1)\"/>x</a><handler>alert(1)</handler></svg>\
          <p style=\"background:u\\72l(http://x)\">y</p>",
     );
-    invariants::check_css("@import \"a.css\";p{background:url(file:///etc/passwd)}q{b:url(http://x)}r{b:url(missing.png)}");
+    invariants::check_css(
+        "@import \"a.css\";p{background:url(file:///etc/passwd)}q{b:url(http://x)}r{b:url(missing.png)}",
+    );
 }

@@ -15,7 +15,7 @@ use crate::diagnostic::{Diagnostic, Location, SourceText};
 use crate::load::ReadRoot;
 use crate::outline::{normalize_relative, percent_decode};
 use crate::sanitize::css::{self, Url, Verdict};
-use crate::sanitize::{UrlKind, classify, data_image, data_url};
+use crate::sanitize::{Finding, MAX_LISTED, UrlKind, classify, data_image, data_url};
 use crate::text::asset_name;
 
 use super::Asset;
@@ -30,8 +30,31 @@ pub struct Stylesheet {
     pub fonts: Vec<(PathBuf, Location, Asset)>,
     /// Images it uses, each packaged as `images/<asset_name(path)>`, with where it names them.
     pub images: Vec<(PathBuf, Location)>,
-    /// What was dropped or is wrong, at its place in the stylesheet.
+    /// What was dropped or is wrong, at its place in the stylesheet: the first [`MAX_LISTED`].
     pub diagnostics: Vec<Diagnostic>,
+    /// What was dropped or is wrong besides, counted: the worst of it, and how many.
+    unlisted: Option<(Finding, usize)>,
+}
+
+impl Stylesheet {
+    /// Lists a finding, or counts it once [`MAX_LISTED`] are listed: a position costs time that grows
+    /// with the length of its line, and a minified stylesheet is one line.
+    fn note(&mut self, source: &SourceText, finding: Finding, hint: Option<&str>) {
+        if self.diagnostics.len() < MAX_LISTED {
+            let Finding { offset, severity, message } = finding;
+            let diagnostic = source.at(offset..offset, severity, message);
+            self.diagnostics.push(match hint {
+                Some(hint) => diagnostic.with_hint(hint),
+                None => diagnostic,
+            });
+            return;
+        }
+        let (worst, count) = self.unlisted.get_or_insert((finding.clone(), 0));
+        *count += 1;
+        if finding.severity < worst.severity {
+            *worst = finding;
+        }
+    }
 }
 
 /// Checks the stylesheet at `path` (relative to the book folder), read as `data` and named in book.toml
@@ -66,7 +89,11 @@ pub fn prepare(
         ));
     }
     for at in rewritten.scripts {
-        sheet.diagnostics.push(source.warning(at..at, "`expression()` removed: e-books carry no scripts"));
+        sheet.note(&source, Finding::warning(at, "`expression()` removed: e-books carry no scripts"), None);
+    }
+    if let Some((worst, count)) = sheet.unlisted.take() {
+        let message = format!("{} (and {} more URLs removed or refused in this stylesheet)", worst.message, count - 1);
+        sheet.diagnostics.push(source.at(worst.offset..worst.offset, worst.severity, message));
     }
     sheet.css = rewritten.css.into_bytes();
     sheet
@@ -83,34 +110,38 @@ fn decide(
     fonts: &mut BTreeMap<PathBuf, String>,
     sheet: &mut Stylesheet,
 ) -> Verdict {
-    let at = url.offset..url.offset;
+    let at = url.offset;
     let value = url.value;
-    let (verdict, diagnostic) = if url.import {
-        let warning = source.warning(at, format!("`@import` of '{value}' removed: folio does not follow imports"));
-        (Verdict::Drop, Some(warning.with_hint("list the imported stylesheet under `stylesheets` in [epub]")))
+    let (verdict, note) = if url.import {
+        let warning = Finding::warning(at, format!("`@import` of '{value}' removed: folio does not follow imports"));
+        (Verdict::Drop, Some((warning, Some("list the imported stylesheet under `stylesheets` in [epub]"))))
     } else {
         match classify(value) {
             UrlKind::Fragment => (Verdict::Keep, None),
-            UrlKind::Data if data_image(value).is_some() || data_url(value).is_some_and(|(_, d)| sniff_font(&d).is_some()) => {
+            UrlKind::Data
+                if data_image(value).is_some() || data_url(value).is_some_and(|(_, d)| sniff_font(&d).is_some()) =>
+            {
                 (Verdict::Keep, None)
             }
             UrlKind::Relative(relative) => relative_url(root, source, here, url, relative, fonts, sheet),
             kind => {
-                let diagnostic = match kind {
-                    UrlKind::Empty => source.warning(at, "empty `url()` removed"),
-                    UrlKind::Data => source.warning(at, "`data:` URL that holds no image or font removed"),
-                    UrlKind::Remote => source.warning(
+                let finding = match kind {
+                    UrlKind::Empty => Finding::warning(at, "empty `url()` removed"),
+                    UrlKind::Data => Finding::warning(at, "`data:` URL that holds no image or font removed"),
+                    UrlKind::Remote => Finding::warning(
                         at,
                         format!("remote '{value}' is not embedded (folio works offline); its rule is removed"),
                     ),
-                    UrlKind::Local => source.error(at, format!("'{value}' is outside the book folder")),
-                    _ => source.warning(at, format!("URL '{value}' removed: e-books carry no scripts")),
+                    UrlKind::Local => Finding::error(at, format!("'{value}' is outside the book folder")),
+                    _ => Finding::warning(at, format!("URL '{value}' removed: e-books carry no scripts")),
                 };
-                (Verdict::Drop, Some(diagnostic))
+                (Verdict::Drop, Some((finding, None)))
             }
         }
     };
-    sheet.diagnostics.extend(diagnostic);
+    if let Some((finding, hint)) = note {
+        sheet.note(source, finding, hint);
+    }
     verdict
 }
 
@@ -123,8 +154,8 @@ fn relative_url(
     relative: &str,
     fonts: &mut BTreeMap<PathBuf, String>,
     sheet: &mut Stylesheet,
-) -> (Verdict, Option<Diagnostic>) {
-    let at = url.offset..url.offset;
+) -> (Verdict, Option<(Finding, Option<&'static str>)>) {
+    let at = url.offset;
     let decoded = percent_decode(relative);
     // Where the guide says to point: a font of `[epub] fonts`, seen from `css/`.
     if let Some(packaged) = normalize_relative(Path::new(PACKAGE_CSS_DIR), Path::new(&decoded))
@@ -133,7 +164,10 @@ fn relative_url(
         return (Verdict::Keep, None);
     }
     let Some(target) = normalize_relative(here, Path::new(&decoded)) else {
-        return (Verdict::Drop, Some(source.error(at, format!("'{}' is outside the book folder", url.value))));
+        return (
+            Verdict::Drop,
+            Some((Finding::error(at, format!("'{}' is outside the book folder", url.value)), None)),
+        );
     };
     if let Some(href) = fonts.get(&target) {
         return (Verdict::Replace(format!("../{href}")), None);
@@ -142,12 +176,8 @@ fn relative_url(
     let data = match root.read(&target) {
         Ok(data) => data,
         Err(e) => {
-            let error = source.error(at, format!("cannot read '{}': {e}", shown.display()));
-            let error = match e.hint() {
-                Some(hint) => error.with_hint(hint),
-                None => error,
-            };
-            return (Verdict::Drop, Some(error));
+            let error = Finding::error(at, format!("cannot read '{}': {e}", shown.display()));
+            return (Verdict::Drop, Some((error, e.hint())));
         }
     };
     if let Some(media_type) = sniff_font(&data) {
@@ -157,10 +187,12 @@ fn relative_url(
         (Verdict::Replace(format!("../{href}")), None)
     } else if sniff_image(&data).is_some() {
         let href = format!("../{}", super::image_href(&asset_name(&target)));
-        sheet.images.push((target, source.location(url.offset)));
+        if !sheet.images.iter().any(|(path, _)| *path == target) {
+            sheet.images.push((target, source.location(url.offset)));
+        }
         (Verdict::Replace(href), None)
     } else {
         let message = format!("'{}' is neither a font nor a PNG, JPEG, GIF, WebP or SVG image", shown.display());
-        (Verdict::Drop, Some(source.error(at, message)))
+        (Verdict::Drop, Some((Finding::error(at, message), None)))
     }
 }

@@ -1067,7 +1067,10 @@ impl<'a> XhtmlWriter<'a> {
         }
         let (prefix_ok, name_ok) = match qualified.split_once(':') {
             // `xml:base` would change what every URL below it means.
-            Some((p, l)) => (matches!((p, l), ("xml", "lang" | "space") | ("xlink", "href" | "title") | ("epub", _)), is_xml_name(l)),
+            Some((p, l)) => (
+                matches!((p, l), ("xml", "lang" | "space") | ("xlink", "href" | "title") | ("epub", _)),
+                is_xml_name(l),
+            ),
             None => (true, is_xml_name(&qualified)),
         };
         if !prefix_ok || !name_ok || (html && !value_ok(tag, &qualified, &attr.value)) {

@@ -58,7 +58,8 @@ pub struct Rewritten {
 /// Rewrites every URL of `css` (a stylesheet, a `<style>` element or a `style` attribute's
 /// declarations) as `decide` says.
 pub fn rewrite(css: &str, decide: &mut dyn FnMut(&Url<'_>) -> Verdict) -> Rewritten {
-    let mut walker = Walker { decide, edits: Vec::new(), accepted: HashSet::new(), scripts: Vec::new(), too_deep: false };
+    let mut walker =
+        Walker { decide, edits: Vec::new(), accepted: HashSet::new(), scripts: Vec::new(), too_deep: false };
     walker.walk(css);
     let Walker { edits, accepted, scripts, too_deep, .. } = walker;
     let refused = Rewritten { css: String::new(), scripts: scripts.clone(), refused: true };
@@ -81,8 +82,13 @@ pub fn rewrite(css: &str, decide: &mut dyn FnMut(&Url<'_>) -> Verdict) -> Rewrit
         }
         Verdict::Keep
     };
-    let mut checker =
-        Walker { decide: &mut check, edits: Vec::new(), accepted: HashSet::new(), scripts: Vec::new(), too_deep: false };
+    let mut checker = Walker {
+        decide: &mut check,
+        edits: Vec::new(),
+        accepted: HashSet::new(),
+        scripts: Vec::new(),
+        too_deep: false,
+    };
     checker.walk(&out);
     let clean = !checker.too_deep && checker.edits.is_empty() && checker.scripts.is_empty();
     if !clean || unchecked {
@@ -339,10 +345,9 @@ mod tests {
 
     #[test]
     fn urls_are_found_however_they_are_written() {
-        let (out, seen) = run(
-            "a{background:url(keep.png);color:red}\nb{background:u\\72l( move.png );x:url(\"move.png\")}\n\
-             c { background: URL('http://x/y.png'); color: blue }",
-        );
+        let (out, seen) =
+            run("a{background:url(keep.png);color:red}\nb{background:u\\72l( move.png );x:url(\"move.png\")}\n\
+             c { background: URL('http://x/y.png'); color: blue }");
         assert_eq!(
             out,
             "a{background:url(keep.png);color:red}\nb{background:url(\"../images/moved.png\");x:url(\"../images/moved.png\")}\n\
@@ -353,7 +358,8 @@ mod tests {
 
     #[test]
     fn imports_and_scripts_go_whole() {
-        let (out, seen) = run("@import url(keep.png) screen;\n@import \"other.css\";p{width:expression(alert(1));color:red}");
+        let (out, seen) =
+            run("@import url(keep.png) screen;\n@import \"other.css\";p{width:expression(alert(1));color:red}");
         assert_eq!(out, "p{color:red}");
         assert_eq!(seen, [("keep.png".to_string(), true), ("other.css".to_string(), true)]);
         let (out, seen) = run("@namespace epub \"http://www.idpf.org/2007/ops\";\n@namespace url(http://x);");
@@ -363,10 +369,8 @@ mod tests {
 
     #[test]
     fn strings_in_image_functions_and_nested_rules_are_urls() {
-        let (out, _) = run(
-            "@media screen { p { background-image: image-set(\"move.png\" 1x, url(keep.png) 2x) } }\n\
-             @font-face { font-family: X; src: url(gone.woff) format('woff') }",
-        );
+        let (out, _) = run("@media screen { p { background-image: image-set(\"move.png\" 1x, url(keep.png) 2x) } }\n\
+             @font-face { font-family: X; src: url(gone.woff) format('woff') }");
         assert_eq!(
             out,
             "@media screen { p { background-image: image-set(\"../images/moved.png\" 1x, url(keep.png) 2x) } }\n\

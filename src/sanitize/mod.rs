@@ -18,6 +18,10 @@ pub mod svg;
 
 use crate::diagnostic::Severity;
 
+/// The most findings listed for one file; the rest are summed up in one: a position costs time that
+/// grows with the length of its line, and a minified SVG or stylesheet is one line.
+pub const MAX_LISTED: usize = 100;
+
 /// Something a sanitiser removed or refused, at a byte offset of its input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {

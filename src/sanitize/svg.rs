@@ -363,7 +363,9 @@ fn href(element: &str, url: &str, offset: usize, resolve: &mut Resolver<'_>) -> 
         (HrefUse::Link, UrlKind::Remote) => Href::Keep,
         (_, UrlKind::Other) => Href::Drop(Some(format!("URL '{url}' removed from SVG: e-books carry no scripts"))),
         (_, UrlKind::Empty) => Href::Drop(None),
-        (HrefUse::Link, _) => Href::Drop(Some(format!("link '{url}' in SVG leads to no part of the EPUB and is removed"))),
+        (HrefUse::Link, _) => {
+            Href::Drop(Some(format!("link '{url}' in SVG leads to no part of the EPUB and is removed")))
+        }
         (HrefUse::Fragment, _) => {
             Href::Drop(Some(format!("reference '{url}' on SVG <{element}> leaves the SVG and is removed")))
         }
@@ -401,8 +403,7 @@ pub fn sanitize(data: &[u8], resolve: &mut Resolver<'_>) -> Sanitized {
             Some((offset, true)) => {
                 return refuse(
                     offset,
-                    "the SVG declares entities (a DOCTYPE with an internal subset), which folio does not expand"
-                        .into(),
+                    "the SVG declares entities (a DOCTYPE with an internal subset), which folio does not expand".into(),
                 );
             }
             Some((_, false)) => {
@@ -422,9 +423,19 @@ pub fn sanitize(data: &[u8], resolve: &mut Resolver<'_>) -> Sanitized {
     if root.tag_name().name() != "svg" || !is_svg(root) {
         return refuse(root.range().start, format!("the root element is <{}>, not <svg>", root.tag_name().name()));
     }
-    let mut writer = Writer { out: String::with_capacity(text.len()), findings: Vec::new(), resolve, refused: false };
+    let mut writer = Writer {
+        out: String::with_capacity(text.len()),
+        findings: Vec::new(),
+        unlisted: None,
+        resolve,
+        refused: false,
+    };
     writer.out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     writer.write(root);
+    if let Some((worst, count)) = writer.unlisted.take() {
+        let message = format!("{} (and {} more removals from this SVG)", worst.message, count - 1);
+        writer.findings.push(Finding { message, ..worst });
+    }
     let svg = (!writer.refused).then_some(writer.out);
     Sanitized { svg, findings: writer.findings }
 }
@@ -467,6 +478,8 @@ enum Step<'a, 'input> {
 struct Writer<'r, 'a> {
     out: String,
     findings: Vec<Finding>,
+    /// Findings past the listed ones: the worst, and how many.
+    unlisted: Option<(Finding, usize)>,
     resolve: &'r mut Resolver<'a>,
     refused: bool,
 }
@@ -498,8 +511,10 @@ impl Writer<'_, '_> {
             }
             let name = node.tag_name().name();
             if !is_svg(node) || !element_allowed(name, false) {
-                if is_svg(node) && let Some(message) = removal_message(name) {
-                    self.findings.push(Finding::warning(node.range().start, message));
+                if is_svg(node)
+                    && let Some(message) = removal_message(name)
+                {
+                    self.note(Finding::warning(node.range().start, message));
                 }
                 continue;
             }
@@ -531,7 +546,20 @@ impl Writer<'_, '_> {
 
     fn refuse(&mut self, offset: usize, message: String) {
         self.refused = true;
-        self.findings.push(Finding::error(offset, message));
+        self.note(Finding::error(offset, message));
+    }
+
+    /// Lists a finding, or counts it once [`super::MAX_LISTED`] are listed.
+    fn note(&mut self, finding: Finding) {
+        if self.findings.len() < super::MAX_LISTED {
+            self.findings.push(finding);
+            return;
+        }
+        let (worst, count) = self.unlisted.get_or_insert((finding.clone(), 0));
+        *count += 1;
+        if finding.severity < worst.severity {
+            *worst = finding;
+        }
     }
 
     fn attribute(&mut self, element: &str, attribute: &roxmltree::Attribute<'_, '_>) {
@@ -547,7 +575,7 @@ impl Writer<'_, '_> {
         // XML's parser refuses what XML forbids; dropping it after the checks could join tokens.
         let value = &*without_forbidden(attribute.value());
         if local.to_ascii_lowercase().starts_with("on") {
-            self.findings.push(Finding::warning(
+            self.note(Finding::warning(
                 offset,
                 format!("event handler `{name}` removed from SVG: e-books carry no scripts"),
             ));
@@ -561,7 +589,9 @@ impl Writer<'_, '_> {
                 Href::Keep => value.to_string(),
                 Href::Replace(new) => new,
                 Href::Drop(message) => {
-                    self.findings.extend(message.map(|m| Finding::warning(offset, m)));
+                    if let Some(message) = message {
+                        self.note(Finding::warning(offset, message));
+                    }
                     return;
                 }
                 Href::Error(message) => {
@@ -572,14 +602,14 @@ impl Writer<'_, '_> {
         } else if name == "style" || css::may_hold_urls(value) {
             let clean = css::fragments_only(value);
             if name != "style" && clean.css != value {
-                self.findings.push(Finding::warning(
+                self.note(Finding::warning(
                     offset,
                     format!("`{name}` removed from SVG: it refers to something outside the SVG"),
                 ));
                 return;
             }
             if clean.refused || !clean.scripts.is_empty() || clean.css.len() < value.len() {
-                self.findings.push(Finding::warning(
+                self.note(Finding::warning(
                     offset,
                     "CSS in an SVG `style` attribute that refers outside the SVG removed",
                 ));
@@ -656,7 +686,8 @@ mod tests {
              <image xlink:href=\"pic-1234.png\"/><image/><use/><use href=\"#a\"/></svg>"
         );
         assert_eq!(findings.len(), 4, "{findings:?}");
-        let (svg, findings) = clean("<svg xmlns=\"http://www.w3.org/2000/svg\"><image href=\"file:///etc/passwd\"/></svg>");
+        let (svg, findings) =
+            clean("<svg xmlns=\"http://www.w3.org/2000/svg\"><image href=\"file:///etc/passwd\"/></svg>");
         assert!(svg.is_none());
         assert_eq!(findings, ["image 'file:///etc/passwd' in SVG is outside the book folder"]);
         let (svg, findings) = clean("<svg xmlns=\"http://www.w3.org/2000/svg\"><image href=\"../../x.png\"/></svg>");
@@ -682,6 +713,15 @@ mod tests {
                 vec![]
             )
         );
+    }
+
+    #[test]
+    fn findings_past_a_hundred_are_counted() {
+        let svg = format!("<svg xmlns=\"http://www.w3.org/2000/svg\">{}</svg>", "<g onclick=\"x\"/>".repeat(300));
+        let (svg, findings) = clean(&svg);
+        assert!(svg.is_some());
+        assert_eq!(findings.len(), super::super::MAX_LISTED + 1);
+        assert!(findings.last().unwrap().ends_with("(and 199 more removals from this SVG)"), "{findings:?}");
     }
 
     #[test]
