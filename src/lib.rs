@@ -659,6 +659,7 @@ pub fn render_markdown(markdown: &str) -> RenderedChapter {
         entries: vec![outline::Entry {
             title: "Fragment".into(),
             depth: 0,
+            nesting: 0,
             matter: outline::Matter::Body,
             target: outline::Target::Chapter(PathBuf::from("chapter.md")),
             range: 0..0,

@@ -1,8 +1,12 @@
 //! Stage 1b, load: `SUMMARY.md` → [`Outline`], the reading order in mdBook's format.
 //!
-//! Prefix chapters (plain links), numbered chapters (nested lists), part titles (`# Part`
-//! headings between lists), separators (`---`) and suffix chapters (plain links after the lists).
-//! Draft chapters (`- [Title]()`) are skipped with a warning.
+//! The parser follows mdBook's own, part by part: an optional title, prefix chapters (plain links),
+//! numbered chapters (nested lists, under optional `# Part` titles, with `---` separators), then suffix
+//! chapters (plain links after the lists). What mdBook's parser skips, folio skips too: HTML comments
+//! silently, anything else (text after a chapter's link, a second link in an item, a `##` heading)
+//! with a warning at its place. What mdBook refuses (a list item that does not start with a link, a list
+//! after the suffix chapters) is an error. Draft chapters (`- [Title]()`) have no page, in mdBook as in
+//! an EPUB, and are left out; their sub-chapters move up a level.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -28,8 +32,11 @@ pub enum Matter {
 pub struct Entry {
     /// Title as written in `SUMMARY.md`.
     pub title: String,
-    /// Nesting level, 0 at the top.
+    /// Nesting level in the table of contents, 0 at the top (chapters under a part title are one deeper).
     pub depth: usize,
+    /// How deep the chapter is nested in SUMMARY.md's lists, 0 for a top-level chapter: mdBook books
+    /// often start a sub-chapter at `##`.
+    pub nesting: usize,
     /// Front, body or back matter.
     pub matter: Matter,
     /// A chapter file, or a part title (which folio gives a page of its own).
@@ -63,7 +70,16 @@ impl Outline {
 
 /// Parses `SUMMARY.md`. Returns every entry it could read and every problem found.
 pub fn parse(source: &SourceText) -> (Outline, Vec<Diagnostic>) {
-    let mut reader = SummaryReader { source, outline: Outline::default(), diags: Vec::new(), seen: HashMap::new() };
+    let events = Parser::new(&source.text).into_offset_iter().collect();
+    let mut reader = SummaryReader {
+        source,
+        events,
+        next: 0,
+        outline: Outline::default(),
+        diags: Vec::new(),
+        seen: HashMap::new(),
+        in_part: false,
+    };
     reader.run();
     if reader.outline.chapter_count() == 0 && !reader.diags.iter().any(Diagnostic::is_error) {
         reader.diags.push(
@@ -76,137 +92,269 @@ pub fn parse(source: &SourceText) -> (Outline, Vec<Diagnostic>) {
 
 struct SummaryReader<'a> {
     source: &'a SourceText,
+    events: Vec<(Event<'a>, Range<usize>)>,
+    /// The next event to read.
+    next: usize,
     outline: Outline,
     diags: Vec<Diagnostic>,
     seen: HashMap<PathBuf, Range<usize>>,
+    /// Numbered chapters after a part title nest under it in the table of contents.
+    in_part: bool,
 }
 
-/// A link being read: its target, title text and where it is written.
-struct PendingLink {
+/// A chapter link as read: its target, title text and where it is written.
+struct Link {
     dest: String,
     title: String,
     range: Range<usize>,
 }
 
-impl SummaryReader<'_> {
+impl<'a> SummaryReader<'a> {
+    fn peek(&self) -> Option<&(Event<'a>, Range<usize>)> {
+        self.events.get(self.next)
+    }
+
+    fn advance(&mut self) -> Option<(Event<'a>, Range<usize>)> {
+        let event = self.events.get(self.next).cloned();
+        self.next += usize::from(event.is_some());
+        event
+    }
+
     fn run(&mut self) {
-        let events: Vec<(Event<'_>, Range<usize>)> = Parser::new(&self.source.text).into_offset_iter().collect();
-        let mut seen_title = false;
-        let mut seen_list = false;
-        // Depth of list nesting and whether the current item already has its link.
-        let mut list_depth = 0usize;
-        let mut item_has_link: Vec<bool> = Vec::new();
-        // Links nest when an image's alt text holds one (`[![[a](b)](c)](d)`): only the outermost counts.
-        let mut links: Vec<PendingLink> = Vec::new();
-        let mut heading: Option<(String, Range<usize>)> = None;
-        let mut draft_depths: Vec<usize> = Vec::new();
-        // Numbered chapters after a part title nest under it in the table of contents.
-        let mut in_part = false;
-        for (event, range) in events {
+        self.title();
+        self.affix(Matter::Front);
+        self.parts();
+        self.affix(Matter::Back);
+    }
+
+    /// An optional first `#` heading, the book's title in mdBook (folio takes it from book.toml).
+    fn title(&mut self) {
+        while let Some((event, _)) = self.peek() {
             match event {
-                Event::Start(Tag::Heading { .. }) => heading = Some((String::new(), range)),
-                Event::End(TagEnd::Heading(level)) => {
-                    let (text, range) = heading.take().expect("heading start");
-                    if !seen_title && !seen_list && self.outline.entries.is_empty() {
-                        seen_title = true;
-                    } else if level == HeadingLevel::H1 {
-                        in_part = true;
-                        self.push(text.trim().to_string(), 0, Matter::Body, Target::Part, range);
-                    } else {
-                        self.diags
-                            .push(self.source.error(range, "only `#` part titles may appear between chapter lists"));
-                    }
+                Event::Html(_) | Event::InlineHtml(_) | Event::Start(Tag::HtmlBlock) | Event::End(TagEnd::HtmlBlock) => {
+                    self.next += 1;
                 }
-                Event::Start(Tag::List(_)) => {
-                    seen_list = true;
-                    list_depth += 1;
+                Event::Start(Tag::Heading { level: HeadingLevel::H1, .. }) => {
+                    self.next += 1;
+                    self.inline_text(|e| matches!(e, Event::End(TagEnd::Heading(HeadingLevel::H1))));
+                    return;
                 }
-                Event::End(TagEnd::List(_)) => list_depth -= 1,
-                Event::Start(Tag::Item) => item_has_link.push(false),
-                Event::End(TagEnd::Item) => {
-                    if item_has_link.pop() == Some(false) {
-                        self.diags.push(
-                            self.source
-                                .error(range, "expected a link to a chapter in this list item")
-                                .with_hint("write it as `- [Title](chapter.md)`"),
-                        );
+                _ => return,
+            }
+        }
+    }
+
+    /// Prefix chapters (up to the first list or `#` heading) or suffix chapters (to the end): links
+    /// anywhere, with text around them ignored.
+    fn affix(&mut self, matter: Matter) {
+        while let Some((event, range)) = self.peek().cloned() {
+            match event {
+                Event::Start(Tag::List(_) | Tag::Heading { level: HeadingLevel::H1, .. }) => {
+                    if matter == Matter::Front {
+                        return;
                     }
-                    draft_depths.retain(|&d| d < list_depth);
+                    self.next += 1;
+                    self.diags.push(
+                        self.source
+                            .error(range, "chapter lists and part titles cannot follow the suffix chapters")
+                            .with_hint("mdBook refuses this too: chapters after the lists are plain links"),
+                    );
+                    self.skip_to_end_of(&event);
                 }
                 Event::Start(Tag::Link { dest_url, .. }) => {
-                    links.push(PendingLink { dest: dest_url.to_string(), title: String::new(), range });
+                    self.next += 1;
+                    let link = self.link(dest_url.to_string(), range);
+                    self.chapter(link, 0, matter);
                 }
-                Event::End(TagEnd::Link) => {
-                    let Some(PendingLink { dest, title, range }) = links.pop() else { continue };
-                    if !links.is_empty() {
-                        continue;
-                    }
-                    if list_depth > 0 {
-                        match item_has_link.last_mut() {
-                            Some(has) if !*has => *has = true,
-                            _ => {
-                                self.diags.push(self.source.error(range, "a list item may hold only one chapter link"));
-                                continue;
-                            }
-                        }
-                        // Children of a skipped draft move up one level.
-                        let depth = list_depth - 1 - draft_depths.len() + usize::from(in_part);
-                        if dest.trim().is_empty() {
-                            self.diags.push(self.source.warning(
-                                range,
-                                format!("draft chapter '{}' has no file and is skipped", title.trim()),
-                            ));
-                            draft_depths.push(list_depth);
-                            continue;
-                        }
-                        self.push_chapter(title, &dest, depth, Matter::Body, range);
-                    } else {
-                        let matter = if seen_list { Matter::Back } else { Matter::Front };
-                        if dest.trim().is_empty() {
-                            self.diags.push(self.source.warning(
-                                range,
-                                format!("draft chapter '{}' has no file and is skipped", title.trim()),
-                            ));
-                            continue;
-                        }
-                        self.push_chapter(title, &dest, 0, matter, range);
-                    }
+                Event::Text(text) if !text.trim().is_empty() => {
+                    self.next += 1;
+                    self.ignored_text(&text, range);
                 }
-                Event::Text(text) | Event::Code(text) => {
-                    if let Some(l) = links.first_mut() {
-                        l.title.push_str(&text);
-                    } else if let Some((h, _)) = heading.as_mut() {
-                        h.push_str(&text);
-                    } else if !text.trim().is_empty() {
-                        // One error per item is enough: the item no longer needs its own.
-                        if let Some(has) = item_has_link.last_mut() {
-                            *has = true;
-                        }
-                        self.diags.push(
-                            self.source
-                                .error(range, format!("unexpected text '{}' in SUMMARY.md", text.trim()))
-                                .with_hint("chapters are links: `[Title](chapter.md)` or `- [Title](chapter.md)`"),
-                        );
-                    }
+                _ => self.next += 1,
+            }
+        }
+    }
+
+    /// Numbered chapters, each group under an optional `# Part` title; ends at a paragraph (where the
+    /// suffix chapters begin).
+    fn parts(&mut self) {
+        while let Some((event, range)) = self.peek().cloned() {
+            match event {
+                Event::Start(Tag::Paragraph) => return,
+                Event::Start(Tag::Heading { level: HeadingLevel::H1, .. }) => {
+                    self.next += 1;
+                    let title = self.inline_text(|e| matches!(e, Event::End(TagEnd::Heading(HeadingLevel::H1))));
+                    self.in_part = true;
+                    let entry = Entry { title: title.trim().to_string(), depth: 0, nesting: 0, matter: Matter::Body, target: Target::Part, range };
+                    self.outline.entries.push(entry);
                 }
-                Event::Rule | Event::SoftBreak | Event::HardBreak => {}
-                Event::Start(Tag::Paragraph | Tag::Emphasis | Tag::Strong)
-                | Event::End(TagEnd::Paragraph | TagEnd::Emphasis | TagEnd::Strong) => {}
-                Event::Html(_) | Event::InlineHtml(_) => {} // comments and the like are allowed
+                _ => {}
+            }
+            self.numbered();
+        }
+    }
+
+    /// The lists (and separators) of one part; a paragraph right at the start is skipped, as in mdBook.
+    fn numbered(&mut self) {
+        let mut first = true;
+        while let Some((event, range)) = self.peek().cloned() {
+            match &event {
+                Event::Start(Tag::Paragraph) if !first => return,
+                Event::Start(Tag::Heading { level: HeadingLevel::H1, .. }) => return,
+                Event::Start(Tag::List(_)) => {
+                    self.next += 1;
+                    self.list(0, 0);
+                }
+                Event::Start(Tag::HtmlBlock) => {
+                    self.next += 1;
+                    self.skip_to_end_of(&event);
+                }
+                Event::Start(Tag::Paragraph) => self.next += 1,
+                Event::Start(Tag::Heading { .. }) => {
+                    self.next += 1;
+                    self.diags.push(self.source.warning(
+                        range,
+                        "only `#` headings (part titles) count in SUMMARY.md; this heading is ignored, as in mdBook",
+                    ));
+                    self.skip_to_end_of(&event);
+                }
+                Event::Start(Tag::Link { .. }) => {
+                    self.next += 1;
+                    self.diags.push(self.source.warning(
+                        range,
+                        "a link in a paragraph just after a part title is ignored, as in mdBook",
+                    ));
+                    self.skip_to_end_of(&event);
+                }
                 Event::Start(_) => {
-                    self.diags.push(self.source.error(range, "unexpected element in SUMMARY.md"));
+                    self.next += 1;
+                    self.skip_to_end_of(&event);
+                }
+                Event::Text(text) if !text.trim().is_empty() => {
+                    self.next += 1;
+                    self.ignored_text(text, range);
+                }
+                _ => self.next += 1,
+            }
+            first = false;
+        }
+    }
+
+    /// The items of a list whose `Start` was just read, `nesting` lists deep, under `drafts` draft
+    /// chapters (whose sub-chapters move up a level each).
+    fn list(&mut self, nesting: usize, drafts: usize) {
+        // Whether the last item had a chapter, for its sub-list's level.
+        let mut last_was_draft = None;
+        while let Some((event, range)) = self.advance() {
+            match event {
+                Event::Start(Tag::Item) => last_was_draft = self.item(nesting, drafts, range),
+                Event::Start(Tag::List(_)) => match last_was_draft {
+                    Some(draft) => self.list(nesting + 1, drafts + usize::from(draft)),
+                    // mdBook reads a list that opens before any item at its parent's level.
+                    None => {}
+                },
+                Event::End(TagEnd::List(_)) => return,
+                Event::Start(Tag::Link { .. }) => {
+                    self.diags.push(self.source.warning(
+                        range,
+                        "a list item holds one chapter; this second link is ignored, as in mdBook",
+                    ));
+                    self.skip_to_end_of(&event);
+                }
+                Event::Text(text) | Event::Code(text) if !text.trim().is_empty() => self.ignored_text(&text, range),
+                _ => {}
+            }
+        }
+    }
+
+    /// One list item: its link must come first. Returns whether it was a draft, `None` when the item
+    /// has no link (an error).
+    fn item(&mut self, nesting: usize, drafts: usize, item_range: Range<usize>) -> Option<bool> {
+        while let Some((event, range)) = self.advance() {
+            match event {
+                Event::Start(Tag::Paragraph) => {}
+                Event::Start(Tag::Link { dest_url, .. }) => {
+                    let link = self.link(dest_url.to_string(), range);
+                    let draft = link.dest.trim().is_empty();
+                    let depth = nesting - drafts + usize::from(self.in_part);
+                    self.chapter_at(link, depth, nesting - drafts, Matter::Body);
+                    return Some(draft);
+                }
+                _ => {
+                    let empty = event == Event::End(TagEnd::Item);
+                    self.diags.push(
+                        self.source
+                            .error(if empty { item_range } else { range }, "expected a link to a chapter at the start of this list item")
+                            .with_hint("write it as `- [Title](chapter.md)`; mdBook refuses this too"),
+                    );
+                    if !empty {
+                        self.skip_to_end_of(&Event::Start(Tag::Item));
+                    }
+                    return None;
+                }
+            }
+        }
+        None
+    }
+
+    /// A link whose `Start` was just read: its title is the text up to its end.
+    fn link(&mut self, dest: String, range: Range<usize>) -> Link {
+        let title = self.inline_text(|e| matches!(e, Event::End(TagEnd::Link)));
+        Link { dest, title, range }
+    }
+
+    /// The text of inline events up to the one `end` accepts (consumed), as mdBook joins it.
+    fn inline_text(&mut self, end: impl Fn(&Event<'_>) -> bool) -> String {
+        let mut text = String::new();
+        while let Some((event, _)) = self.advance() {
+            match event {
+                e if end(&e) => break,
+                Event::Text(t) | Event::Code(t) => text.push_str(&t),
+                Event::SoftBreak => text.push(' '),
+                _ => {}
+            }
+        }
+        text
+    }
+
+    /// Skips to the end of the element `start` opened.
+    fn skip_to_end_of(&mut self, start: &Event<'_>) {
+        let Event::Start(tag) = start else { return };
+        let end = tag.to_end();
+        let mut open = 1;
+        while let Some((event, _)) = self.advance() {
+            match event {
+                Event::Start(t) if t.to_end() == end => open += 1,
+                Event::End(e) if e == end => {
+                    open -= 1;
+                    if open == 0 {
+                        return;
+                    }
                 }
                 _ => {}
             }
         }
     }
 
-    fn push(&mut self, title: String, depth: usize, matter: Matter, target: Target, range: Range<usize>) {
-        self.outline.entries.push(Entry { title, depth, matter, target, range });
+    fn ignored_text(&mut self, text: &str, range: Range<usize>) {
+        self.diags.push(
+            self.source
+                .warning(range, format!("text '{}' in SUMMARY.md is not a chapter link and is left out", text.trim()))
+                .with_hint("mdBook ignores it too; chapters are links: `- [Title](chapter.md)`"),
+        );
     }
 
-    fn push_chapter(&mut self, title: String, dest: &str, depth: usize, matter: Matter, range: Range<usize>) {
-        let Some(path) = normalize_chapter_path(dest) else {
+    fn chapter(&mut self, link: Link, depth: usize, matter: Matter) {
+        self.chapter_at(link, depth, 0, matter);
+    }
+
+    fn chapter_at(&mut self, link: Link, depth: usize, nesting: usize, matter: Matter) {
+        let Link { dest, title, range } = link;
+        // A draft chapter: mdBook shows its title without a page; a book has no place for that.
+        if dest.trim().is_empty() {
+            return;
+        }
+        let Some(path) = normalize_chapter_path(&dest) else {
             self.diags.push(self.source.error(range, format!("chapter path '{dest}' leaves the src folder")));
             return;
         };
@@ -223,7 +371,8 @@ impl SummaryReader<'_> {
             return;
         }
         self.seen.insert(path.clone(), range.clone());
-        self.push(title.trim().to_string(), depth, matter, Target::Chapter(path), range);
+        let target = Target::Chapter(path);
+        self.outline.entries.push(Entry { title: title.trim().to_string(), depth, nesting, matter, target, range });
     }
 }
 
@@ -271,12 +420,18 @@ mod tests {
         )
     }
 
+    fn titles(text: &str) -> (Vec<String>, Vec<String>) {
+        let (entries, diags) = outline(text);
+        (entries.into_iter().map(|e| e.0).collect(), diags)
+    }
+
     #[test]
     fn reads_mdbook_structure() {
         let (entries, diags) = outline(
             "# Summary\n\n[Intro](intro.md)\n\n# Part One\n\n- [One](one.md)\n  - [Sub](dir/sub.md)\n- [Draft]()\n  - [Child](child.md)\n\n---\n\n[Appendix](appendix.md)\n",
         );
-        assert_eq!(diags, ["SUMMARY.md:9:3: warning: draft chapter 'Draft' has no file and is skipped"]);
+        // A draft chapter has no page, in mdBook as here: no warning, and its sub-chapters move up.
+        assert!(diags.is_empty(), "{diags:?}");
         let chapter = |p: &str| Target::Chapter(PathBuf::from(p));
         assert_eq!(
             entries,
@@ -291,20 +446,57 @@ mod tests {
         );
     }
 
+    /// Issue #12, class 1: mdBook ignores HTML comments anywhere in SUMMARY.md, so does folio, silently.
+    #[test]
+    fn html_comments_are_ignored() {
+        let (titles, diags) = titles(
+            "<!-- before the title -->\n# Summary\n\n<!-- top -->\n[Intro](intro.md)\n\n<!--\n  several lines\n  - [Hidden](hidden.md)\n-->\n\n- [One](one.md)\n    <!-- indented, inside an item -->\n    - [Sub](sub.md)\n<!-- between items -->\n- [Two](two.md) <!-- after a link -->\n",
+        );
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(titles, ["Intro", "One", "Sub", "Two"]);
+    }
+
+    /// Issue #12, class 2: text after an item's link is accepted (mdBook ignores it), with a warning
+    /// at the text, since it shows nowhere.
+    #[test]
+    fn text_after_a_link_is_left_out_with_a_warning() {
+        let (titles, diags) =
+            titles("- [Cancellation](cancel.md) (cancellation safety)\n- [Pinning](pin.md)\n  - [Sub](sub.md) `code`\n");
+        assert_eq!(titles, ["Cancellation", "Pinning", "Sub"]);
+        assert_eq!(diags.len(), 2, "{diags:?}");
+        assert!(diags[0].starts_with(
+            "SUMMARY.md:1:28: warning: text '(cancellation safety)' in SUMMARY.md is not a chapter link and is left out"
+        ));
+        assert!(diags[1].starts_with("SUMMARY.md:3:20: warning: text 'code'"), "{diags:?}");
+    }
+
+    /// mdBook skips a second link in an item and headings below `#` between lists; folio warns.
+    #[test]
+    fn what_mdbook_skips_is_a_warning() {
+        let (titles, diags) = titles("- [One](one.md) or [Two](two.md)\n\n## Not a part\n\n- [Three](three.md)\n");
+        assert_eq!(titles, ["One", "Three"]);
+        assert_eq!(diags.len(), 2, "{diags:?}");
+        assert!(diags[0].starts_with("SUMMARY.md:1:20: warning: a list item holds one chapter"), "{diags:?}");
+        assert!(diags[1].starts_with("SUMMARY.md:3:1: warning: only `#` headings"), "{diags:?}");
+    }
+
+    /// What mdBook refuses, folio refuses: an item without a link first, a list after the suffix chapters.
     #[test]
     fn duplicates_and_malformed_items_are_errors() {
         let (_, diags) = outline("- [One](one.md)\n- [Again](./one.md)\n- just text\n");
         assert_eq!(diags.len(), 2, "{diags:?}");
         assert!(diags[0].starts_with("SUMMARY.md:2:3: error: chapter 'one.md' is listed twice (first at line 1)"));
-        assert!(diags[1].starts_with("SUMMARY.md:3:3: error: unexpected text 'just text'"));
+        assert!(diags[1].starts_with("SUMMARY.md:3:3: error: expected a link to a chapter at the start of this list item"));
         let (_, diags) = outline("- [One](one.md)\n-\n");
         assert!(diags[0].starts_with("SUMMARY.md:2:1: error: expected a link to a chapter"), "{diags:?}");
+        let (_, diags) = outline("- [One](one.md)\n\n[Appendix](appendix.md)\n\n- [Two](two.md)\n");
+        assert!(diags[0].starts_with("SUMMARY.md:5:1: error: chapter lists and part titles cannot follow"), "{diags:?}");
     }
 
     #[test]
     fn nested_links_do_not_panic() {
-        let (_, diags) = outline("- [![[a](b.md)](c.png)](d.md)\n");
-        assert!(diags.iter().any(|d| d.contains("error")), "{diags:?}");
+        let _ = outline("- [![[a](b.md)](c.png)](d.md)\n");
+        let _ = outline("- [a](b.md)\n  - \n    - [c](d.md)\n  -\n- <!-- x --> [e](f.md)\n");
     }
 
     #[test]
