@@ -274,8 +274,31 @@ pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
     for chapter in &chapters {
         diagnostics.extend(chapter.rendered.diagnostics.iter().cloned());
     }
+    let (link_warnings, dangling) = {
+        let rendered: Vec<&RenderedChapter> = chapters.iter().map(|c| &c.rendered).collect();
+        resolve::check_cross_links(&book.outline, &rendered)
+    };
+    diagnostics.extend(link_warnings);
+    let mut chapters = chapters;
+    if !dangling.is_empty() {
+        let mut relinked = render::Context::new(&book.config, &book.outline, sources.as_ref());
+        relinked.dangling = dangling;
+        let finished = std::sync::atomic::AtomicUsize::new(0);
+        let job = ChapterJob {
+            ctx: &relinked,
+            frame: &frame,
+            modified,
+            book_key: relinked_key(book_key, &relinked.dangling),
+            cache: cache.as_ref(),
+            memo: None,
+            progress: None,
+            finished: &finished,
+            total: book.outline.chapter_count(),
+            start_images: &|_| {},
+        };
+        relink(&job, &book, &mut chapters).map_err(RunError::Output)?;
+    }
     let rendered: Vec<&RenderedChapter> = chapters.iter().map(|c| &c.rendered).collect();
-    diagnostics.extend(resolve::check_cross_links(&book.outline, &rendered));
     let bibliography = sources.as_ref().map(|s| {
         let (body, diags) = resolve::bibliography(s, &rendered, &book.outline, &ctx.files, ctx.strings);
         diagnostics.extend(diags);
@@ -305,7 +328,6 @@ pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
     let identifier = identifier(&book.config);
     // Each chapter's document was checked when it was finished (and cached with the result).
     let mut documents: Vec<(String, validate::Document)> = Vec::new();
-    let mut chapters = chapters;
     for chapter in &mut chapters {
         let path = package::text_path(&ctx.files[chapter.rendered.entry]);
         match std::mem::replace(&mut chapter.finished.document, Ok(validate::Document::default())) {
@@ -647,6 +669,47 @@ fn finish_chapters(job: &ChapterJob<'_>, book: &BookSources) -> io::Result<Finis
         files.extend(finished.file);
     }
     Ok(FinishedChapters { files, cached, unread, diagnostics })
+}
+
+/// Finishes again, in parallel, the chapters holding links to fragments their target chapters lack
+/// (`job.ctx.dangling`), so that those links point to the top of the chapter.
+fn relink(job: &ChapterJob<'_>, book: &BookSources, chapters: &mut [package::ChapterFile]) -> io::Result<()> {
+    let dangling = &job.ctx.dangling;
+    let mut note_offset = 0;
+    let mut redo = Vec::new();
+    for (i, chapter) in chapters.iter().enumerate() {
+        let offset = match book.config.footnote_numbering {
+            FootnoteNumbering::Chapter => 0,
+            FootnoteNumbering::Book => note_offset,
+        };
+        note_offset += chapter.rendered.note_count;
+        if chapter.rendered.cross_links.iter().any(|l| dangling.contains(&(l.entry, l.fragment.clone()))) {
+            redo.push((i, chapter.rendered.entry, offset));
+        }
+    }
+    let redone: Vec<(usize, Option<FinishedChapter>)> = redo
+        .into_par_iter()
+        .map(|(i, entry, offset)| job.finish(book, entry, offset).map(|finished| (i, finished)))
+        .collect::<io::Result<_>>()?;
+    // What reading and rendering again reports was reported the first time.
+    for (i, finished) in redone {
+        if let Some(file) = finished.and_then(|f| f.file) {
+            chapters[i] = file;
+        }
+    }
+    Ok(())
+}
+
+/// The key of a book whose chapters point their dangling links (sorted, for a stable key) at chapter tops.
+fn relinked_key(book_key: cache::Key, dangling: &HashSet<(usize, String)>) -> cache::Key {
+    let mut sorted: Vec<&(usize, String)> = dangling.iter().collect();
+    sorted.sort();
+    let mut key = cache::KeyBuilder::new();
+    key.add(b"relinked").add(&book_key.to_le_bytes());
+    for (entry, fragment) in sorted {
+        key.add(&(*entry as u64).to_le_bytes()).add(fragment.as_bytes());
+    }
+    key.finish()
 }
 
 /// Renders one Markdown text as a chapter of a default English book, without a book folder.

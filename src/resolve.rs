@@ -1,7 +1,7 @@
 //! Stage 4, notes and links across the book: what needs every chapter rendered first —
 //! anchors in other chapters, and the Sources page built from every citation.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 
 use crate::cite::Sources;
@@ -11,13 +11,19 @@ use crate::outline::{Outline, Target};
 use crate::render::RenderedChapter;
 use crate::text::{escape, escaped, xml_id};
 
-/// Reports links whose fragment names no id in the chapter they point to.
-pub fn check_cross_links(outline: &Outline, chapters: &[&RenderedChapter]) -> Vec<Diagnostic> {
+/// Links into other chapters whose fragment names no id there: a warning for each, and the set of
+/// (chapter entry, fragment) they name, so the chapters holding them can point them at the top of the
+/// chapter instead, as a browser does with mdBook's pages.
+pub fn check_cross_links(
+    outline: &Outline,
+    chapters: &[&RenderedChapter],
+) -> (Vec<Diagnostic>, HashSet<(usize, String)>) {
     let mut rendered: Vec<Option<&RenderedChapter>> = vec![None; outline.entries.len()];
     for chapter in chapters {
         rendered[chapter.entry] = Some(chapter);
     }
     let mut diags = Vec::new();
+    let mut dangling = HashSet::new();
     for link in chapters.iter().flat_map(|c| &c.cross_links) {
         let entry = &outline.entries[link.entry];
         // A chapter that failed to load was reported already.
@@ -27,10 +33,12 @@ pub fn check_cross_links(outline: &Outline, chapters: &[&RenderedChapter]) -> Ve
                 Target::Chapter(path) => path.display().to_string(),
                 Target::Part => entry.title.clone(),
             };
-            diags.push(link.location.error(format!("no heading or anchor '#{}' in '{name}'", link.written)));
+            let message = format!("no heading or anchor '#{}' in '{name}'; the link points to its top", link.written);
+            diags.push(link.location.warning(message));
+            dangling.insert((link.entry, link.fragment.clone()));
         }
     }
-    diags
+    (diags, dangling)
 }
 
 /// The body of the Sources page, and warnings for sources never cited.

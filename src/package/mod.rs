@@ -150,7 +150,9 @@ pub fn finish_chapter(
 ) -> io::Result<ChapterFile> {
     let entry = &outline.entries[rendered.entry];
     let body = std::mem::take(&mut rendered.body);
-    let text = frame.document(&entry.title, Some(entry.matter), &body);
+    // A `{{#title …}}` names the page, as in mdBook; the contents keep the title SUMMARY.md gives.
+    let title = rendered.title.as_deref().unwrap_or(&entry.title);
+    let text = frame.document(title, Some(entry.matter), &body);
     drop(body);
     let path = text_path(&files[rendered.entry]);
     let finished = finish_document(&path, &text, modified, frame.config.subsets_fonts())?;

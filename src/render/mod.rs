@@ -69,6 +69,9 @@ pub struct Context<'a> {
     pub sources: Option<&'a Sources>,
     /// Generated text in the book's language.
     pub strings: &'static Strings,
+    /// Fragments, by outline entry, that links name but that chapter does not have: such links point
+    /// to the top of the chapter instead (found once every chapter is rendered, see [`crate::resolve`]).
+    pub dangling: HashSet<(usize, String)>,
 }
 
 impl<'a> Context<'a> {
@@ -95,7 +98,15 @@ impl<'a> Context<'a> {
                 format!("c{:0width$}-{slug}.xhtml", i + 1)
             })
             .collect();
-        Self { config, outline, files, chapter_entries, sources, strings: crate::i18n::strings(&config.language) }
+        Self {
+            config,
+            outline,
+            files,
+            chapter_entries,
+            sources,
+            strings: crate::i18n::strings(&config.language),
+            dangling: HashSet::new(),
+        }
     }
 }
 
@@ -162,6 +173,8 @@ pub struct RenderedChapter {
     /// Accessibility warnings (heading levels, alt text, table headers): any keeps the book from
     /// claiming WCAG conformance.
     pub accessibility_problems: usize,
+    /// The page title a `{{#title …}}` gave, instead of the chapter's title in SUMMARY.md.
+    pub title: Option<String>,
     /// Problems found.
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -606,8 +619,11 @@ impl<'a> ChapterRenderer<'a> {
                 Some("give one of the headings another `{#id}`".to_string());
         }
         let level = h.level as u8;
-        // WCAG 1.3.1: screen-reader users navigate by heading level, so levels should not jump.
-        if let Some(previous) = self.headings.last().map(|p| p.level).or((level > 1).then_some(0))
+        // WCAG 1.3.1: screen-reader users navigate by heading level, so levels should not jump. A chapter
+        // nested in SUMMARY.md may start one level down for each level it is nested, as mdBook books do.
+        let nesting = self.ctx.outline.entries[self.entry].nesting;
+        let start = u8::try_from(nesting).unwrap_or(u8::MAX).saturating_add(1);
+        if let Some(previous) = self.headings.last().map(|p| p.level).or((level > start).then_some(0))
             && level > previous + 1
         {
             let message = if previous == 0 {
@@ -776,13 +792,15 @@ impl<'a> ChapterRenderer<'a> {
         let Some(target) = normalize_relative(here, Path::new(&decoded)).filter(|_| !decoded.starts_with('/')) else {
             return LinkTarget::OutOfBook { absolute: self.absolute_url(dest), leaves_book: true };
         };
-        if let Some(&entry) = self.ctx.chapter_entries.get(&target) {
+        if let Some(entry) = self.chapter_entry(&target) {
             let fragment = fragment.map(|f| {
                 let written = percent_decode(f);
                 (xml_id(&written), written)
             });
             let file = &self.ctx.files[entry];
+            let dangling = fragment.as_ref().is_some_and(|(id, _)| self.ctx.dangling.contains(&(entry, id.clone())));
             let href = match (&fragment, entry == self.entry) {
+                (Some(_), _) if dangling => file.clone(),
                 (Some((id, _)), true) => format!("#{id}"),
                 (Some((id, _)), false) => format!("{file}#{id}"),
                 (None, _) => file.clone(),
@@ -793,6 +811,20 @@ impl<'a> ChapterRenderer<'a> {
             return LinkTarget::NotInSummary(target);
         }
         LinkTarget::OutOfBook { absolute: self.absolute_url(dest), leaves_book: false }
+    }
+
+    /// The outline entry of the chapter at `path` (relative to `src`), also under the name mdBook's HTML
+    /// gives it: `x.html` for `x.md`, and `index.html` for a folder's `README.md`.
+    fn chapter_entry(&self, path: &Path) -> Option<usize> {
+        if let Some(&entry) = self.ctx.chapter_entries.get(path) {
+            return Some(entry);
+        }
+        if !path.extension().is_some_and(|e| e == "html") {
+            return None;
+        }
+        let markdown = path.with_extension("md");
+        let readme = (path.file_stem() == Some("index".as_ref())).then(|| path.with_file_name("README.md"));
+        [Some(markdown), readme].into_iter().flatten().find_map(|p| self.ctx.chapter_entries.get(&p).copied())
     }
 
     /// The link made absolute under `base-url`, as it would resolve in the book's web edition.
@@ -839,8 +871,9 @@ impl<'a> ChapterRenderer<'a> {
                 self.local_fragments.push((fragment.clone(), written.clone(), location));
             }
             LinkTarget::NotInSummary(path) => {
-                let message = format!("link to '{}', which is not a chapter in SUMMARY.md", path.display());
-                self.error(range, message).hint = Some("add the chapter to SUMMARY.md or fix the link".to_string());
+                let message =
+                    format!("link to '{}', which is not a chapter in SUMMARY.md, becomes plain text", path.display());
+                self.warning(range, message).hint = Some("add the chapter to SUMMARY.md or fix the link".to_string());
             }
             LinkTarget::OutOfBook { absolute, leaves_book } => {
                 let what = if *leaves_book {
@@ -1156,12 +1189,14 @@ impl<'a> ChapterRenderer<'a> {
         self.result.undescribed_images = images.saturating_sub(described);
         for (fragment, written, location) in std::mem::take(&mut self.local_fragments) {
             if !ids.contains(&fragment) {
-                self.result
-                    .diagnostics
-                    .push(location.error(format!("no heading or anchor '#{written}' in this chapter")));
+                let message = format!("no heading or anchor '#{written}' in this chapter; the link points to its top");
+                self.result.diagnostics.push(location.warning(message));
+                // Ids are XML names, written unescaped: the pattern is exact.
+                body = body.replace(&format!("href=\"#{fragment}\""), &format!("href=\"{}\"", self.ctx.files[self.entry]));
             }
         }
         self.result.body = body;
+        self.result.title = self.chapter.text.title().map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
         self.result.headings = self.headings;
         self.result.note_count = self.notes.len();
         self.result
