@@ -70,6 +70,36 @@ impl Diagnostic {
         self.severity == Severity::Error
     }
 
+    /// What kind of problem this is, for showing a few of each kind: the message with what it quotes
+    /// (`'…'`, `` `…` ``, `"…"`) and its numbers left out, so "no heading '#a' in 'x.md'" and "no heading
+    /// '#b' in 'y.md'" are one kind.
+    pub fn kind(&self) -> String {
+        let mut kind = String::with_capacity(self.message.len());
+        let mut chars = self.message.chars().peekable();
+        let mut previous = ' ';
+        while let Some(c) = chars.next() {
+            let opens = matches!(c, '\'' | '`' | '"') && !previous.is_alphanumeric();
+            if opens {
+                // To the closing quote: the same character not followed by a letter or digit.
+                while let Some(inner) = chars.next() {
+                    if inner == c && !chars.peek().is_some_and(|n| n.is_alphanumeric()) {
+                        break;
+                    }
+                }
+                kind.push('…');
+            } else if c.is_ascii_digit() {
+                while chars.peek().is_some_and(char::is_ascii_digit) {
+                    chars.next();
+                }
+                kind.push('#');
+            } else {
+                kind.push(c);
+            }
+            previous = c;
+        }
+        kind
+    }
+
     /// Sort key: path, then position (file-level diagnostics first), then message.
     fn sort_key(&self) -> (&Path, Option<Position>, Severity, &str) {
         (&self.path, self.position, self.severity, &self.message)

@@ -58,6 +58,12 @@ enum Command {
         /// Print only diagnostics, no summary line.
         #[arg(short, long)]
         quiet: bool,
+        /// Treat warnings as errors: any warning fails the build (exit 1) and no EPUB is written.
+        #[arg(long)]
+        strict: bool,
+        /// Print every warning; by default only the first few of each kind are shown, with a count of the rest.
+        #[arg(long)]
+        all_warnings: bool,
     },
     /// Build, then rebuild on every change to the book folder until Ctrl-C.
     Watch {
@@ -65,6 +71,9 @@ enum Command {
         book: BookArgs,
         #[command(flatten)]
         output: OutputArgs,
+        /// Print every warning, not only the first few of each kind.
+        #[arg(long)]
+        all_warnings: bool,
     },
     /// Check a book folder: everything `build` would report, writing nothing.
     Check {
@@ -76,6 +85,9 @@ enum Command {
         /// Also run EPUBCheck (needs Java) on the package; its findings, warnings included, fail the check.
         #[arg(long)]
         epubcheck: bool,
+        /// Print every warning, not only the first few of each kind.
+        #[arg(long)]
+        all_warnings: bool,
     },
     /// Make a new book in DIR that builds at once: book.toml, sources.toml, src/SUMMARY.md, a chapter.
     New {
@@ -98,10 +110,10 @@ const CANNOT_RUN: u8 = 2;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Build { book, output, no_cache, quiet } => {
+        Command::Build { book, output, no_cache, quiet, strict, all_warnings } => {
             let cache =
                 if no_cache { Cache::Off } else { output.cache_dir.clone().map_or(Cache::BesideOutput, Cache::In) };
-            match run_build(&BuildArgs::new(book, output, cache, quiet)) {
+            match run_build(&BuildArgs { strict, all_warnings, ..BuildArgs::new(book, output, cache, quiet) }) {
                 Ok(built) => {
                     // The process ends here: the system takes the book's memory back at once, where
                     // dropping it would free thousands of allocations one by one first.
@@ -111,11 +123,11 @@ fn main() -> ExitCode {
                 Err(code) => ExitCode::from(code),
             }
         }
-        Command::Watch { book, output } => {
+        Command::Watch { book, output, all_warnings } => {
             let cache = output.cache_dir.clone().map_or(Cache::BesideOutput, Cache::In);
-            watch::run(BuildArgs::new(book, output, cache, false))
+            watch::run(BuildArgs { all_warnings, ..BuildArgs::new(book, output, cache, false) })
         }
-        Command::Check { book, strict, epubcheck } => run_check(book, strict, epubcheck),
+        Command::Check { book, strict, epubcheck, all_warnings } => run_check(book, strict, epubcheck, all_warnings),
         Command::New { dir } => run_new(&dir),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "folio", &mut std::io::stdout());
@@ -165,11 +177,24 @@ struct BuildArgs {
     root: Option<PathBuf>,
     cache: Cache,
     quiet: bool,
+    /// Warnings count as errors.
+    strict: bool,
+    /// Print every warning instead of a few of each kind.
+    all_warnings: bool,
 }
 
 impl BuildArgs {
     fn new(book: BookArgs, output: OutputArgs, cache: Cache, quiet: bool) -> Self {
-        Self { book: book.book, output: output.output, target: book.target, root: book.root, cache, quiet }
+        Self {
+            book: book.book,
+            output: output.output,
+            target: book.target,
+            root: book.root,
+            cache,
+            quiet,
+            strict: false,
+            all_warnings: false,
+        }
     }
 }
 
@@ -218,12 +243,38 @@ fn default_output(slug: &str, target: Target) -> PathBuf {
     PathBuf::from("dist").join(format!("{slug}.{}", target.extension()))
 }
 
-/// Prints diagnostics to stderr, paths relative to the current folder.
-fn report(diagnostics: &[Diagnostic]) {
+/// How many warnings of one kind are printed before the rest are only counted.
+const SHOWN_PER_KIND: usize = 3;
+
+/// Prints diagnostics to stderr, paths relative to the current folder. Unless `all` is set, only the
+/// first few warnings of each kind are printed, followed by a count of the rest.
+fn report(diagnostics: &[Diagnostic], all: bool) {
     let cwd = std::env::current_dir().ok();
+    let mut totals: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    if !all {
+        for d in diagnostics.iter().filter(|d| !d.is_error()) {
+            *totals.entry(d.kind()).or_default() += 1;
+        }
+    }
+    let mut shown: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut elided = false;
     // anstream keeps the colours on a terminal and strips them in pipes, files and under NO_COLOR.
     let mut err = anstream::stderr().lock();
     for d in diagnostics {
+        let mut more = None;
+        if !all && !d.is_error() {
+            let kind = d.kind();
+            let count = shown.entry(kind.clone()).or_default();
+            *count += 1;
+            if *count > SHOWN_PER_KIND {
+                elided = true;
+                continue;
+            }
+            let total = totals[&kind];
+            if *count == SHOWN_PER_KIND && total > SHOWN_PER_KIND {
+                more = Some(total - SHOWN_PER_KIND);
+            }
+        }
         let mut d = d.clone();
         if let Some(relative) = cwd.as_ref().and_then(|cwd| d.path.strip_prefix(cwd).ok()) {
             d.path = relative.to_path_buf();
@@ -231,6 +282,30 @@ fn report(diagnostics: &[Diagnostic]) {
         // `folio build` in the book folder reads `./src/x.md`; it is shown as `src/x.md`, as cargo would.
         d.path = d.path.components().filter(|c| *c != std::path::Component::CurDir).collect();
         let _ = writeln!(err, "{}", d.styled(Palette::COLOURED));
+        if let Some(more) = more {
+            let _ = writeln!(err, "… and {more} more like this");
+        }
+    }
+    if elided {
+        let _ = writeln!(err, "hint: `--all-warnings` shows every warning");
+    }
+}
+
+/// With `--strict`, every warning becomes an error and the book is not written.
+fn make_strict(build: &mut Build) {
+    for d in &mut build.diagnostics {
+        d.severity = folio::diagnostic::Severity::Error;
+    }
+    if build.has_errors() {
+        build.epub = None;
+    }
+}
+
+/// "2 warnings" for the summary line, or nothing without any.
+fn warning_count(diagnostics: &[Diagnostic]) -> String {
+    match diagnostics.iter().filter(|d| !d.is_error()).count() {
+        0 => String::new(),
+        n => format!(", {}", counted(n, "warning")),
     }
 }
 
@@ -285,11 +360,15 @@ fn run_build(args: &BuildArgs) -> Result<(PathBuf, Build), u8> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let (dir, build) = compiled?;
-    report(&build.diagnostics);
+    let (dir, mut build) = compiled?;
+    if args.strict {
+        make_strict(&mut build);
+    }
+    report(&build.diagnostics, args.all_warnings);
     let Some(epub) = build.epub.as_ref() else {
         let errors = build.diagnostics.iter().filter(|d| d.is_error()).count();
-        anstream::eprintln!("{}: could not build the book: {}", error_label(), counted(errors, "error"));
+        let warnings = warning_count(&build.diagnostics);
+        anstream::eprintln!("{}: could not build the book: {}{warnings}", error_label(), counted(errors, "error"));
         return Err(BOOK_ERRORS);
     };
     let output = output_path(args, &build.slug);
@@ -311,11 +390,12 @@ fn run_build(args: &BuildArgs) -> Result<(PathBuf, Build), u8> {
             fonts => format!(", fonts {} → {}", size(fonts.bytes_before), size(fonts.bytes_after)),
         };
         eprintln!(
-            "built {} ({}{cached}, {}{images}{fonts}, {} KiB) in {} ms",
+            "built {} ({}{cached}, {}{images}{fonts}, {} KiB{}) in {} ms",
             escape_controls(&output.display().to_string()),
             counted(stats.chapters, "chapter"),
             counted(stats.notes, "note"),
             epub_bytes.div_ceil(1024),
+            warning_count(&build.diagnostics),
             started.elapsed().as_millis()
         );
     }
@@ -346,16 +426,19 @@ fn refuse_source_output(book: &Path, output: &Path) -> Result<(), String> {
     Ok(())
 }
 
-fn run_check(BookArgs { book, target, root }: BookArgs, strict: bool, epubcheck: bool) -> ExitCode {
+fn run_check(BookArgs { book, target, root }: BookArgs, strict: bool, epubcheck: bool, all_warnings: bool) -> ExitCode {
     // The cache a plain `folio build` keeps, read but never written: a book built before is checked
     // without rendering it again.
     let mut settings = settings(root, Some(cache_beside(&default_output("book", target))), target);
     settings.cache_read_only = true;
-    let (_, build) = match compile(book, settings) {
+    let (_, mut build) = match compile(book, settings) {
         Ok(b) => b,
         Err(code) => return ExitCode::from(code),
     };
-    report(&build.diagnostics);
+    if strict {
+        make_strict(&mut build);
+    }
+    report(&build.diagnostics, all_warnings);
     let warnings = build.diagnostics.iter().filter(|d| !d.is_error()).count();
     let errors = build.diagnostics.len() - warnings;
     let problems = match (errors, warnings) {
@@ -365,7 +448,7 @@ fn run_check(BookArgs { book, target, root }: BookArgs, strict: bool, epubcheck:
         (e, w) => format!("{} and {}", counted(e, "error"), counted(w, "warning")),
     };
     eprintln!("{problems} in {}", counted(build.stats.chapters, "chapter"));
-    if build.has_errors() || (strict && warnings > 0) {
+    if build.has_errors() {
         return ExitCode::from(BOOK_ERRORS);
     }
     match (epubcheck, &build.epub) {
@@ -393,7 +476,7 @@ fn run_epubcheck(epub: &folio::package::Epub, build: &Build) -> Result<usize, u8
     let found = folio::epubcheck::check(file.path(), &build.origins, &build.config_path);
     drop(file);
     let diagnostics = found.map_err(fail)?;
-    report(&diagnostics);
+    report(&diagnostics, true);
     if diagnostics.is_empty() {
         eprintln!("EPUBCheck: no errors or warnings");
     }
