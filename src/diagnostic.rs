@@ -308,6 +308,16 @@ mod tests {
         assert_eq!(Diagnostic::warning("book.toml", "x").to_string(), "book.toml: warning: x");
     }
 
+    /// Issue #12, class 8: warnings that differ only in what they quote and count are one kind.
+    #[test]
+    fn kinds_leave_out_quotes_and_numbers() {
+        let kind = |message: &str| Diagnostic::warning("a.md", message).kind();
+        assert_eq!(kind("no heading or anchor '#a' in 'x.md'"), kind("no heading or anchor '#b-2' in 'y/z.md'"));
+        assert_eq!(kind("heading level jumps from 1 to 3"), "heading level jumps from # to #");
+        assert_eq!(kind("the chapter's first heading is level `3`"), "the chapter's first heading is level …");
+        assert_ne!(kind("no heading '#a'"), kind("unknown key `a`"));
+    }
+
     /// Issue #20, class 9: nothing printed can drive the terminal.
     #[test]
     fn control_characters_are_shown_escaped() {

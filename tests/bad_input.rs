@@ -72,8 +72,21 @@ const CASES: &[Case] = &[
     case("chapter-not-utf8", &[("book/src/two.md", b"# Two\n\nCaf\xe9 au lait.\n")], 1),
     case("undefined-footnote", &[("book/src/one.md", b"# One\n\nA claim.[^source]\n")], 1),
     case("duplicate-footnote", &[("book/src/one.md", b"# One\n\nA claim.[^a]\n\n[^a]: First.\n\n[^A]: Second.\n")], 1),
-    case("link-to-missing-chapter", &[("book/src/one.md", b"# One\n\nSee [three](three.md).\n")], 1),
-    case("link-to-missing-anchor", &[("book/src/one.md", b"# One\n\nSee [a section](two.md#no-such-section) and [here](#nowhere).\n")], 1),
+    // mdBook builds books with broken links: warnings, which `--strict` makes errors (issue #12, class 6).
+    Case {
+        name: "link-to-missing-chapter",
+        files: &[("book/src/one.md", b"# One\n\nSee [three](three.md).\n")],
+        remove: &[],
+        args: &["book", "-o", "old.epub", "--quiet", "--strict"],
+        code: 1,
+    },
+    Case {
+        name: "link-to-missing-anchor",
+        files: &[("book/src/one.md", b"# One\n\nSee [a section](two.md#no-such-section) and [here](#nowhere).\n")],
+        remove: &[],
+        args: &["book", "-o", "old.epub", "--quiet", "--strict"],
+        code: 1,
+    },
     case("image-missing", &[("book/src/one.md", b"# One\n\n![A chart](chart.png)\n")], 1),
     case("image-outside-book", &[("book/src/one.md", b"# One\n\n![Secret](../../secret.png)\n")], 1),
     case("image-not-an-image", &[("book/src/one.md", b"# One\n\n![Chart](chart.png)\n"), ("book/src/chart.png", b"not an image")], 1),

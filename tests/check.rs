@@ -11,9 +11,36 @@ fn check_writes_nothing_and_strict_fails_on_warnings() {
     let before = snapshot(dir.path());
     let run = folio(dir.path(), &["check", "book"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stderr.contains("warning: draft chapter 'A Draft'"), "{}", run.stderr);
+    assert!(run.stderr.contains("warning: text '(text after the link"), "{}", run.stderr);
     assert_eq!(snapshot(dir.path()), before, "check wrote files");
     assert_eq!(folio(dir.path(), &["check", "book", "--strict"]).code, 1);
+}
+
+/// Issue #12, class 8: a flood of one kind of warning shows the first three, then a count; every warning
+/// with `--all-warnings`; the summary line counts them; `build --strict` refuses the book.
+#[test]
+fn warnings_of_one_kind_are_shown_a_few_at_a_time() {
+    let dir = fixture("mdbook");
+    let links: String = (1..=5).map(|i| format!("[gone {i}](#nowhere-{i}) ")).collect();
+    write_files(dir.path(), &[("book/src/tables.md", &format!("# Tables and Lists\n\n{links}\n"))]);
+    let kind = |stderr: &str| stderr.lines().filter(|l| l.contains("in this chapter; the link points to its top")).count();
+    let run = folio(dir.path(), &["build", "book", "-o", "out.epub"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // The fixture's appendix has one such link, and sorts first.
+    assert_eq!(kind(&run.stderr), 3, "{}", run.stderr);
+    assert!(run.stderr.contains("/tables.md:3:1: warning: no heading or anchor '#nowhere-1'"), "{}", run.stderr);
+    assert!(run.stderr.contains("\n… and 3 more like this\n"), "{}", run.stderr);
+    assert!(run.stderr.contains("hint: `--all-warnings` shows every warning"), "{}", run.stderr);
+    let total = run.stderr.lines().filter(|l| l.contains(": warning: ")).count();
+    let summary = run.stderr.lines().find(|l| l.starts_with("built ")).unwrap();
+    assert!(summary.contains(&format!(", {} warnings) in ", total + 3)), "{summary}");
+    let all = folio(dir.path(), &["check", "book", "--all-warnings"]);
+    assert_eq!(kind(&all.stderr), 6, "{}", all.stderr);
+    assert!(!all.stderr.contains("more like this"), "{}", all.stderr);
+    let strict = folio(dir.path(), &["build", "book", "-o", "strict.epub", "--strict"]);
+    assert_eq!(strict.code, 1, "{}", strict.stderr);
+    assert!(!dir.path().join("strict.epub").exists());
+    assert!(strict.stderr.contains("/tables.md:3:1: error: no heading or anchor"), "{}", strict.stderr);
 }
 
 #[test]

@@ -91,7 +91,7 @@ fn highlighting_can_be_turned_off() {
     epubcheck::assert_valid(&epub);
     let (_, files) = unzip(&epub);
     let code = String::from_utf8(files["EPUB/text/c005-code-examples.xhtml"].clone()).unwrap();
-    assert!(code.contains("<pre><code class=\"language-rust\">use std::io;"), "{code}");
+    assert!(code.contains("<pre><code class=\"language-rust\">// ANCHOR: all\nuse std::io;"), "{code}");
     assert!(!code.contains("<span"), "{code}");
 }
 

@@ -328,11 +328,20 @@ pub fn assemble(parts: Parts<'_>) -> Epub {
             Target::Chapter(_) => {
                 let Some(chapter) = chapters.next_if(|c| c.rendered.entry == index) else { continue };
                 let rendered = &chapter.rendered;
-                let first_is_title = rendered.headings.first().is_some_and(|h| h.level == 1);
-                for heading in rendered.headings.iter().skip(usize::from(first_is_title)) {
-                    if heading.level <= config.toc_depth && heading.level >= 2 {
+                // The first heading is the chapter's title when it is `#`, or one level down per level the
+                // chapter is nested in SUMMARY.md (as mdBook books write sub-chapters); the others count
+                // from it.
+                let title_level = rendered
+                    .headings
+                    .first()
+                    .map(|h| h.level)
+                    .filter(|&level| usize::from(level) <= entry.nesting + 1);
+                let base = title_level.unwrap_or(1);
+                for heading in rendered.headings.iter().skip(usize::from(title_level.is_some())) {
+                    let level = (heading.level + 1).saturating_sub(base);
+                    if level <= config.toc_depth && level >= 2 {
                         flat_toc.push(nav::FlatEntry {
-                            depth: entry.depth + usize::from(heading.level) - 1,
+                            depth: entry.depth + usize::from(level) - 1,
                             number: None,
                             label: heading.text.clone(),
                             href: format!("{href}#{}", heading.id),
