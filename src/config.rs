@@ -144,8 +144,11 @@ pub struct BookConfig {
     pub base_url: Option<String>,
     /// `[epub] max-image-pixels`: larger PNG and JPEG images are scaled down to it; `None` keeps every size.
     pub max_image_pixels: Option<u64>,
-    /// True when the file has `[preprocessor.*]` tables, which folio does not run.
-    pub has_preprocessors: bool,
+    /// The `[preprocessor.*]` tables other than mdBook's built-in ones, which `folio build` does not run.
+    pub preprocessors: Vec<Located<String>>,
+    /// Where paths taken from mdbook-epub's `[output.epub]` are written: mdbook-epub looks for them in
+    /// the `src` folder first (see [`BookConfig::resolve_mdbook_epub_paths`]).
+    pub mdbook_epub_paths: Vec<Range<usize>>,
     /// Where the text the generated cover shows is written in `book.toml`.
     pub cover_text_ranges: CoverTextRanges,
 }
@@ -175,6 +178,23 @@ pub struct CoverTextRanges {
 }
 
 impl BookConfig {
+    /// mdbook-epub looks for the files `[output.epub]` names in the `src` folder first, then in the book
+    /// folder; `exists` tells whether a file (relative to the book folder) is there.
+    pub fn resolve_mdbook_epub_paths(&mut self, exists: impl Fn(&std::path::Path) -> bool) {
+        let src = self.src.clone();
+        let ranges = std::mem::take(&mut self.mdbook_epub_paths);
+        let resolve = |file: &mut Located<PathBuf>| {
+            if ranges.contains(&file.range) && exists(&src.join(&file.value)) {
+                file.value = src.join(&file.value);
+            }
+        };
+        let cover = match &mut self.cover {
+            Cover::File(file) => Some(file),
+            Cover::Generated | Cover::Omitted => None,
+        };
+        cover.into_iter().chain(&mut self.stylesheets).chain(&mut self.fonts).for_each(resolve);
+    }
+
     /// True when the book embeds fonts and they are to be cut down to the characters it uses.
     pub fn subsets_fonts(&self) -> bool {
         self.subset_fonts && !self.fonts.is_empty()
@@ -185,8 +205,32 @@ impl BookConfig {
 struct RawFile {
     #[serde(default)]
     book: RawBook,
+    epub: Option<RawEpub>,
     #[serde(default)]
-    epub: RawEpub,
+    output: RawOutput,
+}
+
+/// mdBook's `[output.*]` tables that folio reads.
+#[derive(Deserialize, Default)]
+struct RawOutput {
+    /// folio's own table when folio runs as mdBook's renderer (mdBook refuses an unknown `[epub]`).
+    folio: Option<RawEpub>,
+    /// mdbook-epub's table.
+    epub: Option<MdbookEpub>,
+}
+
+/// The keys of mdbook-epub's `[output.epub]` that mean the same for folio.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+struct MdbookEpub {
+    cover_image: Option<Spanned<PathBuf>>,
+    #[serde(default)]
+    additional_css: Vec<Spanned<PathBuf>>,
+    #[serde(default)]
+    additional_resources: Vec<Spanned<PathBuf>>,
+    use_default_css: Option<bool>,
+    curly_quotes: Option<bool>,
+    no_section_label: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]
@@ -263,6 +307,15 @@ const EPUB_KEYS: &[&str] = &[
 ];
 /// mdBook's other tables: accepted and ignored.
 const MDBOOK_TABLES: &[&str] = &["output", "preprocessor", "rust", "build"];
+/// Keys mdBook itself reads in every `[output.*]` table.
+const RENDERER_KEYS: &[&str] = &["command", "optional"];
+/// mdbook-epub's keys that folio honours; its others are warned about.
+const MDBOOK_EPUB_KEYS: &[&str] =
+    &["cover-image", "additional-css", "additional-resources", "use-default-css", "curly-quotes", "no-section-label"];
+/// mdbook-epub's keys that need no warning: folio always does what they ask for.
+const MDBOOK_EPUB_MOOT: &[&str] = &["footnote-backrefs"];
+/// mdBook's own preprocessors, whose work folio does itself.
+const BUILTIN_PREPROCESSORS: &[&str] = &["links", "index"];
 
 /// Reads and validates `book.toml`. Returns the config when there is no error, and every diagnostic found.
 pub fn load(source: &SourceText) -> (Option<BookConfig>, Vec<Diagnostic>) {
@@ -274,7 +327,7 @@ pub fn load(source: &SourceText) -> (Option<BookConfig>, Vec<Diagnostic>) {
             return (None, diags);
         }
     };
-    let has_preprocessors = check_keys(source, tree.get_ref(), &mut diags);
+    let preprocessors = check_keys(source, tree.get_ref(), &mut diags);
     let raw: RawFile = match toml::from_str(&source.text) {
         Ok(raw) => raw,
         Err(e) => {
@@ -282,7 +335,7 @@ pub fn load(source: &SourceText) -> (Option<BookConfig>, Vec<Diagnostic>) {
             return (None, diags);
         }
     };
-    let config = validate(source, raw, has_preprocessors, &mut diags);
+    let config = validate(source, raw, preprocessors, &mut diags);
     if diags.iter().any(Diagnostic::is_error) {
         return (None, diags);
     }
@@ -297,9 +350,10 @@ fn toml_error(source: &SourceText, e: &toml::de::Error) -> Diagnostic {
     }
 }
 
-/// Reports unknown keys (errors in `[epub]`, warnings elsewhere); says whether preprocessors are configured.
-fn check_keys(source: &SourceText, tree: &DeTable<'_>, diags: &mut Vec<Diagnostic>) -> bool {
-    let mut has_preprocessors = false;
+/// Reports unknown keys (errors in `[epub]` and `[output.folio]`, warnings elsewhere); returns the
+/// preprocessors configured, other than mdBook's built-in ones.
+fn check_keys(source: &SourceText, tree: &DeTable<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Located<String>> {
+    let mut preprocessors = Vec::new();
     for (key, value) in tree {
         let name = key.get_ref().as_ref();
         match (name, value.get_ref()) {
@@ -315,12 +369,77 @@ fn check_keys(source: &SourceText, tree: &DeTable<'_>, diags: &mut Vec<Diagnosti
                     diags.push(with_suggestion(d, k.get_ref(), EPUB_KEYS, ("book", BOOK_KEYS)));
                 }
             }
-            ("preprocessor", _) => has_preprocessors = true,
+            ("preprocessor", DeValue::Table(t)) => preprocessors.extend(
+                t.keys()
+                    .filter(|k| !BUILTIN_PREPROCESSORS.contains(&k.get_ref().as_ref()))
+                    .map(|k| Located { value: k.get_ref().to_string(), range: k.span() }),
+            ),
+            ("output", DeValue::Table(outputs)) => check_output_keys(source, outputs, diags),
             (name, _) if MDBOOK_TABLES.contains(&name) || name == "book" || name == "epub" => {}
             (name, _) => diags.push(source.warning(key.span(), format!("unknown table `{name}` is ignored"))),
         }
     }
-    has_preprocessors
+    preprocessors
+}
+
+/// `[output.folio]` is as strict as `[epub]`; in mdbook-epub's `[output.epub]`, keys that mean nothing
+/// to folio get a warning.
+fn check_output_keys(source: &SourceText, outputs: &DeTable<'_>, diags: &mut Vec<Diagnostic>) {
+    let table = |name: &str| match outputs.get(name).map(Spanned::get_ref) {
+        Some(DeValue::Table(t)) => Some(t),
+        _ => None,
+    };
+    for k in table("folio").into_iter().flat_map(|t| t.keys()) {
+        let name = k.get_ref().as_ref();
+        if !EPUB_KEYS.contains(&name) && !RENDERER_KEYS.contains(&name) {
+            let d = source.error(k.span(), format!("unknown key `{name}` in [output.folio]"));
+            diags.push(with_suggestion(d, name, EPUB_KEYS, ("book", BOOK_KEYS)));
+        }
+    }
+    for k in table("epub").into_iter().flat_map(|t| t.keys()) {
+        let name = k.get_ref().as_ref();
+        let known = [MDBOOK_EPUB_KEYS, MDBOOK_EPUB_MOOT, RENDERER_KEYS].iter().any(|keys| keys.contains(&name));
+        if !known {
+            let message = format!("mdbook-epub's `{name}` in [output.epub] means nothing to folio and is ignored");
+            let hint = format!("folio honours {} there", MDBOOK_EPUB_KEYS.join(", "));
+            diags.push(source.warning(k.span(), message).with_hint(hint));
+        }
+    }
+}
+
+/// Folds mdbook-epub's `[output.epub]` into folio's table, where folio's table does not say otherwise;
+/// returns where its paths are written. Resources other than fonts are not packaged: folio packages the
+/// images the chapters use.
+fn fold_mdbook_epub(
+    source: &SourceText,
+    epub: &mut RawEpub,
+    mdbook_epub: MdbookEpub,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<Range<usize>> {
+    let mut paths = Vec::new();
+    if let Some(cover) = mdbook_epub.cover_image.filter(|_| epub.cover.is_none()) {
+        paths.push(cover.span());
+        let text = cover.get_ref().to_string_lossy().into_owned();
+        epub.cover = Some(Spanned::new(cover.span(), toml::Value::String(text)));
+    }
+    paths.extend(mdbook_epub.additional_css.iter().map(Spanned::span));
+    epub.stylesheets.extend(mdbook_epub.additional_css);
+    for resource in mdbook_epub.additional_resources {
+        let extension = resource.get_ref().extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+        if ["ttf", "otf", "woff", "woff2"].contains(&extension.as_str()) {
+            paths.push(resource.span());
+            epub.fonts.push(resource);
+        } else {
+            let message =
+                format!("additional resource '{}' is not a font and is not packaged", resource.get_ref().display());
+            let hint = "folio packages the images chapters use; list fonts here or under `fonts`";
+            diags.push(source.warning(resource.span(), message).with_hint(hint));
+        }
+    }
+    epub.default_stylesheet = epub.default_stylesheet.or(mdbook_epub.use_default_css);
+    epub.smart_punctuation = epub.smart_punctuation.or(mdbook_epub.curly_quotes);
+    epub.section_numbers = epub.section_numbers.or(mdbook_epub.no_section_label.map(|no| !no));
+    paths
 }
 
 const NO_AUTHOR: &str = "the book has no author";
@@ -339,10 +458,20 @@ fn with_suggestion(d: Diagnostic, key: &str, known: &[&str], (other, other_keys)
 fn validate(
     source: &SourceText,
     raw: RawFile,
-    has_preprocessors: bool,
+    preprocessors: Vec<Located<String>>,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<BookConfig> {
-    let RawFile { book, epub } = raw;
+    let RawFile { book, epub, output } = raw;
+    if epub.is_some() && output.folio.is_some() {
+        let at = source.text.find("[output.folio]").unwrap_or(0);
+        diags.push(
+            source
+                .error(at..at, "book.toml has both [epub] and [output.folio]; folio reads one of them")
+                .with_hint("mdBook refuses [epub], so keep [output.folio] when folio runs as mdBook's renderer"),
+        );
+    }
+    let mut epub = epub.or(output.folio).unwrap_or_default();
+    let mdbook_epub_paths = output.epub.map(|m| fold_mdbook_epub(source, &mut epub, m, diags)).unwrap_or_default();
     let title_range = book.title.as_ref().map_or(0..0, Spanned::span);
     let title = match book.title {
         Some(t) if !t.get_ref().trim().is_empty() => t.into_inner(),
@@ -514,7 +643,8 @@ fn validate(
         sources: epub.sources.map(Located::from_spanned),
         base_url,
         max_image_pixels,
-        has_preprocessors,
+        preprocessors,
+        mdbook_epub_paths,
         cover_text_ranges,
     })
 }
@@ -766,6 +896,43 @@ mod tests {
                 ]
             )
         );
+    }
+
+    /// Issue #12, class 9: mdbook-epub's keys that mean the same are honoured, the others warn; its
+    /// paths are looked for in `src` first, as mdbook-epub does.
+    #[test]
+    fn mdbook_epub_settings_are_honoured() {
+        let (config, diags) = load_str(
+            "[book]\ntitle = \"T\"\n[output.epub]\ncover-image = \"cover.png\"\nadditional-css = [\"a.css\"]\nadditional-resources = [\"f.woff2\", \"bg.png\"]\nuse-default-css = false\ncurly-quotes = false\nindex-template = \"x.hbs\"\n",
+        );
+        let mut config = config.unwrap();
+        assert_eq!(diags.len(), 2, "{diags:?}");
+        assert!(diags[0].starts_with("book.toml:6:36: warning: additional resource 'bg.png' is not a font"), "{diags:?}");
+        assert!(diags[1].starts_with("book.toml:9:1: warning: mdbook-epub's `index-template`"), "{diags:?}");
+        assert!(!config.default_stylesheet && !config.smart_punctuation && config.section_numbers);
+        config.resolve_mdbook_epub_paths(|p| p == std::path::Path::new("src/cover.png"));
+        let Cover::File(cover) = &config.cover else { panic!("{:?}", config.cover) };
+        assert_eq!(cover.value, PathBuf::from("src/cover.png"));
+        assert_eq!(config.stylesheets[0].value, PathBuf::from("a.css"));
+        assert_eq!(config.fonts[0].value, PathBuf::from("f.woff2"));
+    }
+
+    /// Issue #12, class 7: as mdBook's renderer, folio reads `[output.folio]` like `[epub]`, as strictly.
+    #[test]
+    fn output_folio_is_read_like_epub() {
+        let (config, diags) = load_str(
+            "[book]\ntitle = \"T\"\n[preprocessor.links]\n[preprocessor.katex]\n[output.folio]\ncommand = \"folio mdbook\"\nsmart-punctuation = false\n",
+        );
+        assert!(diags.is_empty(), "{diags:?}");
+        let config = config.unwrap();
+        assert!(!config.smart_punctuation);
+        assert_eq!(config.preprocessors.iter().map(|p| p.value.as_str()).collect::<Vec<_>>(), ["katex"]);
+        let (config, diags) = load_str("[book]\ntitle = \"T\"\n[output.folio]\nsubtitel = \"S\"\n");
+        assert!(config.is_none());
+        assert_eq!(diags, ["book.toml:4:1: error: unknown key `subtitel` in [output.folio]\nhint: did you mean `subtitle`?"]);
+        let (config, diags) = load_str("[book]\ntitle = \"T\"\n[epub]\n[output.folio]\n");
+        assert!(config.is_none());
+        assert!(diags[0].starts_with("book.toml:4:1: error: book.toml has both [epub] and [output.folio]"), "{diags:?}");
     }
 
     #[test]

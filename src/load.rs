@@ -376,6 +376,10 @@ pub struct BookSources {
     pub text_budget: include::Budget,
 }
 
+/// How to have mdBook run the preprocessors and folio after them.
+const PREPROCESSOR_HINT: &str =
+    "to run them, add `[output.folio]` with `command = \"folio mdbook\"` to book.toml and build with `mdbook build`";
+
 /// Reads the book folder. `None` when the config or outline cannot be read; diagnostics either way.
 pub fn load(root: &ReadRoot) -> (Option<BookSources>, Vec<Diagnostic>) {
     let mut diags = Vec::new();
@@ -389,12 +393,15 @@ pub fn load(root: &ReadRoot) -> (Option<BookSources>, Vec<Diagnostic>) {
     };
     let (config, config_diags) = config::load(&config_source);
     diags.extend(config_diags);
-    let Some(config) = config else { return (None, diags) };
-    if config.has_preprocessors {
-        diags.push(
-            Diagnostic::warning(&config_source.path, "mdBook preprocessors are not run by folio")
-                .with_hint("folio expands {{#include}} and {{#rustdoc_include}} itself"),
+    let Some(mut config) = config else { return (None, diags) };
+    config.resolve_mdbook_epub_paths(|path| root.stamp(path).is_ok());
+    if let Some(first) = config.preprocessors.first() {
+        let names: Vec<String> = config.preprocessors.iter().map(|p| format!("`{}`", p.value)).collect();
+        let message = format!(
+            "`folio build` does not run mdBook preprocessors ({}); what they would change stays as written",
+            names.join(", ")
         );
+        diags.push(config_source.warning(first.range.clone(), message).with_hint(PREPROCESSOR_HINT));
     }
 
     let summary_path = config.src.join("SUMMARY.md");
