@@ -30,6 +30,7 @@ pub mod fonts;
 pub mod i18n;
 pub mod include;
 pub mod load;
+pub mod mdbook;
 pub mod memo;
 pub mod new_book;
 pub mod outline;
@@ -86,6 +87,8 @@ pub struct Settings {
     pub cache_read_only: bool,
     /// The reader the book is built for (`--target`).
     pub target: Target,
+    /// The book mdBook handed over when folio runs as its renderer (`folio mdbook`).
+    pub mdbook: Option<std::sync::Arc<mdbook::Given>>,
 }
 
 /// Numbers about a build, for the summary line.
@@ -183,7 +186,11 @@ pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
     });
     // The memo is read while the book's configuration and outline are.
     let ((book, mut diagnostics), memo) =
-        rayon::join(|| load::load(&root), || cache.as_ref().map(|cache| memo::Memo::load(cache, started)));
+        rayon::join(
+            || load::load(&root, settings.mdbook.as_ref()),
+            // Chapters mdBook hands over are not files whose stamps could stand for their texts.
+            || cache.as_ref().filter(|_| settings.mdbook.is_none()).map(|cache| memo::Memo::load(cache, started)),
+        );
     let Some(book) = book else {
         diagnostic::sort(&mut diagnostics);
         let config_path = root.display_path(Path::new("book.toml"));

@@ -374,14 +374,18 @@ pub struct BookSources {
     pub outline: Outline,
     /// What the chapters' texts may still add up to.
     pub text_budget: include::Budget,
+    /// The book mdBook handed over, when folio runs as its renderer: the outline and the chapters'
+    /// texts come from it instead of the book folder.
+    pub given: Option<Arc<crate::mdbook::Given>>,
 }
 
 /// How to have mdBook run the preprocessors and folio after them.
 const PREPROCESSOR_HINT: &str =
     "to run them, add `[output.folio]` with `command = \"folio mdbook\"` to book.toml and build with `mdbook build`";
 
-/// Reads the book folder. `None` when the config or outline cannot be read; diagnostics either way.
-pub fn load(root: &ReadRoot) -> (Option<BookSources>, Vec<Diagnostic>) {
+/// Reads the book folder (`given`: what mdBook handed over, when folio runs as its renderer). `None` when
+/// the config or outline cannot be read; diagnostics either way.
+pub fn load(root: &ReadRoot, given: Option<&Arc<crate::mdbook::Given>>) -> (Option<BookSources>, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     let config_source = match root.read_text(Path::new("book.toml")) {
         Ok(s) => s,
@@ -395,7 +399,7 @@ pub fn load(root: &ReadRoot) -> (Option<BookSources>, Vec<Diagnostic>) {
     diags.extend(config_diags);
     let Some(mut config) = config else { return (None, diags) };
     config.resolve_mdbook_epub_paths(|path| root.stamp(path).is_ok());
-    if let Some(first) = config.preprocessors.first() {
+    if let Some(first) = config.preprocessors.first().filter(|_| given.is_none()) {
         let names: Vec<String> = config.preprocessors.iter().map(|p| format!("`{}`", p.value)).collect();
         let message = format!(
             "`folio build` does not run mdBook preprocessors ({}); what they would change stays as written",
@@ -405,6 +409,16 @@ pub fn load(root: &ReadRoot) -> (Option<BookSources>, Vec<Diagnostic>) {
     }
 
     let summary_path = config.src.join("SUMMARY.md");
+    if let Some(given) = given {
+        let summary = SourceText::new(root.display_path(&summary_path), given.summary());
+        let outline = given.outline.clone();
+        if outline.chapter_count() == 0 {
+            diags.push(Diagnostic::error(&summary.path, "mdBook handed over a book without chapters"));
+        }
+        let text_budget = include::Budget::default();
+        let given = Some(Arc::clone(given));
+        return (Some(BookSources { root: root.clone(), config_source, config, summary, outline, text_budget, given }), diags);
+    }
     let summary = match root.read_text(&summary_path) {
         Ok(s) => s,
         Err(e) => {
@@ -429,7 +443,7 @@ pub fn load(root: &ReadRoot) -> (Option<BookSources>, Vec<Diagnostic>) {
     // hashes each text and drops it at once when the cache has the chapter, instead of holding the
     // whole book in memory.
     let text_budget = include::Budget::default();
-    (Some(BookSources { root: root.clone(), config_source, config, summary, outline, text_budget }), diags)
+    (Some(BookSources { root: root.clone(), config_source, config, summary, outline, text_budget, given: None }), diags)
 }
 
 impl BookSources {
@@ -437,6 +451,16 @@ impl BookSources {
     /// chapter that cannot be read gives no source and an error at its line in `SUMMARY.md`.
     pub fn read_chapter(&self, entry: &outline::Entry, path: &Path) -> (Option<ChapterSource>, Vec<Diagnostic>) {
         let relative = self.config.src.join(path);
+        if let Some(text) = self.given.as_ref().and_then(|given| given.texts.get(path)) {
+            // mdBook expanded the directives already; they are not expanded twice.
+            let source = SourceText::new(self.root.display_path(&relative), text.clone());
+            let text = include::Expanded::plain(source);
+            if !self.text_budget.take(text.cost()) {
+                let message = "the book's chapters add up to more than folio reads; this chapter is left out";
+                return (None, vec![Diagnostic::error(&text.chapter_file().path, message)]);
+            }
+            return (Some(ChapterSource { path: path.to_path_buf(), title: entry.title.clone(), text }), Vec::new());
+        }
         match self.root.read_text_stamped(&relative) {
             Ok((source, stamp)) => {
                 let (text, include_diags) =

@@ -89,6 +89,16 @@ enum Command {
         #[arg(long)]
         all_warnings: bool,
     },
+    /// Run as an mdBook renderer: `[output.folio]` with `command = "folio mdbook"` in book.toml; reads
+    /// mdBook's render context on standard input and writes the EPUB into the renderer's output folder.
+    Mdbook {
+        /// Treat warnings as errors.
+        #[arg(long)]
+        strict: bool,
+        /// Print every warning, not only the first few of each kind.
+        #[arg(long)]
+        all_warnings: bool,
+    },
     /// Make a new book in DIR that builds at once: book.toml, sources.toml, src/SUMMARY.md, a chapter.
     New {
         /// The folder for the book (made if missing); the title comes from its name.
@@ -128,6 +138,7 @@ fn main() -> ExitCode {
             watch::run(BuildArgs { all_warnings, ..BuildArgs::new(book, output, cache, false) })
         }
         Command::Check { book, strict, epubcheck, all_warnings } => run_check(book, strict, epubcheck, all_warnings),
+        Command::Mdbook { strict, all_warnings } => run_mdbook(strict, all_warnings),
         Command::New { dir } => run_new(&dir),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "folio", &mut std::io::stdout());
@@ -181,6 +192,8 @@ struct BuildArgs {
     strict: bool,
     /// Print every warning instead of a few of each kind.
     all_warnings: bool,
+    /// As mdBook's renderer: the book mdBook handed over, and the folder the EPUB goes into.
+    mdbook: Option<(std::sync::Arc<folio::mdbook::Given>, PathBuf)>,
 }
 
 impl BuildArgs {
@@ -194,6 +207,7 @@ impl BuildArgs {
             quiet,
             strict: false,
             all_warnings: false,
+            mdbook: None,
         }
     }
 }
@@ -211,7 +225,7 @@ enum Cache {
 
 fn settings(root: Option<PathBuf>, cache_dir: Option<PathBuf>, target: Target) -> Settings {
     let source_date_epoch = std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|s| s.trim().parse().ok());
-    Settings { root, source_date_epoch, cache_dir, cache_read_only: false, progress: None, target }
+    Settings { root, source_date_epoch, cache_dir, cache_read_only: false, progress: None, target, mdbook: None }
 }
 
 /// A progress bar on stderr for builds that take a while; never in pipes, CI or `--quiet`.
@@ -329,7 +343,51 @@ fn compile(book: Option<PathBuf>, settings: Settings) -> Result<(PathBuf, Build)
 
 /// Where the output goes: `-o`, else `dist/<slug>.<extension>`.
 fn output_path(args: &BuildArgs, slug: &str) -> PathBuf {
-    args.output.clone().unwrap_or_else(|| default_output(slug, args.target))
+    match (&args.output, &args.mdbook) {
+        (Some(output), _) => output.clone(),
+        (None, Some((_, destination))) => destination.join(format!("{slug}.{}", args.target.extension())),
+        (None, None) => default_output(slug, args.target),
+    }
+}
+
+/// The most bytes of render context folio reads from mdBook: the book's text, escaped as JSON.
+const MAX_RENDER_CONTEXT_BYTES: u64 = 4 * folio::include::MAX_BOOK_TEXT_BYTES;
+
+/// `folio mdbook`: builds the book mdBook hands over on standard input into its output folder.
+fn run_mdbook(strict: bool, all_warnings: bool) -> ExitCode {
+    use std::io::Read as _;
+    let mut json = String::new();
+    if let Err(e) = std::io::stdin().take(MAX_RENDER_CONTEXT_BYTES).read_to_string(&mut json) {
+        return ExitCode::from(fail(format!("cannot read mdBook's render context ({})", folio::load::describe(&e))));
+    }
+    let context = match folio::mdbook::read(&json) {
+        Ok(context) => context,
+        Err(e) => {
+            let message = format!(
+                "standard input is not mdBook's render context ({e}); `folio mdbook` is run by `mdbook build`"
+            );
+            return ExitCode::from(fail(message));
+        }
+    };
+    drop(json);
+    let args = BuildArgs {
+        book: Some(context.root),
+        output: None,
+        target: Target::Epub,
+        root: None,
+        cache: Cache::BesideOutput,
+        quiet: false,
+        strict,
+        all_warnings,
+        mdbook: Some((std::sync::Arc::new(context.given), context.destination)),
+    };
+    match run_build(&args) {
+        Ok(built) => {
+            std::mem::forget(built);
+            ExitCode::SUCCESS
+        }
+        Err(code) => ExitCode::from(code),
+    }
 }
 
 /// The cache folder for these arguments.
@@ -352,6 +410,7 @@ fn cache_beside(output: &Path) -> PathBuf {
 fn run_build(args: &BuildArgs) -> Result<(PathBuf, Build), u8> {
     let started = Instant::now();
     let mut settings = settings(args.root.clone(), cache_dir(args), args.target);
+    settings.mdbook = args.mdbook.as_ref().map(|(given, _)| std::sync::Arc::clone(given));
     let bar = progress_bar(args.quiet).map(|(bar, progress)| {
         settings.progress = Some(progress);
         bar
