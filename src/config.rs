@@ -907,7 +907,10 @@ mod tests {
         );
         let mut config = config.unwrap();
         assert_eq!(diags.len(), 2, "{diags:?}");
-        assert!(diags[0].starts_with("book.toml:6:36: warning: additional resource 'bg.png' is not a font"), "{diags:?}");
+        assert!(
+            diags[0].starts_with("book.toml:6:36: warning: additional resource 'bg.png' is not a font"),
+            "{diags:?}"
+        );
         assert!(diags[1].starts_with("book.toml:9:1: warning: mdbook-epub's `index-template`"), "{diags:?}");
         assert!(!config.default_stylesheet && !config.smart_punctuation && config.section_numbers);
         config.resolve_mdbook_epub_paths(|p| p == std::path::Path::new("src/cover.png"));
@@ -929,10 +932,16 @@ mod tests {
         assert_eq!(config.preprocessors.iter().map(|p| p.value.as_str()).collect::<Vec<_>>(), ["katex"]);
         let (config, diags) = load_str("[book]\ntitle = \"T\"\n[output.folio]\nsubtitel = \"S\"\n");
         assert!(config.is_none());
-        assert_eq!(diags, ["book.toml:4:1: error: unknown key `subtitel` in [output.folio]\nhint: did you mean `subtitle`?"]);
+        assert_eq!(
+            diags,
+            ["book.toml:4:1: error: unknown key `subtitel` in [output.folio]\nhint: did you mean `subtitle`?"]
+        );
         let (config, diags) = load_str("[book]\ntitle = \"T\"\n[epub]\n[output.folio]\n");
         assert!(config.is_none());
-        assert!(diags[0].starts_with("book.toml:4:1: error: book.toml has both [epub] and [output.folio]"), "{diags:?}");
+        assert!(
+            diags[0].starts_with("book.toml:4:1: error: book.toml has both [epub] and [output.folio]"),
+            "{diags:?}"
+        );
     }
 
     #[test]

@@ -165,10 +165,8 @@ pub fn expand(
     if memchr::memmem::find(single.text().as_bytes(), b"{{").is_none() {
         return (single, Vec::new());
     }
-    let chapter_text = Mapped {
-        text: single.files[0].text.clone(),
-        segments: vec![Segment { start: 0, file: 0, file_start: 0 }],
-    };
+    let chapter_text =
+        Mapped { text: single.files[0].text.clone(), segments: vec![Segment { start: 0, file: 0, file_start: 0 }] };
     let out = Expanded { expanded: Some(String::with_capacity(single.cost as usize)), segments: vec![], ..single };
     let read = HashMap::from([(book_relative.clone(), 0)]);
     let mut expander = Expander { root, out, diags: Vec::new(), budget, read, exhausted: false };
@@ -377,7 +375,8 @@ impl Expander<'_> {
             return Outcome::Kept;
         }
         if depth >= MAX_DEPTH {
-            let message = format!("includes nest deeper than {MAX_DEPTH} levels (a cycle?); `{target}` is not included");
+            let message =
+                format!("includes nest deeper than {MAX_DEPTH} levels (a cycle?); `{target}` is not included");
             self.warn(text, range, message);
             return Outcome::Kept;
         }
@@ -471,7 +470,11 @@ impl Kind<'_> {
                 (!found).then(|| format!("no anchor '{anchor}' (mdBook hides every line)"))
             }
             Kind::Playground(attributes) => {
-                let fence = if attributes.is_empty() { "```rust\n".to_string() } else { format!("```rust,{}\n", attributes.join(",")) };
+                let fence = if attributes.is_empty() {
+                    "```rust\n".to_string()
+                } else {
+                    format!("```rust,{}\n", attributes.join(","))
+                };
                 out.literal(&fence, 0);
                 out.source(0..source.len());
                 if !source.ends_with('\n') {
@@ -762,7 +765,10 @@ mod tests {
         assert_eq!(text("// ANCHOR: x\na\n", "include f.rs:1"), "// ANCHOR: x");
         assert_eq!(text("a\r\nb\r\n", "include f.rs"), "a\nb");
         let (taken, problem) = take(file, "include f.rs:9");
-        assert_eq!((taken.as_str(), problem.as_deref()), ("", Some("line 9 is past the end (4 lines; mdBook includes nothing)")));
+        assert_eq!(
+            (taken.as_str(), problem.as_deref()),
+            ("", Some("line 9 is past the end (4 lines; mdBook includes nothing)"))
+        );
     }
 
     /// The guide's anchor example: marker lines, and other anchors' markers inside, are dropped.
@@ -794,7 +800,10 @@ mod tests {
         let anchored = "use a;\n// ANCHOR: body\nfn f() {}\n// ANCHOR: inner\nfn g() {}\n// ANCHOR_END: inner\n// ANCHOR_END: body\nfn main() {}\n";
         assert_eq!(text(anchored, "rustdoc_include f.rs:body"), "# use a;\nfn f() {}\nfn g() {}\n# fn main() {}");
         let (taken, problem) = take("a\nb\n", "rustdoc_include f.rs:nope");
-        assert_eq!((taken.as_str(), problem.as_deref()), ("# a\n# b", Some("no anchor 'nope' (mdBook hides every line)")));
+        assert_eq!(
+            (taken.as_str(), problem.as_deref()),
+            ("# a\n# b", Some("no anchor 'nope' (mdBook hides every line)"))
+        );
     }
 
     /// The guide: `{{#playground file attrs}}` is the file as a Rust code block with those attributes.
@@ -833,11 +842,20 @@ mod tests {
 
     #[test]
     fn parses_what_mdbook_parses() {
-        assert_eq!(Directive::parse("include", "a.rs:2:10 extra"), Some(Directive::Include { path: "a.rs", lines: Lines::Range(1, Some(10)) }));
+        assert_eq!(
+            Directive::parse("include", "a.rs:2:10 extra"),
+            Some(Directive::Include { path: "a.rs", lines: Lines::Range(1, Some(10)) })
+        );
         assert_eq!(Directive::parse("include", " "), None);
         assert_eq!(Directive::parse("toc", "x"), None);
-        assert_eq!(Directive::parse("include", "a.rs:"), Some(Directive::Include { path: "a.rs", lines: Lines::Range(0, None) }));
-        assert_eq!(Directive::parse("include", "a.rs:name:"), Some(Directive::Include { path: "a.rs", lines: Lines::Anchor("name") }));
+        assert_eq!(
+            Directive::parse("include", "a.rs:"),
+            Some(Directive::Include { path: "a.rs", lines: Lines::Range(0, None) })
+        );
+        assert_eq!(
+            Directive::parse("include", "a.rs:name:"),
+            Some(Directive::Include { path: "a.rs", lines: Lines::Anchor("name") })
+        );
         assert_eq!(
             Directive::parse("playpen", "a.rs editable ignore"),
             Some(Directive::Playground { path: "a.rs", attributes: vec!["editable", "ignore"], old_name: true })

@@ -185,12 +185,11 @@ pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
         true => cache::Cache::read_only(dir, folder_key),
     });
     // The memo is read while the book's configuration and outline are.
-    let ((book, mut diagnostics), memo) =
-        rayon::join(
-            || load::load(&root, settings.mdbook.as_ref()),
-            // Chapters mdBook hands over are not files whose stamps could stand for their texts.
-            || cache.as_ref().filter(|_| settings.mdbook.is_none()).map(|cache| memo::Memo::load(cache, started)),
-        );
+    let ((book, mut diagnostics), memo) = rayon::join(
+        || load::load(&root, settings.mdbook.as_ref()),
+        // Chapters mdBook hands over are not files whose stamps could stand for their texts.
+        || cache.as_ref().filter(|_| settings.mdbook.is_none()).map(|cache| memo::Memo::load(cache, started)),
+    );
     let Some(book) = book else {
         diagnostic::sort(&mut diagnostics);
         let config_path = root.display_path(Path::new("book.toml"));

@@ -417,7 +417,10 @@ pub fn load(root: &ReadRoot, given: Option<&Arc<crate::mdbook::Given>>) -> (Opti
         }
         let text_budget = include::Budget::default();
         let given = Some(Arc::clone(given));
-        return (Some(BookSources { root: root.clone(), config_source, config, summary, outline, text_budget, given }), diags);
+        return (
+            Some(BookSources { root: root.clone(), config_source, config, summary, outline, text_budget, given }),
+            diags,
+        );
     }
     let summary = match root.read_text(&summary_path) {
         Ok(s) => s,

@@ -363,9 +363,8 @@ fn run_mdbook(strict: bool, all_warnings: bool) -> ExitCode {
     let context = match folio::mdbook::read(&json) {
         Ok(context) => context,
         Err(e) => {
-            let message = format!(
-                "standard input is not mdBook's render context ({e}); `folio mdbook` is run by `mdbook build`"
-            );
+            let message =
+                format!("standard input is not mdBook's render context ({e}); `folio mdbook` is run by `mdbook build`");
             return ExitCode::from(fail(message));
         }
     };

@@ -131,7 +131,10 @@ impl<'a> SummaryReader<'a> {
     fn title(&mut self) {
         while let Some((event, _)) = self.peek() {
             match event {
-                Event::Html(_) | Event::InlineHtml(_) | Event::Start(Tag::HtmlBlock) | Event::End(TagEnd::HtmlBlock) => {
+                Event::Html(_)
+                | Event::InlineHtml(_)
+                | Event::Start(Tag::HtmlBlock)
+                | Event::End(TagEnd::HtmlBlock) => {
                     self.next += 1;
                 }
                 Event::Start(Tag::Heading { level: HeadingLevel::H1, .. }) => {
@@ -185,7 +188,14 @@ impl<'a> SummaryReader<'a> {
                     self.next += 1;
                     let title = self.inline_text(|e| matches!(e, Event::End(TagEnd::Heading(HeadingLevel::H1))));
                     self.in_part = true;
-                    let entry = Entry { title: title.trim().to_string(), depth: 0, nesting: 0, matter: Matter::Body, target: Target::Part, range };
+                    let entry = Entry {
+                        title: title.trim().to_string(),
+                        depth: 0,
+                        nesting: 0,
+                        matter: Matter::Body,
+                        target: Target::Part,
+                        range,
+                    };
                     self.outline.entries.push(entry);
                 }
                 _ => {}
@@ -220,10 +230,10 @@ impl<'a> SummaryReader<'a> {
                 }
                 Event::Start(Tag::Link { .. }) => {
                     self.next += 1;
-                    self.diags.push(self.source.warning(
-                        range,
-                        "a link in a paragraph just after a part title is ignored, as in mdBook",
-                    ));
+                    self.diags.push(
+                        self.source
+                            .warning(range, "a link in a paragraph just after a part title is ignored, as in mdBook"),
+                    );
                     self.skip_to_end_of(&event);
                 }
                 Event::Start(_) => {
@@ -248,17 +258,18 @@ impl<'a> SummaryReader<'a> {
         while let Some((event, range)) = self.advance() {
             match event {
                 Event::Start(Tag::Item) => last_was_draft = self.item(nesting, drafts, range),
-                Event::Start(Tag::List(_)) => match last_was_draft {
-                    Some(draft) => self.list(nesting + 1, drafts + usize::from(draft)),
-                    // mdBook reads a list that opens before any item at its parent's level.
-                    None => {}
-                },
+                // A list that opens before any item is read at its parent's level, as mdBook reads it.
+                Event::Start(Tag::List(_)) => {
+                    if let Some(draft) = last_was_draft {
+                        self.list(nesting + 1, drafts + usize::from(draft));
+                    }
+                }
                 Event::End(TagEnd::List(_)) => return,
                 Event::Start(Tag::Link { .. }) => {
-                    self.diags.push(self.source.warning(
-                        range,
-                        "a list item holds one chapter; this second link is ignored, as in mdBook",
-                    ));
+                    self.diags.push(
+                        self.source
+                            .warning(range, "a list item holds one chapter; this second link is ignored, as in mdBook"),
+                    );
                     self.skip_to_end_of(&event);
                 }
                 Event::Text(text) | Event::Code(text) if !text.trim().is_empty() => self.ignored_text(&text, range),
@@ -284,7 +295,10 @@ impl<'a> SummaryReader<'a> {
                     let empty = event == Event::End(TagEnd::Item);
                     self.diags.push(
                         self.source
-                            .error(if empty { item_range } else { range }, "expected a link to a chapter at the start of this list item")
+                            .error(
+                                if empty { item_range } else { range },
+                                "expected a link to a chapter at the start of this list item",
+                            )
                             .with_hint("write it as `- [Title](chapter.md)`; mdBook refuses this too"),
                     );
                     if !empty {
@@ -460,8 +474,9 @@ mod tests {
     /// at the text, since it shows nowhere.
     #[test]
     fn text_after_a_link_is_left_out_with_a_warning() {
-        let (titles, diags) =
-            titles("- [Cancellation](cancel.md) (cancellation safety)\n- [Pinning](pin.md)\n  - [Sub](sub.md) `code`\n");
+        let (titles, diags) = titles(
+            "- [Cancellation](cancel.md) (cancellation safety)\n- [Pinning](pin.md)\n  - [Sub](sub.md) `code`\n",
+        );
         assert_eq!(titles, ["Cancellation", "Pinning", "Sub"]);
         assert_eq!(diags.len(), 2, "{diags:?}");
         assert!(diags[0].starts_with(
@@ -487,11 +502,16 @@ mod tests {
         let (_, diags) = outline("- [One](one.md)\n- [Again](./one.md)\n- just text\n");
         assert_eq!(diags.len(), 2, "{diags:?}");
         assert!(diags[0].starts_with("SUMMARY.md:2:3: error: chapter 'one.md' is listed twice (first at line 1)"));
-        assert!(diags[1].starts_with("SUMMARY.md:3:3: error: expected a link to a chapter at the start of this list item"));
+        assert!(
+            diags[1].starts_with("SUMMARY.md:3:3: error: expected a link to a chapter at the start of this list item")
+        );
         let (_, diags) = outline("- [One](one.md)\n-\n");
         assert!(diags[0].starts_with("SUMMARY.md:2:1: error: expected a link to a chapter"), "{diags:?}");
         let (_, diags) = outline("- [One](one.md)\n\n[Appendix](appendix.md)\n\n- [Two](two.md)\n");
-        assert!(diags[0].starts_with("SUMMARY.md:5:1: error: chapter lists and part titles cannot follow"), "{diags:?}");
+        assert!(
+            diags[0].starts_with("SUMMARY.md:5:1: error: chapter lists and part titles cannot follow"),
+            "{diags:?}"
+        );
     }
 
     #[test]

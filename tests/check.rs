@@ -23,7 +23,8 @@ fn warnings_of_one_kind_are_shown_a_few_at_a_time() {
     let dir = fixture("mdbook");
     let links: String = (1..=5).map(|i| format!("[gone {i}](#nowhere-{i}) ")).collect();
     write_files(dir.path(), &[("book/src/tables.md", &format!("# Tables and Lists\n\n{links}\n"))]);
-    let kind = |stderr: &str| stderr.lines().filter(|l| l.contains("in this chapter; the link points to its top")).count();
+    let kind =
+        |stderr: &str| stderr.lines().filter(|l| l.contains("in this chapter; the link points to its top")).count();
     let run = folio(dir.path(), &["build", "book", "-o", "out.epub"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     // The fixture's appendix has one such link, and sorts first.

@@ -331,11 +331,8 @@ pub fn assemble(parts: Parts<'_>) -> Epub {
                 // The first heading is the chapter's title when it is `#`, or one level down per level the
                 // chapter is nested in SUMMARY.md (as mdBook books write sub-chapters); the others count
                 // from it.
-                let title_level = rendered
-                    .headings
-                    .first()
-                    .map(|h| h.level)
-                    .filter(|&level| usize::from(level) <= entry.nesting + 1);
+                let title_level =
+                    rendered.headings.first().map(|h| h.level).filter(|&level| usize::from(level) <= entry.nesting + 1);
                 let base = title_level.unwrap_or(1);
                 for heading in rendered.headings.iter().skip(usize::from(title_level.is_some())) {
                     let level = (heading.level + 1).saturating_sub(base);

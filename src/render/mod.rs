@@ -819,7 +819,7 @@ impl<'a> ChapterRenderer<'a> {
         if let Some(&entry) = self.ctx.chapter_entries.get(path) {
             return Some(entry);
         }
-        if !path.extension().is_some_and(|e| e == "html") {
+        if path.extension().is_none_or(|e| e != "html") {
             return None;
         }
         let markdown = path.with_extension("md");
@@ -1192,7 +1192,8 @@ impl<'a> ChapterRenderer<'a> {
                 let message = format!("no heading or anchor '#{written}' in this chapter; the link points to its top");
                 self.result.diagnostics.push(location.warning(message));
                 // Ids are XML names, written unescaped: the pattern is exact.
-                body = body.replace(&format!("href=\"#{fragment}\""), &format!("href=\"{}\"", self.ctx.files[self.entry]));
+                body =
+                    body.replace(&format!("href=\"#{fragment}\""), &format!("href=\"{}\"", self.ctx.files[self.entry]));
             }
         }
         self.result.body = body;
