@@ -56,7 +56,7 @@ fn a_new_book_builds_clean_and_valid() {
         "{}",
         broken.stderr
     );
-    assert!(broken.stderr.ends_with("error: could not build the book: 1 error\n"), "{}", broken.stderr);
+    assert!(broken.stderr.ends_with("error: could not build the book: 1 error, 1 warning\n"), "{}", broken.stderr);
 
     // A second `new` in the same folder changes nothing and says why, with the contract's exit code.
     std::fs::write(&chapter, "# Mine\n").unwrap();
