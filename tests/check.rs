@@ -54,7 +54,7 @@ fn check_reads_the_cache_of_a_build_but_writes_nothing_even_after_an_edit() {
     let before = snapshot(dir.path());
     // Cached chapters bring their warnings with them.
     let unchanged = folio(dir.path(), &["check", "book"]);
-    assert_eq!(unchanged.stderr, format!("{diagnostics}\n13 warnings in 7 chapters\n"));
+    assert_eq!(unchanged.stderr, format!("{diagnostics}\n14 warnings in 7 chapters\n"));
     let intro = dir.path().join("book/src/intro.md");
     let text = std::fs::read_to_string(&intro).unwrap();
     write_files(dir.path(), &[("book/src/intro.md", &format!("{text}\n[^spare]: Never cited.\n"))]);
