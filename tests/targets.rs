@@ -278,7 +278,8 @@ fn check_validates_what_the_target_would_write() {
     let kindle = folio(dir.path(), &["check", "book", "--target", "kindle", "--strict"]);
     assert_eq!(kindle.code, 1, "the Kindle warnings fail a strict check");
     assert!(
-        kindle.stderr.contains("warning: Kindle's Enhanced Typesetting does not show inline SVG"),
+        // `--strict` reports each warning as the error it makes.
+        kindle.stderr.contains("error: Kindle's Enhanced Typesetting does not show inline SVG"),
         "{}",
         kindle.stderr
     );
