@@ -35,6 +35,7 @@ pub mod memo;
 pub mod new_book;
 pub mod outline;
 pub mod package;
+pub mod publish;
 pub mod render;
 pub mod resolve;
 pub mod sanitize;

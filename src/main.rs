@@ -99,6 +99,27 @@ enum Command {
         #[arg(long)]
         all_warnings: bool,
     },
+    /// Publish books as a static download site: every target, cover, checksums, a page and an OPDS feed per
+    /// book, and a shelf over them.
+    Publish {
+        /// The book folders; default `book`, else `.`.
+        books: Vec<PathBuf>,
+        /// The site folder (replaced whole; it must be new, empty or a site folio wrote).
+        #[arg(short, long, value_name = "SITE_DIR", default_value = "site")]
+        output: PathBuf,
+        /// Allow reading from this ancestor of the book folders (for includes that reach `../`).
+        #[arg(long, value_name = "DIR")]
+        root: Option<PathBuf>,
+        /// Make the site from book folders published before, one by one, by their manifests.
+        #[arg(long, value_name = "MANIFEST", num_args = 1.., conflicts_with_all = ["books", "root"])]
+        merge: Vec<PathBuf>,
+        /// Print only diagnostics, no summary line.
+        #[arg(short, long)]
+        quiet: bool,
+        /// Print every warning; by default only the first few of each kind are shown, with a count of the rest.
+        #[arg(long)]
+        all_warnings: bool,
+    },
     /// Make a new book in DIR that builds at once: book.toml, sources.toml, src/SUMMARY.md, a chapter.
     New {
         /// The folder for the book (made if missing); the title comes from its name.
@@ -139,6 +160,14 @@ fn main() -> ExitCode {
         }
         Command::Check { book, strict, epubcheck, all_warnings } => run_check(book, strict, epubcheck, all_warnings),
         Command::Mdbook { strict, all_warnings } => run_mdbook(strict, all_warnings),
+        Command::Publish { books, output, root, merge, quiet, all_warnings } => {
+            let code = if merge.is_empty() {
+                run_publish(books, &output, root, quiet, all_warnings)
+            } else {
+                run_merge(&merge, &output, quiet)
+            };
+            code.map_or_else(ExitCode::from, |()| ExitCode::SUCCESS)
+        }
         Command::New { dir } => run_new(&dir),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "folio", &mut std::io::stdout());
@@ -539,4 +568,72 @@ fn run_epubcheck(epub: &folio::package::Epub, build: &Build) -> Result<usize, u8
         eprintln!("EPUBCheck: no errors or warnings");
     }
     Ok(diagnostics.len())
+}
+
+/// `folio publish`: builds every book's targets, then writes the site, or nothing when a book has errors.
+fn run_publish(
+    books: Vec<PathBuf>,
+    site: &Path,
+    root: Option<PathBuf>,
+    quiet: bool,
+    all_warnings: bool,
+) -> Result<(), u8> {
+    let started = Instant::now();
+    let dirs = if books.is_empty() { vec![book_dir(None).map_err(fail)?] } else { books };
+    // Each book is built three times; a cache would mostly hold what one publish uses once.
+    let settings = settings(root, None, Target::Epub);
+    let outcomes = folio::publish::books(&dirs, &settings).map_err(fail)?;
+    let mut diagnostics: Vec<Diagnostic> = outcomes.iter().flat_map(|o| o.diagnostics.iter().cloned()).collect();
+    folio::diagnostic::sort(&mut diagnostics);
+    report(&diagnostics, all_warnings);
+    let published: Option<Vec<folio::publish::PublishedBook>> = outcomes.into_iter().map(|o| o.book).collect();
+    let Some(published) = published else {
+        let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+        anstream::eprintln!(
+            "{}: could not publish: {}; the site is unchanged",
+            error_label(),
+            counted(errors, "error")
+        );
+        return Err(BOOK_ERRORS);
+    };
+    let manifests: Vec<folio::publish::Manifest> = published.iter().map(|b| b.manifest.clone()).collect();
+    let shelf = folio::publish::shelf(&manifests);
+    folio::publish::site::write(site, &published, &shelf).map_err(|e| site_error(site, &e))?;
+    if !quiet {
+        let bytes: u64 = published.iter().flat_map(|b| &b.files).map(|(_, f)| f.len() as u64).sum();
+        eprintln!(
+            "published {} to {} ({}) in {} ms",
+            counted(published.len(), "book"),
+            escape_controls(&site.display().to_string()),
+            size(bytes),
+            started.elapsed().as_millis()
+        );
+    }
+    Ok(())
+}
+
+/// `folio publish --merge`: the site from book folders published one by one.
+fn run_merge(manifests: &[PathBuf], site: &Path, quiet: bool) -> Result<(), u8> {
+    let (books, diagnostics) = folio::publish::site::read_manifests(manifests);
+    // Every finding of a merge is an error, each shown.
+    report(&diagnostics, true);
+    if !diagnostics.is_empty() {
+        anstream::eprintln!(
+            "{}: could not merge: {}; the site is unchanged",
+            error_label(),
+            counted(diagnostics.len(), "error")
+        );
+        return Err(BOOK_ERRORS);
+    }
+    let listed: Vec<folio::publish::Manifest> = books.iter().map(|b| b.manifest.clone()).collect();
+    let shelf = folio::publish::shelf(&listed);
+    folio::publish::site::merge(site, &books, &shelf).map_err(|e| site_error(site, &e))?;
+    if !quiet {
+        eprintln!("merged {} into {}", counted(books.len(), "book"), escape_controls(&site.display().to_string()));
+    }
+    Ok(())
+}
+
+fn site_error(site: &Path, e: &std::io::Error) -> u8 {
+    fail(format!("failed to write the site '{}' ({})", site.display(), folio::load::describe(e)))
 }

@@ -249,7 +249,7 @@ fn provision() -> PathBuf {
 }
 
 /// Cargo's target directory: `CARGO_TARGET_DIR` if set, else `<package>/target`.
-fn target_dir() -> PathBuf {
+pub fn target_dir() -> PathBuf {
     let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     match std::env::var_os("CARGO_TARGET_DIR").filter(|v| !v.is_empty()) {
         Some(dir) => manifest_dir.join(dir), // joining an absolute path yields it unchanged

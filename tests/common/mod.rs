@@ -3,3 +3,4 @@
 pub mod books;
 pub mod epubcheck;
 pub mod kobo;
+pub mod web;
