@@ -8,7 +8,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use common::books::{copy_dir, fixture, folio, folio_with_env, repo, snapshot, write_files};
-use common::web::{assert_feeds_valid, assert_html_valid, files_ending};
+use common::web::{assert_feeds_valid, assert_html_valid, assert_pages_work_in_chromium, files_ending};
 
 /// The fixture books of the shelf: a cover, an ISBN and a month date; code and no cover; right to left.
 const SHELF: [&str; 3] = ["citations", "code", "rtl"];
@@ -109,6 +109,9 @@ fn project_book_publishes_a_checked_site() {
     }
     assert_html_valid(&files_ending(&site, ".html"));
     assert_feeds_valid(&files_ending(&site, ".xml"));
+    // `SCREENSHOT=path` keeps the desktop view of the page (the README's picture).
+    let screenshot = std::env::var_os("SCREENSHOT").map(PathBuf::from);
+    assert_pages_work_in_chromium(&site, screenshot.as_deref().map(|file| ("sent-back/index.html", file)));
 }
 
 /// Width and height from a PNG's header.
@@ -147,6 +150,7 @@ fn a_shelf_is_published_sorted_checked_and_merged_to_the_same_bytes() {
     assert_eq!(navigation.matches("rel=\"subsection\"").count(), 6, "{navigation}");
     assert_html_valid(&files_ending(&site, ".html"));
     assert_feeds_valid(&files_ending(&site, ".xml"));
+    assert_pages_work_in_chromium(&site, None);
 
     // One machine per book, then a merge of their manifests, gives the same site.
     for name in &names {

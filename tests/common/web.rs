@@ -81,3 +81,96 @@ pub fn files_ending(root: &Path, suffix: &str) -> Vec<PathBuf> {
     found.sort();
     found
 }
+
+/// The npm packages the browser test drives Chromium with, pinned.
+const NPM_PACKAGES: [&str; 2] = ["puppeteer-core@24.43.1", "axe-core@4.14.1"];
+
+/// `node_modules` holding [`NPM_PACKAGES`], installed once into target/.
+fn node_modules() -> &'static Path {
+    static MODULES: OnceLock<PathBuf> = OnceLock::new();
+    MODULES.get_or_init(|| {
+        let home = target_dir().join("web-tools").join(NPM_PACKAGES.join("+").replace('@', "-"));
+        let modules = home.join("node_modules");
+        if modules.join("puppeteer-core").is_dir() && modules.join("axe-core").is_dir() {
+            return modules;
+        }
+        let staging = target_dir().join(format!("web-tools-staging-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&staging);
+        std::fs::create_dir_all(&staging).unwrap();
+        let out = Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--no-save", "--silent", "--prefix"])
+            .arg(&staging)
+            .args(NPM_PACKAGES)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run npm to install {NPM_PACKAGES:?} ({e}); install Node.js and npm"));
+        assert!(
+            out.status.success(),
+            "npm could not install {NPM_PACKAGES:?}:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::create_dir_all(home.parent().unwrap()).unwrap();
+        if std::fs::rename(&staging, &home).is_err() {
+            let _ = std::fs::remove_dir_all(&staging);
+        }
+        assert!(modules.join("puppeteer-core").is_dir(), "puppeteer-core missing from {}", modules.display());
+        modules
+    })
+}
+
+/// Debian's Chromium.
+fn chromium() -> PathBuf {
+    let path = PathBuf::from(std::env::var_os("CHROMIUM").unwrap_or_else(|| "/usr/bin/chromium".into()));
+    assert!(path.is_file(), "no Chromium at {} (install Debian's `chromium`, or set CHROMIUM)", path.display());
+    path
+}
+
+/// Loads every page of the site in headless Chromium at a phone's and a desktop's width
+/// (tests/publish/browser.mjs) and asserts: images shown, nothing wider than the screen, every link
+/// resolving, each download's SHA-256 as its page and SHA256SUMS say, no axe-core violation. With
+/// `screenshot`, the desktop view of that page is saved to that file.
+pub fn assert_pages_work_in_chromium(site: &Path, screenshot: Option<(&str, &Path)>) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/publish/browser.mjs");
+    let mut command = Command::new("node");
+    command.arg(script).arg(node_modules()).arg(site).arg(chromium());
+    if let Some((page, file)) = screenshot {
+        command.arg(page).arg(file);
+    }
+    let out = command.output().unwrap_or_else(|e| panic!("cannot run node ({e}); install Node.js"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "the browser test could not run:\n{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("browser.mjs prints JSON");
+    let pages = report["pages"].as_array().unwrap();
+    assert!(!pages.is_empty(), "no pages loaded");
+    let mut problems = Vec::new();
+    for page in pages {
+        let at = format!("{} ({})", page["path"].as_str().unwrap(), page["screen"].as_str().unwrap());
+        let list = |key: &str| page[key].as_array().unwrap().clone();
+        for image in list("images").iter().filter(|i| i["shown"] != true) {
+            problems.push(format!("{at}: image {} not shown", image["src"]));
+        }
+        if page["overflow"].as_i64().unwrap() > 0 {
+            problems.push(format!("{at}: {} pixels wider than the screen", page["overflow"]));
+        }
+        // Chromium asks every site for a favicon by itself.
+        for failed in list("failed").iter().filter(|f| !f.as_str().unwrap().contains("/favicon.ico")) {
+            problems.push(format!("{at}: request failed: {failed}"));
+        }
+        for link in list("links").iter().filter(|l| l["status"] != 200) {
+            problems.push(format!("{at}: link {} gives {}", link["link"], link["status"]));
+        }
+        for download in list("downloads") {
+            let sum = &download["sha256"];
+            if download["status"] != 200 || *sum != download["onPage"] || *sum != download["listed"] {
+                problems.push(format!("{at}: download does not match its sums: {download}"));
+            }
+        }
+        let is_book_page = page["path"].as_str().unwrap().contains('/');
+        if is_book_page && (list("downloads").len() != 3 || list("images").is_empty()) {
+            problems.push(format!("{at}: a book's page without its cover or its three downloads"));
+        }
+        for violation in list("axe") {
+            problems.push(format!("{at}: axe-core: {}", violation.as_str().unwrap()));
+        }
+    }
+    assert!(problems.is_empty(), "in Chromium:\n{}", problems.join("\n"));
+}
