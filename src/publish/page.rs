@@ -274,7 +274,7 @@ pub fn book(book: &Manifest, fonts: &[Font]) -> String {
         let _ = writeln!(out, "<p class=\"sum\">SHA-256: <code>{}</code></p></li>", file.sha256);
     }
     out.push_str("</ul>\n<p>Checksums of every file: <a href=\"SHA256SUMS\">SHA256SUMS</a> (check with <code>sha256sum -c SHA256SUMS</code>).</p>\n");
-    out.push_str("<p>Reading apps that speak OPDS (KOReader, Thorium, Calibre) can add the book from its <a href=\"catalog.xml\">catalogue feed</a>.</p>\n");
+    out.push_str("<p>Reading apps that speak OPDS (KOReader, Thorium and others) can add the book from its <a href=\"catalog.xml\">catalogue feed</a>.</p>\n");
     out.push_str("</section>\n</main>\n");
     footer(&mut out);
     out
@@ -311,7 +311,7 @@ pub fn shelf(books: &[Manifest], order: Order) -> String {
         let byline = [Some(names(&book.authors)), book.date.clone()].into_iter().flatten().filter(|s| !s.is_empty());
         let _ = writeln!(out, "<p class=\"meta\">{}</p></li>", escaped(&byline.collect::<Vec<_>>().join(" · ")));
     }
-    out.push_str("</ul>\n<p>Reading apps that speak OPDS (KOReader, Thorium, Calibre) can browse the <a href=\"catalog.xml\">catalogue feed</a>.</p>\n</main>\n");
+    out.push_str("</ul>\n<p>Reading apps that speak OPDS (KOReader, Thorium and others) can browse the <a href=\"catalog.xml\">catalogue feed</a>.</p>\n</main>\n");
     footer(&mut out);
     out
 }

@@ -11,10 +11,11 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:f
 import { createServer } from "node:http";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { extname, join, normalize, relative, sep } from "node:path";
+import { extname, join, normalize, relative, resolve, sep } from "node:path";
 
-const [modules, site, chromium, screenshotPage, screenshotFile] = process.argv.slice(2);
-const require = createRequire(join(modules, "noop.js"));
+const [modules, siteArgument, chromium, screenshotPage, screenshotFile] = process.argv.slice(2);
+const site = resolve(siteArgument);
+const require = createRequire(resolve(modules, "noop.js"));
 const puppeteer = require("puppeteer-core");
 const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 
@@ -44,7 +45,7 @@ const server = createServer((request, response) => {
     response.writeHead(404).end();
   }
 });
-await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+await new Promise((listening) => server.listen(0, "127.0.0.1", listening));
 const origin = `http://127.0.0.1:${server.address().port}`;
 
 const pages = [];
