@@ -366,3 +366,75 @@ impl Order {
         sorted
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest(slug: &str, title: &str, author: &str, date: Option<&str>) -> Manifest {
+        Manifest {
+            format: MANIFEST_FORMAT,
+            slug: slug.into(),
+            identifier: format!("urn:uuid:{slug}"),
+            title: title.into(),
+            subtitle: None,
+            authors: vec![author.into()],
+            description: None,
+            language: "en".into(),
+            right_to_left: false,
+            publisher: None,
+            date: date.map(str::to_string),
+            isbn: None,
+            rights: None,
+            subjects: Vec::new(),
+            modified: "1980-01-01T00:00:00Z".into(),
+            cover: None,
+            thumbnail: None,
+            files: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn shelves_sort_by_title_author_and_newest_date_whatever_the_input_order() {
+        let books = [
+            manifest("b", "Émile", "Zola", Some("2020")),
+            manifest("a", "abc", "Young", Some("2021-05")),
+            manifest("c", "Zebra", "Adams", None),
+        ];
+        let slugs = |order: Order, books: &[Manifest]| -> Vec<String> {
+            order.sort(books).into_iter().map(|m| m.slug).collect()
+        };
+        let mut reversed = books.to_vec();
+        reversed.reverse();
+        for input in [&books[..], &reversed[..]] {
+            assert_eq!(slugs(Order::Title, input), ["a", "b", "c"]);
+            assert_eq!(slugs(Order::Author, input), ["c", "a", "b"]);
+            assert_eq!(slugs(Order::Date, input), ["a", "b", "c"]);
+        }
+    }
+
+    #[test]
+    fn manifests_round_trip_and_bad_ones_are_refused() {
+        let good = manifest("a-book", "A Book", "Ada", None);
+        assert_eq!(read_manifest(&manifest_json(&good)).unwrap(), good);
+        let escaping = Manifest { slug: "../outside".into(), ..good.clone() };
+        assert!(read_manifest(&manifest_json(&escaping)).unwrap_err().contains("plain name"));
+        let newer = Manifest { format: MANIFEST_FORMAT + 1, ..good.clone() };
+        assert!(read_manifest(&manifest_json(&newer)).unwrap_err().contains("manifest format"));
+        assert!(read_manifest(b"{\"format\": 1, \"extra\": true}").unwrap_err().starts_with("not a folio manifest"));
+    }
+
+    #[test]
+    fn a_hostile_title_stays_text_in_pages_and_feeds() {
+        let title = "</script><script>alert(1)</script>";
+        let book = manifest("a", title, "<b>", None);
+        let page = page::book(&book, &[]);
+        assert_eq!(page.matches("<script").count(), 1, "{page}");
+        assert!(!page.contains("<b>"));
+        let shelf = shelf(std::slice::from_ref(&book));
+        for (name, bytes) in shelf.iter().chain([("catalog.xml".to_string(), opds::book(&book).into_bytes())].iter()) {
+            let text = String::from_utf8(bytes.clone()).unwrap();
+            assert!(!text.contains("<script>") && !text.contains("<b>"), "{name}: {text}");
+        }
+    }
+}
