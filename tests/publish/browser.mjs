@@ -62,6 +62,9 @@ const browser = await puppeteer.launch({
   executablePath: chromium,
   headless: true,
   userDataDir: profile,
+  // CI runs this beside the rest of the suite on two cores: slow, not broken.
+  timeout: 180_000,
+  protocolTimeout: 180_000,
   args: [
     "--headless",
     "--no-sandbox",
@@ -81,6 +84,7 @@ try {
   for (const path of pages) {
     for (const [screen, viewport] of Object.entries(widths)) {
       const page = await browser.newPage();
+      page.setDefaultTimeout(180_000);
       await page.setViewport(viewport);
       const failed = [];
       page.on("requestfailed", (r) => failed.push(r.url()));
