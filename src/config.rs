@@ -144,6 +144,8 @@ pub struct BookConfig {
     pub base_url: Option<String>,
     /// `[epub] max-image-pixels`: larger PNG and JPEG images are scaled down to it; `None` keeps every size.
     pub max_image_pixels: Option<u64>,
+    /// `[epub] optimize-images`: how hard images are made smaller without loss.
+    pub optimize_images: crate::package::images::Effort,
     /// The `[preprocessor.*]` tables other than mdBook's built-in ones, which `folio build` does not run.
     pub preprocessors: Vec<Located<String>>,
     /// Where paths taken from mdbook-epub's `[output.epub]` are written: mdbook-epub looks for them in
@@ -275,6 +277,8 @@ struct RawEpub {
     sources: Option<Spanned<PathBuf>>,
     base_url: Option<Spanned<String>>,
     max_image_pixels: Option<Spanned<toml::Value>>,
+    #[serde(default)]
+    optimize_images: crate::package::images::Effort,
 }
 
 /// Keys mdBook knows in `[book]`; others get a warning.
@@ -304,6 +308,7 @@ const EPUB_KEYS: &[&str] = &[
     "sources",
     "base-url",
     "max-image-pixels",
+    "optimize-images",
 ];
 /// mdBook's other tables: accepted and ignored.
 const MDBOOK_TABLES: &[&str] = &["output", "preprocessor", "rust", "build"];
@@ -643,6 +648,7 @@ fn validate(
         sources: epub.sources.map(Located::from_spanned),
         base_url,
         max_image_pixels,
+        optimize_images: epub.optimize_images,
         preprocessors,
         mdbook_epub_paths,
         cover_text_ranges,
@@ -803,6 +809,18 @@ mod tests {
         assert_eq!(config.toc_depth, 2);
         assert!(config.smart_punctuation && config.default_stylesheet && config.highlight);
         assert_eq!(config.max_image_pixels, Some(4_000_000));
+    }
+
+    #[test]
+    fn optimize_images_takes_a_level() {
+        use crate::package::images::Effort;
+        let with = |value: &str| load_str(&format!("[book]\ntitle = \"T\"\n[epub]\noptimize-images = {value}\n"));
+        assert_eq!(load_str("[book]\ntitle = \"T\"\n").0.unwrap().optimize_images, Effort::Fast);
+        assert_eq!(with("\"none\"").0.unwrap().optimize_images, Effort::None);
+        assert_eq!(with("\"max\"").0.unwrap().optimize_images, Effort::Max);
+        let (config, diags) = with("\"best\"");
+        assert!(config.is_none());
+        assert!(diags[0].starts_with("book.toml:4:19: error: invalid book.toml: unknown variant `best`"), "{diags:?}");
     }
 
     #[test]

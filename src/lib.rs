@@ -116,7 +116,7 @@ pub struct ImageStats {
     pub count: usize,
     /// Images scaled down to `max-image-pixels`.
     pub downscaled: usize,
-    /// PNG images recompressed without loss.
+    /// Images made smaller without loss (PNGs recompressed, JPEG metadata dropped).
     pub recompressed: usize,
     /// Their bytes as the book has them.
     pub bytes_before: u64,
@@ -223,7 +223,7 @@ pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
     let finished = std::sync::atomic::AtomicUsize::new(0);
     // Images are read and optimized on the thread pool as soon as a chapter names them, alongside the
     // chapters still rendering; the scope ends when both are done.
-    let image_work = ImageWork::new(&root, cache.as_ref(), book.config.max_image_pixels);
+    let image_work = ImageWork::new(&root, cache.as_ref(), &book.config);
     let cover_text = match book.config.cover {
         Cover::Generated => {
             let (text, unsettable) = cover::CoverText::of(&book.config);
@@ -829,13 +829,15 @@ struct ImageWork<'a> {
     root: &'a ReadRoot,
     cache: Option<&'a cache::Cache>,
     max_pixels: Option<u64>,
+    effort: images::Effort,
     /// `None` while an image is being worked on.
     done: std::sync::Mutex<BTreeMap<PathBuf, Option<Prepared>>>,
 }
 
 impl<'a> ImageWork<'a> {
-    fn new(root: &'a ReadRoot, cache: Option<&'a cache::Cache>, max_pixels: Option<u64>) -> Self {
-        Self { root, cache, max_pixels, done: std::sync::Mutex::new(BTreeMap::new()) }
+    fn new(root: &'a ReadRoot, cache: Option<&'a cache::Cache>, config: &BookConfig) -> Self {
+        let (max_pixels, effort) = (config.max_image_pixels, config.optimize_images);
+        Self { root, cache, max_pixels, effort, done: std::sync::Mutex::new(BTreeMap::new()) }
     }
 
     /// Starts work on the image at `path` in `scope`, unless it was started before.
@@ -860,18 +862,19 @@ impl<'a> ImageWork<'a> {
     /// Optimizes an image, or takes the result from the cache when optimizing costs time.
     fn optimize(&self, data: &[u8], media_type: &str) -> images::Optimized {
         let cache = self.cache.filter(|_| images::is_expensive(media_type));
-        let Some(cache) = cache else { return images::optimize(data, media_type, self.max_pixels) };
+        let Some(cache) = cache else { return images::optimize(data, media_type, self.max_pixels, self.effort) };
         // The key starts with folio's version and sources (dependencies included), so a new encoder
         // never reuses old results.
         let key = cache::KeyBuilder::new()
             .add(media_type.as_bytes())
             .add(&self.max_pixels.unwrap_or(0).to_le_bytes())
+            .add(&[self.effort as u8])
             .add(data)
             .finish();
         if let Some(((outcome, changed), bytes)) = cache.get_bytes::<(Outcome, bool)>(key) {
             return images::Optimized { data: changed.then(|| bytes.to_vec()), outcome };
         }
-        let optimized = images::optimize(data, media_type, self.max_pixels);
+        let optimized = images::optimize(data, media_type, self.max_pixels, self.effort);
         let changed = optimized.data.is_some();
         // A cache that cannot be written only makes the next build slower.
         let _ = cache.put_bytes(key, &(&optimized.outcome, changed), optimized.data.as_deref().unwrap_or_default());

@@ -1,9 +1,11 @@
-//! JPEG: left as it is within the limit; over it, decoded, scaled and encoded again as a baseline
-//! JPEG with the quantization tables and chroma subsampling it was saved with, so that it keeps its
-//! quality without growing. Its ICC profile is kept; EXIF is dropped once its orientation is applied.
-//! Baseline, not progressive: some e-readers have not shown progressive JPEGs.
+//! JPEG: within the limit, its image data is left as it is, and the metadata no reader shows is
+//! dropped (unless the effort is `none`): comments, XMP, Photoshop's resources, and EXIF unless it
+//! turns the image. Over the limit, decoded, scaled and encoded again as a baseline JPEG with the
+//! quantization tables and chroma subsampling it was saved with, so that it keeps its quality without
+//! growing. Its ICC profile is kept; EXIF is dropped once its orientation is applied. Baseline, not
+//! progressive: some e-readers have not shown progressive JPEGs.
 
-use super::{NotResized, Optimized, Outcome, Pixels, budget, exif_orientation};
+use super::{Effort, NotResized, Optimized, Outcome, Pixels, budget, exif_orientation};
 
 /// Used when the file has no quantization table folio can reuse.
 const FALLBACK_QUALITY: u8 = 90;
@@ -25,14 +27,21 @@ struct Header<'a> {
     tables: [Option<[u16; 64]>; 4],
     /// EXIF data (a TIFF structure).
     exif: Option<&'a [u8]>,
+    /// Where each segment of metadata no reader shows starts and ends.
+    unshown: Vec<std::ops::Range<usize>>,
 }
 
-pub(super) fn optimize(data: &[u8], over: impl Fn((u32, u32)) -> Option<(u32, u32)>) -> Optimized {
+pub(super) fn optimize(data: &[u8], over: impl Fn((u32, u32)) -> Option<(u32, u32)>, effort: Effort) -> Optimized {
     let header = match header(data) {
         Ok(header) => header,
         Err(cause) => return Optimized::undecodable(cause),
     };
-    let Some(to) = over(header.size) else { return Optimized::kept() };
+    let Some(to) = over(header.size) else {
+        return match effort {
+            Effort::None => Optimized::kept(),
+            Effort::Fast | Effort::Max => without(data, &header.unshown),
+        };
+    };
     if !matches!(header.components.len(), 1 | 3) {
         return Optimized::not_resized(header.size, NotResized::CmykJpeg);
     }
@@ -83,6 +92,35 @@ fn downscale(data: &[u8], header: &Header<'_>, to: (u32, u32)) -> Result<Vec<u8>
     let (Ok(width), Ok(height)) = (width, height) else { return Err("it is too wide for a JPEG".into()) };
     encoder.encode(&pixels.data, width, height, color_type).map_err(|e| e.to_string())?;
     Ok(jpeg)
+}
+
+/// The JPEG without the `unshown` segments, when it has any.
+fn without(data: &[u8], unshown: &[std::ops::Range<usize>]) -> Optimized {
+    if unshown.is_empty() {
+        return Optimized::kept();
+    }
+    let mut jpeg = Vec::with_capacity(data.len());
+    let mut at = 0;
+    for segment in unshown {
+        jpeg.extend_from_slice(&data[at..segment.start]);
+        at = segment.end;
+    }
+    jpeg.extend_from_slice(&data[at..]);
+    Optimized { data: Some(jpeg), outcome: Outcome::Recompressed }
+}
+
+/// True for a segment (marker and body) that changes nothing a reader shows: a comment, XMP (with its
+/// extension), Photoshop's resources, or EXIF that does not turn the image.
+fn is_unshown(marker: u8, body: &[u8]) -> bool {
+    match marker {
+        0xfe => true,
+        0xe1 => match body.strip_prefix(b"Exif\0\0") {
+            Some(exif) => exif_orientation(exif).is_none_or(|orientation| orientation == 1),
+            None => body.starts_with(b"http://ns.adobe.com/xap/1.0/\0") || body.starts_with(b"http://ns.adobe.com/xmp/extension/\0"),
+        },
+        0xed => body.starts_with(b"Photoshop 3.0\0"),
+        _ => false,
+    }
 }
 
 /// The width and height a JPEG's frame header declares.
@@ -142,6 +180,9 @@ fn header(data: &[u8]) -> Result<Header<'_>, &'static str> {
             0xd9 => return Err("it has no image data"),
             _ => {}
         }
+        if is_unshown(marker, body) {
+            header.unshown.push(at..at + 2 + len);
+        }
         at += 2 + len;
     }
     if header.components.is_empty() || header.size.0 == 0 || header.size.1 == 0 {
@@ -184,7 +225,7 @@ pub(super) mod tests {
     #[test]
     fn an_oversized_jpeg_is_scaled_upright_with_its_own_tables() {
         let data = jpeg(400, 200, 75, true);
-        let optimized = optimize(&data, |size| super::super::fit(size, 20_000));
+        let optimized = optimize(&data, |size| super::super::fit(size, 20_000), Effort::Fast);
         // Stored 400×200, scaled to 200×100, then turned upright: 100×200.
         assert_eq!(optimized.outcome, Outcome::Downscaled { from: (400, 200), to: (200, 100) });
         let smaller = optimized.data.unwrap();
@@ -198,8 +239,38 @@ pub(super) mod tests {
     #[test]
     fn within_the_limit_or_damaged_it_stays() {
         let data = jpeg(40, 30, 75, false);
-        assert_eq!(optimize(&data, |_| None), Optimized::kept());
-        assert!(matches!(optimize(&data[..data.len() / 2], |_| Some((4, 3))).outcome, Outcome::Undecodable(_)));
-        assert!(matches!(optimize(b"\xff\xd8\xff", |_| None).outcome, Outcome::Undecodable(_)));
+        assert_eq!(optimize(&data, |_| None, Effort::Fast), Optimized::kept());
+        let cut = &data[..data.len() / 2];
+        assert!(matches!(optimize(cut, |_| Some((4, 3)), Effort::Fast).outcome, Outcome::Undecodable(_)));
+        assert!(matches!(optimize(b"\xff\xd8\xff", |_| None, Effort::Fast).outcome, Outcome::Undecodable(_)));
+    }
+
+    /// `jpeg` with the segments `extra` (marker, body) inserted after its start of image.
+    fn with_segments(jpeg: &[u8], extra: &[(u8, &[u8])]) -> Vec<u8> {
+        let mut out = jpeg[..2].to_vec();
+        for (marker, body) in extra {
+            out.extend_from_slice(&[0xff, *marker]);
+            out.extend_from_slice(&u16::try_from(body.len() + 2).unwrap().to_be_bytes());
+            out.extend_from_slice(body);
+        }
+        out.extend_from_slice(&jpeg[2..]);
+        out
+    }
+
+    #[test]
+    fn metadata_no_reader_shows_is_dropped_and_the_rest_kept() {
+        let plain = jpeg(40, 30, 75, false);
+        let upright = b"Exif\0\0MM\0*\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01\0\x01\0\0";
+        let xmp = b"http://ns.adobe.com/xap/1.0/\0<x:xmpmeta/>";
+        let icc = b"ICC_PROFILE\0\x01\x01profile";
+        let noisy = with_segments(&plain, &[(0xfe, b"a comment"), (0xe1, upright), (0xe1, xmp), (0xe2, icc)]);
+        let optimized = optimize(&noisy, |_| None, Effort::Fast);
+        assert_eq!(optimized.outcome, Outcome::Recompressed);
+        // The image data is untouched; only the comment, the EXIF that turns nothing and the XMP went.
+        assert_eq!(optimized.data.unwrap(), with_segments(&plain, &[(0xe2, icc)]));
+        assert_eq!(optimize(&noisy, |_| None, Effort::None), Optimized::kept());
+        // EXIF that turns the image stays, or the image would show on its side.
+        let rotated = jpeg(40, 30, 75, true);
+        assert_eq!(optimize(&rotated, |_| None, Effort::Max), Optimized::kept());
     }
 }

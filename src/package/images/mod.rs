@@ -2,7 +2,8 @@
 //!
 //! Procedure for one image, chosen by the type its bytes show:
 //! 1. Read its size from its header. An image within `max-image-pixels` is not decoded, except
-//!    that a PNG is recompressed without loss ([`png`]) and kept only when that makes it smaller.
+//!    that a PNG is recompressed without loss ([`png`]) with the [`Effort`] the book asks for, and
+//!    kept only when that makes it smaller; a JPEG loses the metadata no reader shows ([`jpeg`]).
 //! 2. A PNG or JPEG over the limit is decoded, turned upright by its EXIF orientation, scaled down
 //!    with a Lanczos3 filter so that it fits, keeping its aspect ratio, and encoded again in its
 //!    own format with its colour profile: a PNG without loss, a JPEG with the quantization tables
@@ -32,12 +33,30 @@ pub const DEFAULT_MAX_PIXELS: u64 = 4_000_000;
 /// Kindle and Kobo advise at most 5 MB an image (see the README).
 pub const ADVISED_MAX_BYTES: usize = 5_000_000;
 
+/// How hard folio works at making images smaller without changing a pixel (`[epub] optimize-images`).
+/// Scaling down to `max-image-pixels` is another setting, done at every effort.
+///
+/// Measured on real screenshots, diagrams and photos (see the guide's "Images"): `fast` gets most of
+/// what `max` saves in a small part of its time, so a clean build pays for it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Effort {
+    /// Images are packaged as they are.
+    None,
+    /// One cheap lossless try for each PNG, kept when it saves enough, and JPEG metadata no reader shows
+    /// dropped.
+    #[default]
+    Fast,
+    /// oxipng's most thorough search, for release builds.
+    Max,
+}
+
 /// What became of an image.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Outcome {
     /// Packaged as it is.
     Kept,
-    /// Recompressed without loss, to fewer bytes.
+    /// Made smaller without loss: a PNG recompressed, a JPEG without the metadata no reader shows.
     Recompressed,
     /// Scaled down to fit the pixel limit.
     Downscaled {
@@ -119,12 +138,13 @@ impl Optimized {
     }
 }
 
-/// Downscales an image of `media_type` over `max_pixels` (`None`: no limit) and recompresses PNGs.
-pub fn optimize(data: &[u8], media_type: &str, max_pixels: Option<u64>) -> Optimized {
+/// Downscales an image of `media_type` over `max_pixels` (`None`: no limit) and makes it smaller
+/// without loss, as hard as `effort` says.
+pub fn optimize(data: &[u8], media_type: &str, max_pixels: Option<u64>, effort: Effort) -> Optimized {
     let over = |size: (u32, u32)| max_pixels.and_then(|limit| fit(size, limit));
     match media_type {
-        "image/png" => png::optimize(data, over),
-        "image/jpeg" => jpeg::optimize(data, over),
+        "image/png" => png::optimize(data, over, effort),
+        "image/jpeg" => jpeg::optimize(data, over, effort),
         "image/gif" | "image/webp" => {
             let why = if media_type == "image/gif" { NotResized::Gif } else { NotResized::Webp };
             match header_size(data, media_type) {
@@ -268,11 +288,12 @@ mod tests {
                 let at = at.index(data.len());
                 data[at] = byte;
             }
-            let whole = optimize(&data, media_type, Some(500));
+            let whole = optimize(&data, media_type, Some(500), Effort::Fast);
             let cut = &data[..cut.index(data.len())];
-            let parts = optimize(cut, media_type, Some(500));
-            let unlimited = optimize(&data, media_type, None);
-            for optimized in [whole, parts, unlimited] {
+            let parts = optimize(cut, media_type, Some(500), Effort::Max);
+            let unlimited = optimize(&data, media_type, None, Effort::Fast);
+            let untouched = optimize(&data, media_type, None, Effort::None);
+            for optimized in [whole, parts, unlimited, untouched] {
                 if let Outcome::Downscaled { to, .. } = optimized.outcome {
                     prop_assert!(u64::from(to.0) * u64::from(to.1) <= 500);
                 }
@@ -320,7 +341,7 @@ mod tests {
         vp8x.extend_from_slice(&[0x1f, 0x03, 0x00, 0x57, 0x02, 0x00]);
         assert_eq!(header_size(&vp8x, "image/webp"), Some((800, 600)));
         assert_eq!(header_size(b"RIFF\0\0\0\0WEBP", "image/webp"), None);
-        let over = optimize(b"GIF89a\x20\x03\x58\x02", "image/gif", Some(1000));
+        let over = optimize(b"GIF89a\x20\x03\x58\x02", "image/gif", Some(1000), Effort::Fast);
         assert_eq!(over.outcome, Outcome::NotResized { size: (800, 600), why: NotResized::Gif });
     }
 }

@@ -7,7 +7,7 @@
 
 use std::io::Cursor;
 
-use super::{NotResized, Optimized, Outcome, Pixels, budget, exif_orientation};
+use super::{Effort, NotResized, Optimized, Outcome, Pixels, budget, exif_orientation};
 
 /// Chunks copied into a downscaled PNG: they describe colours, which scaling does not change.
 const COLOUR_CHUNKS: [&[u8; 4]; 7] = [b"iCCP", b"sRGB", b"gAMA", b"cHRM", b"cICP", b"mDCV", b"cLLI"];
@@ -19,16 +19,31 @@ const DECODER_ALLOCATION_LIMIT: usize = 16 << 20;
 /// A chunk's name and body.
 type Chunk<'a> = ([u8; 4], &'a [u8]);
 
-/// oxipng's preset 1 (two filters, libdeflate at level 10), in one thread, without a time limit. Its
-/// default, preset 2, took 1.6 to 2.5 times as long on a 4-megapixel photo and a screenshot and saved at
-/// most 3% more.
-fn options() -> oxipng::Options {
-    let mut options = oxipng::Options::from_preset(1);
+/// oxipng's options for `effort`, in one thread, without a time limit. What they save and cost on real
+/// screenshots, diagrams and photos is in the guide's "Images" (`examples/image_levels.rs`).
+/// - `none` (for a PNG it must scale) and `fast`: one cheap try of each colour reduction with two
+///   filters, no filter and Bigrams, and libdeflate at level 5; a try that grows past the original stops
+///   early. Preset 1 (level 10, near-optimal) saved 5 points more in 3 to 4 times the time.
+/// - `max`: preset 4 (six filter strategies, libdeflate at level 12). Preset 6 saved nothing more on
+///   the same images in 5 times the time.
+fn options(effort: Effort) -> oxipng::Options {
+    let mut options = match effort {
+        Effort::None | Effort::Fast => {
+            let mut options = oxipng::Options::from_preset(0);
+            options.filters = oxipng::indexset! { oxipng::FilterStrategy::NONE, oxipng::FilterStrategy::Bigrams };
+            options
+        }
+        Effort::Max => oxipng::Options::from_preset(4),
+    };
     options.strip = oxipng::StripChunks::Strip(oxipng::indexset! { *b"tEXt", *b"zTXt", *b"iTXt", *b"tIME" });
     options
 }
 
-pub(super) fn optimize(data: &[u8], over: impl Fn((u32, u32)) -> Option<(u32, u32)>) -> Optimized {
+/// Under `fast`, the share of its bytes a PNG must lose for folio to package the recompressed one: less
+/// is not worth a reader's while, and so an image is left byte for byte as its author made it.
+const MIN_SAVING: f64 = 0.02;
+
+pub(super) fn optimize(data: &[u8], over: impl Fn((u32, u32)) -> Option<(u32, u32)>, effort: Effort) -> Optimized {
     let chunks = match chunks(data) {
         Ok(chunks) => chunks,
         Err(cause) => return Optimized::undecodable(cause),
@@ -41,25 +56,37 @@ pub(super) fn optimize(data: &[u8], over: impl Fn((u32, u32)) -> Option<(u32, u3
     }) else {
         return Optimized::undecodable("it has no header");
     };
+    let to = over(size);
+    let animated = chunks.iter().any(|(name, _)| name == b"acTL");
+    let unchanged = match to {
+        Some(_) if animated => Outcome::NotResized { size, why: NotResized::AnimatedPng },
+        _ => Outcome::Kept,
+    };
+    if effort == Effort::None && (to.is_none() || animated) {
+        return Optimized { data: None, outcome: unchanged };
+    }
     // Recompressing decodes the image as surely as scaling it does.
     let _permit = match budget::admit(data, "image/png") {
         Ok(permit) => permit,
         Err(refused) => return Optimized::refused(refused),
     };
-    let Some(to) = over(size) else { return recompress(data, Outcome::Kept) };
-    if chunks.iter().any(|(name, _)| name == b"acTL") {
-        return recompress(data, Outcome::NotResized { size, why: NotResized::AnimatedPng });
-    }
-    match downscale(data, &chunks, to) {
-        Ok(png) => Optimized { data: Some(png), outcome: Outcome::Downscaled { from: size, to } },
-        Err(cause) => Optimized::undecodable(cause),
+    match to {
+        Some(to) if !animated => match downscale(data, &chunks, to, effort) {
+            Ok(png) => Optimized { data: Some(png), outcome: Outcome::Downscaled { from: size, to } },
+            Err(cause) => Optimized::undecodable(cause),
+        },
+        _ => recompress(data, unchanged, effort),
     }
 }
 
-/// oxipng's result when it is smaller; `unchanged` says what it is otherwise.
-fn recompress(data: &[u8], unchanged: Outcome) -> Optimized {
-    match oxipng::optimize_from_memory(data, &options()) {
-        Ok(png) if png.len() < data.len() => {
+/// oxipng's result when it saves enough; `unchanged` says what it is otherwise.
+fn recompress(data: &[u8], unchanged: Outcome, effort: Effort) -> Optimized {
+    let enough = match effort {
+        Effort::Fast => (data.len() as f64 * (1.0 - MIN_SAVING)) as usize,
+        Effort::None | Effort::Max => data.len().saturating_sub(1),
+    };
+    match oxipng::optimize_from_memory(data, &options(effort)) {
+        Ok(png) if png.len() <= enough => {
             let outcome = if unchanged == Outcome::Kept { Outcome::Recompressed } else { unchanged };
             Optimized { data: Some(png), outcome }
         }
@@ -68,7 +95,7 @@ fn recompress(data: &[u8], unchanged: Outcome) -> Optimized {
     }
 }
 
-fn downscale(data: &[u8], chunks: &[Chunk<'_>], to: (u32, u32)) -> Result<Vec<u8>, String> {
+fn downscale(data: &[u8], chunks: &[Chunk<'_>], to: (u32, u32), effort: Effort) -> Result<Vec<u8>, String> {
     // The decoder's limit covers what it allocates besides the pixels: a few rows, and the ancillary
     // chunks it inflates, which it need not (an iCCP chunk can inflate to gigabytes); the colour chunks
     // are copied as they are.
@@ -97,7 +124,7 @@ fn downscale(data: &[u8], chunks: &[Chunk<'_>], to: (u32, u32)) -> Result<Vec<u8
     for (name, body) in chunks.iter().filter(|(name, _)| COLOUR_CHUNKS.contains(&name)) {
         image.add_png_chunk(*name, body.to_vec());
     }
-    image.create_optimized_png(&options()).map_err(|e| e.to_string())
+    image.create_optimized_png(&options(effort)).map_err(|e| e.to_string())
 }
 
 /// The chunks of a PNG, by name, up to IEND; their checksums are left to the decoders.
@@ -162,7 +189,7 @@ pub(super) mod tests {
     #[test]
     fn recompression_keeps_every_pixel_and_the_colour_chunk() {
         let original = plain_png(64, 48, png::ColorType::Rgb, |x, y| vec![(x * 4) as u8, (y * 5) as u8, 90]);
-        let optimized = optimize(&original, |_| None);
+        let optimized = optimize(&original, |_| None, Effort::Fast);
         assert_eq!(optimized.outcome, Outcome::Recompressed);
         let smaller = optimized.data.unwrap();
         assert!(smaller.len() < original.len());
@@ -175,7 +202,7 @@ pub(super) mod tests {
     fn an_oversized_png_is_scaled_with_its_alpha() {
         let original =
             plain_png(300, 200, png::ColorType::Rgba, |x, _| vec![200, 10, 10, if x < 150 { 0 } else { 255 }]);
-        let optimized = optimize(&original, |size| super::super::fit(size, 15_000));
+        let optimized = optimize(&original, |size| super::super::fit(size, 15_000), Effort::None);
         assert_eq!(optimized.outcome, Outcome::Downscaled { from: (300, 200), to: (150, 100) });
         let (w, h, pixels) = rgba(&optimized.data.unwrap());
         assert_eq!((w, h), (150, 100));
@@ -188,8 +215,9 @@ pub(super) mod tests {
     fn damaged_pngs_are_reported_not_fatal() {
         let original = plain_png(8, 8, png::ColorType::Rgb, |_, _| vec![1, 2, 3]);
         let cut = &original[..original.len() / 2];
-        assert!(matches!(optimize(cut, |_| None).outcome, Outcome::Undecodable(_)));
-        assert!(matches!(optimize(cut, |_| Some((2, 2))).outcome, Outcome::Undecodable(_)));
-        assert!(matches!(optimize(b"\x89PNG\r\n\x1a\n", |_| None).outcome, Outcome::Undecodable(_)));
+        assert!(matches!(optimize(cut, |_| None, Effort::Fast).outcome, Outcome::Undecodable(_)));
+        assert!(matches!(optimize(cut, |_| Some((2, 2)), Effort::Fast).outcome, Outcome::Undecodable(_)));
+        let signature = b"\x89PNG\r\n\x1a\n";
+        assert!(matches!(optimize(signature, |_| None, Effort::Fast).outcome, Outcome::Undecodable(_)));
     }
 }
