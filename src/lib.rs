@@ -1009,7 +1009,9 @@ fn read_assets(
         }
         // Images only a stylesheet or an SVG uses were not started with the chapters'.
         let image = prepared.remove(&path).unwrap_or_else(|| {
-            prepare_image(root, &path, |data, media_type| images::optimize(data, media_type, config.max_image_pixels))
+            prepare_image(root, &path, |data, media_type| {
+                images::optimize(data, media_type, config.max_image_pixels, config.optimize_images)
+            })
         });
         let Some(admitted) = report.admit(&path, &location, Some(&image)) else { continue };
         queue.extend(
