@@ -24,6 +24,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::diagnostic::Diagnostic;
 use crate::package::Epub;
+use crate::package::images::Effort;
 use crate::target::Target;
 use crate::{RunError, Settings};
 
@@ -255,7 +256,8 @@ fn cover_and_thumbnail(media_type: &str, bytes: &[u8]) -> Result<[(Image, Vec<u8
         "image/webp" => "webp",
         other => return Err(format!("the cover's type {other} cannot be published")),
     };
-    let small = crate::package::images::optimize(&cover, media_type, Some(THUMBNAIL_PIXELS));
+    // A thumbnail is made once per publish; the quick lossless pass is enough for a small image.
+    let small = crate::package::images::optimize(&cover, media_type, Some(THUMBNAIL_PIXELS), Effort::Fast);
     let thumbnail = small.data.unwrap_or_else(|| cover.clone());
     let image = |file: String| Image { file, media_type: media_type.into() };
     Ok([(image(format!("cover.{extension}")), cover), (image(format!("thumbnail.{extension}")), thumbnail)])
