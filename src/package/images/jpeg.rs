@@ -116,7 +116,10 @@ fn is_unshown(marker: u8, body: &[u8]) -> bool {
         0xfe => true,
         0xe1 => match body.strip_prefix(b"Exif\0\0") {
             Some(exif) => exif_orientation(exif).is_none_or(|orientation| orientation == 1),
-            None => body.starts_with(b"http://ns.adobe.com/xap/1.0/\0") || body.starts_with(b"http://ns.adobe.com/xmp/extension/\0"),
+            None => {
+                body.starts_with(b"http://ns.adobe.com/xap/1.0/\0")
+                    || body.starts_with(b"http://ns.adobe.com/xmp/extension/\0")
+            }
         },
         0xed => body.starts_with(b"Photoshop 3.0\0"),
         _ => false,
