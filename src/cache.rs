@@ -16,7 +16,6 @@
 use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
-use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -29,7 +28,7 @@ use xxhash_rust::xxh3::{Xxh3, xxh3_128};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::package::Finished;
+use crate::document::{Bytes, Finished};
 
 const MAGIC: &[u8; 8] = b"FOLIOC05";
 /// Bytes of the HMAC kept at an entry's end.
@@ -64,61 +63,6 @@ impl KeyBuilder {
     /// The key.
     pub fn finish(&self) -> Key {
         self.0.digest128()
-    }
-}
-
-/// Bytes in memory, or the payload of a cache entry mapped from its file: a rebuild leaves the compressed
-/// documents of unchanged chapters in the system's file cache, rather than copying megabytes into fresh
-/// memory only to write them out again.
-#[derive(Clone)]
-pub enum Bytes {
-    /// Made by this build.
-    Owned(Vec<u8>),
-    /// The first `len` bytes of a mapped entry.
-    Mapped(Arc<Mmap>, usize),
-}
-
-impl Bytes {
-    /// The first `len` bytes.
-    fn truncated(self, len: usize) -> Self {
-        match self {
-            Bytes::Owned(mut bytes) => {
-                bytes.truncate(len);
-                Bytes::Owned(bytes)
-            }
-            Bytes::Mapped(map, whole) => Bytes::Mapped(map, len.min(whole)),
-        }
-    }
-}
-
-impl Deref for Bytes {
-    type Target = [u8];
-
-    fn deref(&self) -> &[u8] {
-        match self {
-            Bytes::Owned(bytes) => bytes,
-            Bytes::Mapped(map, len) => &map[..*len],
-        }
-    }
-}
-
-impl From<Vec<u8>> for Bytes {
-    fn from(bytes: Vec<u8>) -> Self {
-        Bytes::Owned(bytes)
-    }
-}
-
-impl PartialEq for Bytes {
-    fn eq(&self, other: &Self) -> bool {
-        **self == **other
-    }
-}
-
-impl Eq for Bytes {}
-
-impl std::fmt::Debug for Bytes {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Bytes({} bytes)", self.len())
     }
 }
 
@@ -410,7 +354,7 @@ mod tests {
         let mut other = body.to_vec();
         other[version_at] ^= 1;
         other.extend_from_slice(&tag(&other, &SECRET));
-        type Meta = (RenderedChapter, Result<crate::validate::Document, String>);
+        type Meta = (RenderedChapter, Result<crate::document::Document, String>);
         assert!(decode::<Meta>(&other, &SECRET).is_none());
         assert!(decode::<Meta>(&bytes, &SECRET).is_some());
     }

@@ -9,7 +9,7 @@
 //!    the [`cache`] already holds is hashed and dropped, not kept, and one whose files the [`memo`]
 //!    knows unchanged is not read at all
 //! 4. [`resolve`]: links between chapters, the Sources page
-//! 5. [`package`]: assets, OPF, nav, NCX → [`package::Epub`] in memory, each page adapted to the
+//! 5. [`package`]: assets, OPF, nav, NCX → [`document::Epub`] in memory, each page adapted to the
 //!    [`target`] reader (Kobo's kepub, Send to Kindle) as it is framed; [`fonts`] cuts the embedded
 //!    fonts down to the characters the package's documents show
 //! 6. [`validate`]: folio's own structural check of that package
@@ -29,6 +29,7 @@ pub mod cite;
 pub mod config;
 pub mod cover;
 pub mod diagnostic;
+pub mod document;
 pub mod epubcheck;
 pub mod fonts;
 pub mod i18n;
@@ -56,8 +57,8 @@ use rayon::prelude::*;
 
 use crate::config::{BookConfig, Cover};
 use crate::diagnostic::Diagnostic;
+use crate::document::Epub;
 use crate::load::{BookSources, ReadRoot};
-use crate::package::Epub;
 use crate::render::RenderedChapter;
 use crate::target::Target;
 
@@ -342,10 +343,10 @@ pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
     }
     let identifier = identifier(&book.config);
     // Each chapter's document was checked when it was finished (and cached with the result).
-    let mut documents: Vec<(String, validate::Document)> = Vec::new();
+    let mut documents: Vec<(String, document::Document)> = Vec::new();
     for chapter in &mut chapters {
         let path = package::text_path(&ctx.files[chapter.rendered.entry]);
-        match std::mem::replace(&mut chapter.finished.document, Ok(validate::Document::default())) {
+        match std::mem::replace(&mut chapter.finished.document, Ok(document::Document::default())) {
             Ok(d) => documents.push((path, d)),
             Err(message) => diagnostics.push(internal_error(&book, &ctx.files, &path, &message)),
         }
@@ -366,12 +367,12 @@ pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
         bibliography,
     });
     // The generated pages (contents, NCX, OPF, …) are checked and compressed the same way, through the cache.
-    let finished: Vec<(usize, package::Finished)> = epub
+    let finished: Vec<(usize, document::Finished)> = epub
         .files
         .par_iter()
         .enumerate()
         .filter_map(|(i, (path, entry))| match entry {
-            package::Entry::Plain(data) if validate::is_xml(path) => Some((i, path, data)),
+            document::Entry::Plain(data) if validate::is_xml(path) => Some((i, path, data)),
             _ => None,
         })
         .map(|(i, path, data)| {
@@ -385,7 +386,7 @@ pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
             Ok(d) => documents.push((path, d)),
             Err(message) => diagnostics.push(internal_error(&book, &ctx.files, &path, &message)),
         }
-        epub.files[i].1 = package::Entry::Deflated(page.compressed);
+        epub.files[i].1 = document::Entry::Deflated(page.compressed);
     }
     if book.config.subsets_fonts() {
         let (before, after) = subset_fonts(

@@ -549,7 +549,7 @@ fn run_check(BookArgs { book, target, root }: BookArgs, strict: bool, epubcheck:
 }
 
 /// Writes the package to a temporary file, runs EPUBCheck on it and reports; returns how many problems it found.
-fn run_epubcheck(epub: &folio::package::Epub, build: &Build) -> Result<usize, u8> {
+fn run_epubcheck(epub: &folio::document::Epub, build: &Build) -> Result<usize, u8> {
     // Created exclusively at an unpredictable name in the temporary folder, and removed when dropped.
     let written = tempfile::Builder::new().prefix("folio-check-").suffix(".epub").tempfile().and_then(|mut file| {
         let mut out = std::io::BufWriter::new(file.as_file_mut());

@@ -10,9 +10,8 @@ use std::collections::{HashMap, HashSet};
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 
-use crate::package::Epub;
+use crate::document::{Document, Epub, IdList, Link};
 use crate::text::CharSet;
 
 /// One problem in the package: the file inside the EPUB and what is wrong.
@@ -22,105 +21,6 @@ pub struct Problem {
     pub file: String,
     /// What is wrong.
     pub message: String,
-}
-
-/// A sorted set of ids stored end to end in one string, so it reads back from the build cache as two
-/// allocations instead of one per id, and answers lookups by binary search without being rebuilt.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IdList {
-    text: String,
-    ends: Vec<u32>,
-}
-
-impl IdList {
-    /// The list of these ids, sorted and without duplicates.
-    pub fn new<S: AsRef<str>>(ids: impl IntoIterator<Item = S>) -> Self {
-        let mut sorted: Vec<S> = ids.into_iter().collect();
-        sorted.sort_unstable_by(|a, b| a.as_ref().cmp(b.as_ref()));
-        sorted.dedup_by(|a, b| a.as_ref() == b.as_ref());
-        let mut list = Self { text: String::new(), ends: Vec::with_capacity(sorted.len()) };
-        for id in &sorted {
-            list.text.push_str(id.as_ref());
-            list.ends.push(u32::try_from(list.text.len()).unwrap_or(u32::MAX));
-        }
-        list
-    }
-
-    fn get(&self, i: usize) -> &str {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        // Only a damaged cache entry could give bad offsets, and those fail the entry's checksum.
-        self.text.get(start..self.ends[i] as usize).unwrap_or("")
-    }
-
-    /// True when the list holds `id`.
-    pub fn contains(&self, id: &str) -> bool {
-        let (mut low, mut high) = (0, self.ends.len());
-        while low < high {
-            let middle = low + (high - low) / 2;
-            match self.get(middle).cmp(id) {
-                std::cmp::Ordering::Less => low = middle + 1,
-                std::cmp::Ordering::Greater => high = middle,
-                std::cmp::Ordering::Equal => return true,
-            }
-        }
-        false
-    }
-
-    /// Every id, in sorted order.
-    pub fn iter(&self) -> impl Iterator<Item = &str> {
-        (0..self.ends.len()).map(|i| self.get(i))
-    }
-}
-
-/// What folio's check learned about one XML document: its ids and the internal links it holds.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Document {
-    /// Every id.
-    pub ids: IdList,
-    /// For every internal link to another file (links within the document were checked when it
-    /// was parsed): the href as written, the resolved path inside the zip, and `#` plus the fragment
-    /// (empty without one), each followed by NUL, which cannot occur in XML. One string reads back
-    /// from the cache faster than a string per field.
-    links: String,
-    /// Every character of the text a reader may show (text and `alt`), each once, in order; empty unless
-    /// asked for, since only embedded fonts need it.
-    pub characters: String,
-}
-
-/// An internal link of a document.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Link<'a> {
-    /// The href as written.
-    pub href: &'a str,
-    /// The path inside the zip it resolves to.
-    pub target: &'a str,
-    /// The fragment, percent-decoded.
-    pub fragment: Option<&'a str>,
-}
-
-impl Document {
-    /// Every internal link, in document order.
-    pub fn links(&self) -> impl Iterator<Item = Link<'_>> {
-        let mut fields = self.links.split_terminator('\0');
-        std::iter::from_fn(move || {
-            let href = fields.next()?;
-            let target = fields.next()?;
-            let fragment = fields.next()?.strip_prefix('#');
-            Some(Link { href, target, fragment })
-        })
-    }
-
-    fn push_link(&mut self, href: &str, target: &str, fragment: Option<&str>) {
-        for field in [href, target] {
-            self.links.push_str(field);
-            self.links.push('\0');
-        }
-        if let Some(fragment) = fragment {
-            self.links.push('#');
-            self.links.push_str(fragment);
-        }
-        self.links.push('\0');
-    }
 }
 
 /// Checks a whole package whose files are all at hand (tests use it; `build` checks as it goes).
@@ -352,7 +252,7 @@ mod tests {
         Epub {
             files: files
                 .iter()
-                .map(|(p, d)| (p.to_string(), crate::package::Entry::Plain(d.as_bytes().to_vec())))
+                .map(|(p, d)| (p.to_string(), crate::document::Entry::Plain(d.as_bytes().to_vec())))
                 .collect(),
             modified: 0,
         }

@@ -69,7 +69,7 @@ impl ChapterJob<'_> {
     /// A chapter the cache holds.
     pub(crate) fn cached(
         &self,
-        (rendered, finished): (RenderedChapter, package::Finished),
+        (rendered, finished): (RenderedChapter, crate::document::Finished),
         origin: Origin,
         diagnostics: Vec<Diagnostic>,
     ) -> FinishedChapter {

@@ -3,8 +3,8 @@
 use rayon::prelude::*;
 
 use crate::diagnostic::{Diagnostic, Location};
-use crate::package::Epub;
-use crate::{cache, fonts, package, validate};
+use crate::document::Epub;
+use crate::{cache, fonts, package};
 
 /// A font of the book: its package path, how to show it, where book.toml names it, its size.
 pub(crate) struct FontFile {
@@ -18,7 +18,7 @@ pub(crate) struct FontFile {
 pub(crate) fn subset_fonts(
     epub: &mut Epub,
     fonts: &[FontFile],
-    documents: &[(String, validate::Document)],
+    documents: &[(String, crate::document::Document)],
     stylesheets: &[String],
     cache: Option<&cache::Cache>,
     diagnostics: &mut Vec<Diagnostic>,
@@ -36,7 +36,7 @@ pub(crate) fn subset_fonts(
     for font in fonts {
         let path = package_path(&font.href);
         if let Some(i) = epub.files.iter().position(|(p, _)| *p == path)
-            && let package::Entry::Plain(data) = &mut epub.files[i].1
+            && let crate::document::Entry::Plain(data) = &mut epub.files[i].1
         {
             let media_type = package::assets::sniff_font(data).unwrap_or_default();
             jobs.push((i, font, media_type, std::mem::take(data)));
@@ -54,7 +54,7 @@ pub(crate) fn subset_fonts(
         before += size;
         after += font.data.len() as u64;
         diagnostics.extend(font.warning);
-        epub.files[i].1 = package::Entry::Plain(font.data);
+        epub.files[i].1 = crate::document::Entry::Plain(font.data);
     }
     (before, after)
 }

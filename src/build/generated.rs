@@ -25,7 +25,7 @@ pub(crate) fn finish_generated(
     data: &[u8],
     modified: i64,
     characters: bool,
-) -> io::Result<package::Finished> {
+) -> io::Result<crate::document::Finished> {
     let text = std::str::from_utf8(data).map_err(io::Error::other)?;
     let Some(cache) = cache else { return package::finish_document(path, text, modified, characters) };
     let key = cache::KeyBuilder::new()

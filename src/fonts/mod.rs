@@ -7,7 +7,7 @@
 //! with a warning. Procedure, run once the package's documents are checked:
 //!
 //! 1. [`Wanted`]: every character of the package's XHTML text (collected as each document is checked,
-//!    [`crate::validate::Document::characters`]), what the stylesheets may draw themselves and the features
+//!    [`crate::document::Document::characters`]), what the stylesheets may draw themselves and the features
 //!    they name ([`css`]).
 //! 2. Per font, in parallel, or from the cache under a hash of the font's bytes and of [`Wanted`]: a WOFF or
 //!    WOFF2 font is unwrapped to its sfnt font ([`woff`]); its OS/2 embedding flags are honoured
@@ -34,7 +34,7 @@ pub struct Wanted {
 }
 
 impl Wanted {
-    /// The characters of the documents' texts (each [`crate::validate::Document::characters`]) and what the
+    /// The characters of the documents' texts (each [`crate::document::Document::characters`]) and what the
     /// stylesheets may draw.
     pub fn new<'a>(texts: impl IntoIterator<Item = &'a str>, stylesheets: &[&str]) -> Self {
         let mut characters = CharSet::default();

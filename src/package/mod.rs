@@ -11,14 +11,13 @@ pub mod opf;
 pub mod stylesheets;
 pub mod xhtml;
 
-use std::borrow::Cow;
-use std::io::{self, Cursor, Read, Seek, Write};
+use std::io::{self, Cursor, Seek, Write};
 
 use zip::write::{SimpleFileOptions, StreamWriter};
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
-use crate::cache::Bytes;
 use crate::config::BookConfig;
+use crate::document::{Entry, Epub, Finished};
 use crate::i18n::Strings;
 use crate::outline::{self, Matter, Outline, Target};
 use crate::render::{IMAGE_DIR, RenderedChapter, TEXT_DIR};
@@ -69,49 +68,6 @@ pub struct CoverImage {
     pub image: Asset,
     /// Alt text for the cover page.
     pub alt: String,
-}
-
-/// The content of one file of the package.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Entry {
-    /// Bytes to be compressed when zipping.
-    Plain(Vec<u8>),
-    /// Already compressed: a zip holding just this file, copied into the EPUB as it is.
-    Deflated(Bytes),
-}
-
-/// The EPUB's files in zip order (paths inside the zip), ready to be zipped.
-#[derive(Debug, Clone)]
-pub struct Epub {
-    /// `(path, content)`, `mimetype` first.
-    pub files: Vec<(String, Entry)>,
-    /// Timestamp for every entry.
-    pub modified: i64,
-}
-
-impl Epub {
-    /// The bytes of a file, decompressed if need be.
-    pub fn read(&self, path: &str) -> Option<Cow<'_, [u8]>> {
-        let (_, entry) = self.files.iter().find(|(p, _)| p == path)?;
-        match entry {
-            Entry::Plain(data) => Some(Cow::Borrowed(data)),
-            Entry::Deflated(zip) => {
-                let mut archive = ZipArchive::new(Cursor::new(&zip[..])).ok()?;
-                let mut data = Vec::new();
-                archive.by_index(0).ok()?.read_to_end(&mut data).ok()?;
-                Some(Cow::Owned(data))
-            }
-        }
-    }
-}
-
-/// A document ready for the zip: folio's check of it and its compressed bytes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finished {
-    /// folio's check of the document, or what is wrong with it.
-    pub document: Result<validate::Document, String>,
-    /// A zip holding just the document, deflated.
-    pub compressed: Bytes,
 }
 
 /// Checks and compresses one XML document of the package; with `characters`, also collects the characters

@@ -4,7 +4,8 @@
 use roxmltree::{Document, Node};
 
 use super::page::Font;
-use crate::package::{Epub, ROOT};
+use crate::document::Epub;
+use crate::package::ROOT;
 
 const DC: &str = "http://purl.org/dc/elements/1.1/";
 

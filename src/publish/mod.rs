@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use crate::diagnostic::Diagnostic;
-use crate::package::Epub;
+use crate::document::Epub;
 use crate::package::images::Effort;
 use crate::target::Target;
 use crate::{RunError, Settings};

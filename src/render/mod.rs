@@ -155,7 +155,7 @@ pub struct RenderedChapter {
     /// Headings in order.
     pub headings: Vec<Heading>,
     /// Every id in the body.
-    pub ids: crate::validate::IdList,
+    pub ids: crate::document::IdList,
     /// Links into other chapters with a fragment.
     pub cross_links: Vec<CrossLink>,
     /// Images used.
@@ -1180,7 +1180,7 @@ impl<'a> ChapterRenderer<'a> {
         body.push_str(&content);
         body.push_str("</section>\n");
         body.push_str(&notes);
-        self.result.ids = crate::validate::IdList::new(&ids);
+        self.result.ids = crate::document::IdList::new(&ids);
         // memchr's searcher: these scan every byte of every chapter on a cold build.
         let images = memmem::find_iter(body.as_bytes(), "<img ").count();
         let described = memmem::find_iter(body.as_bytes(), " alt=\"")
