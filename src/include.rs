@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::diagnostic::{Diagnostic, Location, Severity, SourceText};
-use crate::load::{ReadRoot, Stamp};
+use crate::files::{ReadRoot, Stamp};
 use crate::outline::normalize_relative;
 
 /// mdBook stops at this depth too; it also stops include cycles.
@@ -392,7 +392,7 @@ impl Expander<'_> {
             None => {
                 let (source, stamp) = match self.root.read_text_stamped(&relative) {
                     Ok(read) => read,
-                    Err(crate::load::TextError::Read(crate::load::ReadError::OutsideRoot)) => {
+                    Err(crate::files::TextError::Read(crate::files::ReadError::OutsideRoot)) => {
                         self.warn(text, range, outside());
                         return Outcome::Kept;
                     }

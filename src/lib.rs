@@ -31,6 +31,7 @@ pub mod cover;
 pub mod diagnostic;
 pub mod document;
 pub mod epubcheck;
+pub mod files;
 pub mod fonts;
 pub mod i18n;
 pub mod include;
@@ -58,7 +59,8 @@ use rayon::prelude::*;
 use crate::config::{BookConfig, Cover};
 use crate::diagnostic::Diagnostic;
 use crate::document::Epub;
-use crate::load::{BookSources, ReadRoot};
+use crate::files::ReadRoot;
+use crate::load::BookSources;
 use crate::render::RenderedChapter;
 use crate::target::Target;
 
@@ -410,10 +412,9 @@ pub fn build(book_dir: &Path, settings: &Settings) -> Result<Build, RunError> {
         if let Some(memo) = memo {
             let _ = memo.store(cache);
         }
-        cache
-            .prune()
-            .err()
-            .map(|e| Diagnostic::warning(cache.dir(), format!("cannot clean the build cache ({})", load::describe(&e))))
+        cache.prune().err().map(|e| {
+            Diagnostic::warning(cache.dir(), format!("cannot clean the build cache ({})", files::describe(&e)))
+        })
     };
     let check_links = || {
         let paths: HashSet<&str> = epub.files.iter().map(|(p, _)| p.as_str()).collect();

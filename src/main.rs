@@ -387,7 +387,7 @@ fn run_mdbook(strict: bool, all_warnings: bool) -> ExitCode {
     use std::io::Read as _;
     let mut json = String::new();
     if let Err(e) = std::io::stdin().take(MAX_RENDER_CONTEXT_BYTES).read_to_string(&mut json) {
-        return ExitCode::from(fail(format!("cannot read mdBook's render context ({})", folio::load::describe(&e))));
+        return ExitCode::from(fail(format!("cannot read mdBook's render context ({})", folio::files::describe(&e))));
     }
     let context = match folio::mdbook::read(&json) {
         Ok(context) => context,
@@ -461,7 +461,7 @@ fn run_build(args: &BuildArgs) -> Result<(PathBuf, Build), u8> {
     let output = output_path(args, &build.slug);
     refuse_source_output(&dir, &output).map_err(fail)?;
     let epub_bytes = folio::write::atomically(&output, |w| folio::package::write_zip(epub, w))
-        .map_err(|e| fail(format!("failed to write '{}' ({})", output.display(), folio::load::describe(&e))))?;
+        .map_err(|e| fail(format!("failed to write '{}' ({})", output.display(), folio::files::describe(&e))))?;
     if !args.quiet {
         let cached = match build.stats.cached {
             0 => String::new(),
@@ -559,7 +559,7 @@ fn run_epubcheck(epub: &folio::document::Epub, build: &Build) -> Result<usize, u
         Ok(file)
     });
     let file = written
-        .map_err(|e| fail(format!("failed to write the package for EPUBCheck ({})", folio::load::describe(&e))))?;
+        .map_err(|e| fail(format!("failed to write the package for EPUBCheck ({})", folio::files::describe(&e))))?;
     let found = folio::epubcheck::check(file.path(), &build.origins, &build.config_path);
     drop(file);
     let diagnostics = found.map_err(fail)?;
@@ -635,5 +635,5 @@ fn run_merge(manifests: &[PathBuf], site: &Path, quiet: bool) -> Result<(), u8> 
 }
 
 fn site_error(site: &Path, e: &std::io::Error) -> u8 {
-    fail(format!("failed to write the site '{}' ({})", site.display(), folio::load::describe(e)))
+    fail(format!("failed to write the site '{}' ({})", site.display(), folio::files::describe(e)))
 }

@@ -20,8 +20,8 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 use crate::cache::{Cache, Key, KeyBuilder};
+use crate::files::{ReadRoot, Stamp};
 use crate::include::Expanded;
-use crate::load::{ReadRoot, Stamp};
 
 /// What a build knows of each chapter it read, by the chapter's path relative to the book folder.
 type Chapters = BTreeMap<PathBuf, Recorded>;
@@ -107,8 +107,8 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::files::SETTLE_TIME;
     use crate::include;
-    use crate::load::SETTLE_TIME;
 
     const CHAPTER: &str = "src/a.md";
 

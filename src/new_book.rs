@@ -21,7 +21,7 @@ pub enum NewBookError {
     #[error("'{}' already exists; folio new never writes over a file", .0.display())]
     Exists(PathBuf),
     /// The folder or a file could not be written.
-    #[error("failed to write '{}' ({})", .0.display(), crate::load::describe(.1))]
+    #[error("failed to write '{}' ({})", .0.display(), crate::files::describe(.1))]
     Write(PathBuf, io::Error),
 }
 

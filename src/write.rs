@@ -31,7 +31,7 @@ pub fn atomically<T>(path: &Path, write: impl FnOnce(&mut dyn Write) -> io::Resu
         let reason = if parent.ancestors().any(Path::is_file) {
             "a file is in the way".to_string()
         } else {
-            crate::load::describe(&e)
+            crate::files::describe(&e)
         };
         io::Error::new(e.kind(), format!("cannot create folder '{}': {reason}", parent.display()))
     })?;

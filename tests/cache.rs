@@ -131,7 +131,7 @@ fn a_rebuild_skips_reading_settled_unchanged_chapters_and_still_sees_every_edit(
     assert_eq!((fresh.chapters, fresh.unread), (7, 0));
     // Files that changed just before a build are not recorded (the unit tests in memo.rs show it);
     // once they have settled, one more build records them.
-    std::thread::sleep(folio::load::SETTLE_TIME + std::time::Duration::from_millis(100));
+    std::thread::sleep(folio::files::SETTLE_TIME + std::time::Duration::from_millis(100));
     build();
     // Every chapter: none reports anything while it is read (one that did would be read every time).
     let (unchanged, before) = build();

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::diagnostic::{Diagnostic, Location};
-use crate::load::{ReadError, ReadRoot};
+use crate::files::{ReadError, ReadRoot};
 
 /// A file for the package.
 #[derive(Debug, Clone, PartialEq, Eq)]

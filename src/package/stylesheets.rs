@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::diagnostic::{Diagnostic, Location, SourceText};
-use crate::load::ReadRoot;
+use crate::files::ReadRoot;
 use crate::outline::{normalize_relative, percent_decode};
 use crate::sanitize::css::{self, Url, Verdict};
 use crate::sanitize::{Finding, MAX_LISTED, UrlKind, classify, data_image, data_url};

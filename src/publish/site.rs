@@ -37,7 +37,7 @@ pub fn read_manifests(paths: &[PathBuf]) -> (Vec<Merged>, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
     for path in paths {
         let manifest = fs::read(path)
-            .map_err(|e| format!("cannot read the manifest ({})", crate::load::describe(&e)))
+            .map_err(|e| format!("cannot read the manifest ({})", crate::files::describe(&e)))
             .and_then(|bytes| super::read_manifest(&bytes))
             .and_then(|manifest| check_downloads(path, &manifest).map(|()| manifest));
         match manifest {
@@ -60,7 +60,7 @@ fn check_downloads(manifest_path: &Path, manifest: &Manifest) -> Result<(), Stri
     let folder = folder_of(manifest_path);
     for download in &manifest.files {
         let bytes = fs::read(folder.join(&download.file))
-            .map_err(|e| format!("cannot read '{}' beside it ({})", download.file, crate::load::describe(&e)))?;
+            .map_err(|e| format!("cannot read '{}' beside it ({})", download.file, crate::files::describe(&e)))?;
         if bytes.len() as u64 != download.bytes || super::sha256_hex(&bytes) != download.sha256 {
             return Err(format!("'{}' beside it is not the file it describes (size or SHA-256 differ)", download.file));
         }
