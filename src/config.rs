@@ -7,7 +7,7 @@
 use std::ops::Range;
 use std::path::PathBuf;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
@@ -39,6 +39,28 @@ pub enum FootnoteNumbering {
     Chapter,
     /// One sequence across the whole book.
     Book,
+}
+
+/// `[epub] max-image-pixels` when not given: Apple Books asks that images inside a book have no more
+/// than 4 million pixels, the strictest of the stores' limits (see the README).
+pub const DEFAULT_MAX_PIXELS: u64 = 4_000_000;
+
+/// How hard folio works at making images smaller without changing a pixel (`[epub] optimize-images`).
+/// Scaling down to `max-image-pixels` is another setting, done at every effort.
+///
+/// Measured on real screenshots, diagrams and photos (see the guide's "Images"): `fast` gets most of
+/// what `max` saves in a small part of its time, so a clean build pays for it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Effort {
+    /// Images are packaged as they are.
+    None,
+    /// One cheap lossless try for each PNG, kept when it saves enough, and JPEG metadata no reader shows
+    /// dropped.
+    #[default]
+    Fast,
+    /// oxipng's most thorough search, for release builds.
+    Max,
 }
 
 /// A person credited in the book with a MARC relator role (`aut`, `edt`, `trl`, `ill`, …).
@@ -145,7 +167,7 @@ pub struct BookConfig {
     /// `[epub] max-image-pixels`: larger PNG and JPEG images are scaled down to it; `None` keeps every size.
     pub max_image_pixels: Option<u64>,
     /// `[epub] optimize-images`: how hard images are made smaller without loss.
-    pub optimize_images: crate::package::images::Effort,
+    pub optimize_images: Effort,
     /// The `[preprocessor.*]` tables other than mdBook's built-in ones, which `folio build` does not run.
     pub preprocessors: Vec<Located<String>>,
     /// Where paths taken from mdbook-epub's `[output.epub]` are written: mdbook-epub looks for them in
@@ -278,7 +300,7 @@ struct RawEpub {
     base_url: Option<Spanned<String>>,
     max_image_pixels: Option<Spanned<toml::Value>>,
     #[serde(default)]
-    optimize_images: crate::package::images::Effort,
+    optimize_images: Effort,
 }
 
 /// Keys mdBook knows in `[book]`; others get a warning.
@@ -575,9 +597,9 @@ fn validate(
         }
     });
     let max_image_pixels = match epub.max_image_pixels {
-        None => Some(crate::package::images::DEFAULT_MAX_PIXELS),
+        None => Some(DEFAULT_MAX_PIXELS),
         Some(value) => match value.get_ref() {
-            toml::Value::Boolean(true) => Some(crate::package::images::DEFAULT_MAX_PIXELS),
+            toml::Value::Boolean(true) => Some(DEFAULT_MAX_PIXELS),
             toml::Value::Integer(0) | toml::Value::Boolean(false) => None,
             toml::Value::Integer(n) if *n > 0 => Some(n.unsigned_abs()),
             _ => {
@@ -813,7 +835,6 @@ mod tests {
 
     #[test]
     fn optimize_images_takes_a_level() {
-        use crate::package::images::Effort;
         let with = |value: &str| load_str(&format!("[book]\ntitle = \"T\"\n[epub]\noptimize-images = {value}\n"));
         assert_eq!(load_str("[book]\ntitle = \"T\"\n").0.unwrap().optimize_images, Effort::Fast);
         assert_eq!(with("\"none\"").0.unwrap().optimize_images, Effort::None);

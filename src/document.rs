@@ -1,6 +1,7 @@
 //! The finished document, as the stages from render to write hand it on: bytes that may be mapped from
 //! the build cache ([`Bytes`]), a document checked and compressed ([`Finished`]), what folio's check
-//! learned of it ([`Document`], [`IdList`]) and the EPUB's files ([`Epub`]).
+//! learned of it ([`Document`], [`IdList`]), the files that go in as they are ([`Asset`]) and the EPUB's
+//! files ([`Epub`]).
 //!
 //! It imports nothing of folio's, so the cache, render, validate and package can all use it without
 //! importing each other.
@@ -67,6 +68,17 @@ impl std::fmt::Debug for Bytes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Bytes({} bytes)", self.len())
     }
+}
+
+/// A file for the package: an image, a stylesheet, a font.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Asset {
+    /// Path relative to the package root (`images/x.png`).
+    pub href: String,
+    /// Media type, from the bytes.
+    pub media_type: &'static str,
+    /// The bytes.
+    pub data: Vec<u8>,
 }
 
 /// The content of one file of the package.

@@ -37,6 +37,7 @@ pub mod i18n;
 pub mod include;
 pub mod load;
 pub mod mdbook;
+pub mod media;
 pub mod memo;
 pub mod new_book;
 pub mod outline;

@@ -8,9 +8,9 @@ use super::fonts::FontFile;
 use super::generated::{GENERATED_COVER, cached_image, stylesheet_hrefs};
 use crate::config::{BookConfig, Cover};
 use crate::diagnostic::{Diagnostic, Location};
+use crate::document::Asset;
 use crate::files::ReadRoot;
 use crate::load::BookSources;
-use crate::package::Asset;
 use crate::package::images::{self, Outcome};
 use crate::render::RenderedChapter;
 use crate::target::Target;
@@ -180,7 +180,7 @@ pub(crate) fn read_assets(
     for font in &config.fonts {
         let location = at(&font.range);
         match package::assets::read(root, &font.value, "font", &location) {
-            Ok(data) => match package::assets::sniff_font(&data) {
+            Ok(data) => match crate::media::sniff_font(&data) {
                 Some(media_type) => {
                     let name = text::asset_name(Path::new(font.value.file_name().unwrap_or_default()));
                     let href = format!("fonts/{name}");

@@ -38,7 +38,7 @@ pub(crate) fn subset_fonts(
         if let Some(i) = epub.files.iter().position(|(p, _)| *p == path)
             && let crate::document::Entry::Plain(data) = &mut epub.files[i].1
         {
-            let media_type = package::assets::sniff_font(data).unwrap_or_default();
+            let media_type = crate::media::sniff_font(data).unwrap_or_default();
             jobs.push((i, font, media_type, std::mem::take(data)));
         }
     }

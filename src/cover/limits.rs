@@ -27,8 +27,9 @@ use crate::package::images::budget;
 /// The most elements an SVG drawn by folio may have, `<use>` expanded.
 pub const MAX_ELEMENTS: u64 = 100_000;
 
-/// The deepest chain of nested elements and references an SVG drawn by folio may have.
-pub const MAX_DEPTH: usize = 256;
+/// The deepest chain of nested elements and references an SVG drawn by folio may have: as deep as any
+/// SVG folio packages may nest its elements.
+pub const MAX_DEPTH: usize = crate::sanitize::svg::MAX_DEPTH;
 
 /// How deep SVG images embedded in an SVG are drawn.
 pub const MAX_NESTED_SVG: usize = 2;
@@ -166,7 +167,7 @@ impl Embedded {
     }
 
     fn resolve(&self, data: Arc<Vec<u8>>, options: &usvg::Options<'_>) -> Option<usvg::ImageKind> {
-        let media_type = crate::package::assets::sniff_image(&data)?;
+        let media_type = crate::media::sniff_image(&data)?;
         if media_type == "image/svg+xml" {
             if self.nested.load(Ordering::Relaxed) >= MAX_NESTED_SVG {
                 self.refuse(format!("it nests SVG images more than {MAX_NESTED_SVG} deep"));

@@ -17,13 +17,12 @@ use zip::write::{SimpleFileOptions, StreamWriter};
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
 use crate::config::BookConfig;
-use crate::document::{Entry, Epub, Finished};
+use crate::document::{Asset, Entry, Epub, Finished};
 use crate::i18n::Strings;
 use crate::outline::{self, Matter, Outline, Target};
 use crate::render::{IMAGE_DIR, RenderedChapter, TEXT_DIR};
 use crate::validate;
 
-pub use self::assets::Asset;
 use self::nav::{Landmark, NavPoint};
 use self::opf::{ContentFacts, Item};
 use self::xhtml::Frame;
@@ -376,7 +375,11 @@ pub fn assemble(parts: Parts<'_>) -> Epub {
     });
 
     facts.has_images = items.iter().any(|i| i.media_type.starts_with("image/") && i.id != "cover-image");
-    let options = frame.target.package_options(&landmarks);
+    let target = frame.target;
+    let guide = landmarks.iter().filter_map(|l| {
+        Some(opf::Reference { kind: target.guide_type(l.kind)?, title: l.label.clone(), href: l.href.clone() })
+    });
+    let options = opf::Options { single_title: target.single_title(), guide: guide.collect() };
     let opf = opf::package_document(config, parts.identifier, parts.modified, &items, facts, &options);
 
     let mut files = vec![

@@ -12,14 +12,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::diagnostic::{Diagnostic, Location, SourceText};
+use crate::document::Asset;
 use crate::files::ReadRoot;
+use crate::media::{sniff_font, sniff_image};
 use crate::outline::{normalize_relative, percent_decode};
 use crate::sanitize::css::{self, Url, Verdict};
 use crate::sanitize::{Finding, MAX_LISTED, UrlKind, classify, data_image, data_url};
 use crate::text::asset_name;
-
-use super::Asset;
-use super::assets::{sniff_font, sniff_image};
 
 /// A stylesheet ready for the package.
 #[derive(Debug, Default)]

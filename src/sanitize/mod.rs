@@ -142,7 +142,7 @@ fn decode_base64(text: &[u8]) -> Option<Vec<u8>> {
 /// whose content would need sanitising of its own).
 pub fn data_image(url: &str) -> Option<&'static str> {
     let (claimed, data) = data_url(url)?;
-    let sniffed = crate::package::assets::sniff_image(&data)?;
+    let sniffed = crate::media::sniff_image(&data)?;
     (sniffed != "image/svg+xml" && sniffed == claimed).then_some(sniffed)
 }
 

@@ -27,8 +27,8 @@ const XLINK_NS: &str = "http://www.w3.org/1999/xlink";
 const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
 
 /// Elements nested deeper than this make an SVG refused: readers' SVG parsers and drawing follow
-/// nesting by recursion (the same limit as an SVG cover's, `cover::limits::MAX_DEPTH`).
-pub const MAX_DEPTH: usize = crate::cover::limits::MAX_DEPTH;
+/// nesting by recursion. An SVG cover folio draws has the same limit (`cover::limits::MAX_DEPTH`).
+pub const MAX_DEPTH: usize = 256;
 
 /// An SVG with more nodes (elements, text, comments) than this is refused: parsing holds them all.
 pub const MAX_NODES: u32 = 1_000_000;

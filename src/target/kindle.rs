@@ -24,9 +24,7 @@
 use std::path::Path;
 
 use crate::diagnostic::{Diagnostic, Location};
-use crate::package::Asset;
-use crate::package::nav::Landmark;
-use crate::package::opf::Reference;
+use crate::document::Asset;
 
 /// Levels of the table of contents Kindle shows.
 pub const TOC_LEVELS: usize = 2;
@@ -130,21 +128,15 @@ fn unshown_image(media_type: &str) -> Option<String> {
     (media_type == "image/webp").then(|| format!("Kindle does not show {}", image_kind(media_type)))
 }
 
-/// The `<guide>` references Kindle reads, from the book's landmarks.
-pub fn guide(landmarks: &[Landmark]) -> Vec<Reference> {
-    landmarks
-        .iter()
-        .filter_map(|l| {
-            let kind = match l.kind {
-                "toc" => "toc",
-                "bodymatter" => "text",
-                "titlepage" => "title-page",
-                "bibliography" => "bibliography",
-                _ => return None,
-            };
-            Some(Reference { kind, title: l.label.clone(), href: l.href.clone() })
-        })
-        .collect()
+/// The `<guide>` type Kindle reads for a landmark of the book (KPG 5.3), if it reads one.
+pub fn guide_type(landmark: &str) -> Option<&'static str> {
+    match landmark {
+        "toc" => Some("toc"),
+        "bodymatter" => Some("text"),
+        "titlepage" => Some("title-page"),
+        "bibliography" => Some("bibliography"),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -206,12 +198,7 @@ mod tests {
 
     #[test]
     fn guide_names_contents_and_start() {
-        let landmarks = [
-            Landmark { kind: "cover", label: "Cover".into(), href: "text/cover.xhtml".into() },
-            Landmark { kind: "toc", label: "Contents".into(), href: "text/nav.xhtml#toc".into() },
-            Landmark { kind: "bodymatter", label: "Start".into(), href: "text/c001.xhtml".into() },
-        ];
-        let kinds: Vec<&str> = guide(&landmarks).iter().map(|r| r.kind).collect();
+        let kinds: Vec<&str> = ["cover", "toc", "bodymatter"].into_iter().filter_map(guide_type).collect();
         assert_eq!(kinds, ["toc", "text"]);
     }
 }

@@ -14,9 +14,6 @@ pub mod kobo;
 
 use std::borrow::Cow;
 
-use crate::package::nav::Landmark;
-use crate::package::opf;
-
 /// The reader a book is built for.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
@@ -83,11 +80,17 @@ impl Target {
         }
     }
 
-    /// What this target changes in the package document.
-    pub fn package_options(self, landmarks: &[Landmark]) -> opf::Options {
+    /// Whether the package document gives only the main title, without the subtitle's.
+    pub fn single_title(self) -> bool {
+        self == Target::Kindle
+    }
+
+    /// The EPUB 2 `<guide>` type this target gives a landmark (`toc`, `bodymatter`, …), if any; with
+    /// none for every landmark, the package has no guide.
+    pub fn guide_type(self, landmark: &str) -> Option<&'static str> {
         match self {
-            Target::Kindle => opf::Options { single_title: true, guide: kindle::guide(landmarks) },
-            Target::Epub | Target::Kobo => opf::Options::default(),
+            Target::Kindle => kindle::guide_type(landmark),
+            Target::Epub | Target::Kobo => None,
         }
     }
 }

@@ -26,30 +26,10 @@ mod resample;
 
 use serde::{Deserialize, Serialize};
 
-/// `[epub] max-image-pixels` when not given: Apple Books asks that images inside a book have no more
-/// than 4 million pixels, the strictest of the stores' limits (see the README).
-pub const DEFAULT_MAX_PIXELS: u64 = 4_000_000;
-
 /// Kindle and Kobo advise at most 5 MB an image (see the README).
 pub const ADVISED_MAX_BYTES: usize = 5_000_000;
 
-/// How hard folio works at making images smaller without changing a pixel (`[epub] optimize-images`).
-/// Scaling down to `max-image-pixels` is another setting, done at every effort.
-///
-/// Measured on real screenshots, diagrams and photos (see the guide's "Images"): `fast` gets most of
-/// what `max` saves in a small part of its time, so a clean build pays for it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Effort {
-    /// Images are packaged as they are.
-    None,
-    /// One cheap lossless try for each PNG, kept when it saves enough, and JPEG metadata no reader shows
-    /// dropped.
-    #[default]
-    Fast,
-    /// oxipng's most thorough search, for release builds.
-    Max,
-}
+pub use crate::config::{DEFAULT_MAX_PIXELS, Effort};
 
 /// What became of an image.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
