@@ -66,6 +66,15 @@ impl KeyBuilder {
     }
 }
 
+/// The key of these parts, in order (see [`KeyBuilder`]).
+pub fn key(parts: &[&[u8]]) -> Key {
+    let mut key = KeyBuilder::new();
+    for part in parts {
+        key.add(part);
+    }
+    key.finish()
+}
+
 /// One book's cache folder.
 pub struct Cache {
     dir: PathBuf,

@@ -14,7 +14,7 @@ pub struct Frame<'a> {
     /// The book's config.
     pub config: &'a BookConfig,
     /// Stylesheet hrefs relative to the package root (`css/folio.css`).
-    pub stylesheets: &'a [String],
+    pub stylesheets: Vec<String>,
     /// The reader the book is built for; it adapts every page but the navigation document.
     pub target: Target,
 }
@@ -45,7 +45,7 @@ impl Frame<'_> {
         out.push_str(">\n<head>\n<title>");
         escape(&mut out, title);
         out.push_str("</title>\n");
-        for css in self.stylesheets {
+        for css in &self.stylesheets {
             out.push_str("<link rel=\"stylesheet\" type=\"text/css\" href=\"../");
             escape_href(&mut out, css);
             out.push_str("\"/>\n");
