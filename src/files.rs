@@ -31,7 +31,7 @@ pub const MAX_ASSET_BYTES: u64 = 256 << 20;
 
 /// The folder folio may read from, and the book folder inside it.
 ///
-/// The read root is opened once ([`beneath::Folder`]) and every file is opened beneath that handle, so a
+/// The read root is opened once (`beneath::Folder`) and every file is opened beneath that handle, so a
 /// path or symlink leading outside is refused in the same system call that opens the file.
 #[derive(Debug, Clone)]
 pub struct ReadRoot {

@@ -1,30 +1,26 @@
 //! folio: Markdown book folders in, EPUB 3 out.
 //!
-//! The build is a pipeline of stages, each a module that maps one type to the next:
+//! [`build`](fn@build) runs the pipeline, a stage a step, each mapping one type to the next:
 //!
-//! 1. [`load`]: `book.toml` ([`config`]) and `SUMMARY.md` ([`outline`]) → [`load::BookSources`]
-//! 2. [`cite`]: the sources file → [`cite::Sources`]
+//! 1. load: `book.toml` ([`config`]) and `SUMMARY.md` ([`outline`]) → the book's sources
+//! 2. cite: the sources file → [`cite::Sources`]
 //! 3. [`render`]: each chapter's Markdown → XHTML, in parallel → [`render::RenderedChapter`]; a
 //!    chapter's text is read (and [`include`] expands mdBook's directives) just before, so a chapter
-//!    the [`cache`] already holds is hashed and dropped, not kept, and one whose files the [`memo`]
-//!    knows unchanged is not read at all
-//! 4. [`resolve`]: links between chapters, the Sources page
+//!    the build cache already holds is hashed and dropped, not kept, and one whose files the source
+//!    memo knows unchanged is not read at all
+//! 4. resolve: links between chapters, the Sources page
 //! 5. [`package`]: assets, OPF, nav, NCX → [`document::Epub`] in memory, each page adapted to the
 //!    [`target`] reader (Kobo's kepub, Send to Kindle) as it is framed; [`fonts`] cuts the embedded
 //!    fonts down to the characters the package's documents show
 //! 6. [`validate`]: folio's own structural check of that package
 //! 7. [`write`]: zip, streamed to a temporary file, renamed over the output on success
 //!
-//! The work [`build`](fn@build) schedules that is not a stage of its own (chapter jobs, assets, fonts, the pages
-//! folio generates) lives in the private `build` module.
-//!
-//! The library never prints: [`build`](fn@build) returns the EPUB and every diagnostic, and the CLI reports.
+//! Every file is read through [`files`]. The library never prints: [`build`](fn@build) returns the EPUB
+//! and every diagnostic ([`diagnostic`]), and the CLI reports. Its other commands have their modules
+//! here too: [`publish`], [`new_book`], [`mdbook`] (folio as mdBook's renderer) and [`epubcheck`].
 
 #![warn(missing_docs)]
 
-pub mod beneath;
-mod build;
-pub mod cache;
 pub mod cite;
 pub mod config;
 pub mod cover;
@@ -33,23 +29,28 @@ pub mod document;
 pub mod epubcheck;
 pub mod files;
 pub mod fonts;
-pub mod i18n;
 pub mod include;
-pub mod load;
 pub mod mdbook;
-pub mod media;
-pub mod memo;
 pub mod new_book;
 pub mod outline;
 pub mod package;
 pub mod publish;
 pub mod render;
-pub mod resolve;
 pub mod sanitize;
 pub mod target;
 pub mod text;
 pub mod validate;
 pub mod write;
+
+// The stages and helpers only `build` uses.
+mod beneath;
+mod build;
+mod cache;
+mod i18n;
+mod load;
+mod media;
+mod memo;
+mod resolve;
 
 use std::collections::BTreeMap;
 use std::io;

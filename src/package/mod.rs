@@ -70,7 +70,7 @@ pub struct CoverImage {
 }
 
 /// Checks and compresses one XML document of the package; with `characters`, also collects the characters
-/// of an XHTML document's text (see [`validate::Document::characters`]).
+/// of an XHTML document's text (see [`crate::document::Document::characters`]).
 pub fn finish_document(path: &str, text: &str, modified: i64, characters: bool) -> io::Result<Finished> {
     let document = if characters && path.ends_with(".xhtml") {
         validate::document_and_characters(path, text)

@@ -70,7 +70,7 @@ pub struct Context<'a> {
     /// Generated text in the book's language.
     pub strings: &'static Strings,
     /// Fragments, by outline entry, that links name but that chapter does not have: such links point
-    /// to the top of the chapter instead (found once every chapter is rendered, see [`crate::resolve`]).
+    /// to the top of the chapter instead (found once every chapter is rendered, see `resolve`).
     pub dangling: HashSet<(usize, String)>,
 }
 
