@@ -75,6 +75,52 @@ pub fn key(parts: &[&[u8]]) -> Key {
     key.finish()
 }
 
+/// What one cache entry holds: metadata with a finished document, or with a payload of bytes.
+pub trait Cacheable: Sized {
+    /// The entry under `key`, if it reads back intact.
+    fn read(cache: &Cache, key: Key) -> Option<Self>;
+    /// Stores it under `key`.
+    fn write(&self, cache: &Cache, key: Key) -> io::Result<()>;
+}
+
+impl<M: Serialize + DeserializeOwned> Cacheable for (M, Finished) {
+    fn read(cache: &Cache, key: Key) -> Option<Self> {
+        cache.get(key)
+    }
+
+    fn write(&self, cache: &Cache, key: Key) -> io::Result<()> {
+        cache.put(key, &self.0, &self.1)
+    }
+}
+
+impl<M: Serialize + DeserializeOwned> Cacheable for (M, Bytes) {
+    fn read(cache: &Cache, key: Key) -> Option<Self> {
+        cache.get_bytes(key)
+    }
+
+    fn write(&self, cache: &Cache, key: Key) -> io::Result<()> {
+        cache.put_bytes(key, &self.0, &self.1)
+    }
+}
+
+/// What `work` makes, taken from the cache when it holds an entry under `key`, else made and stored
+/// there; an entry that cannot be written only makes the next build slower. Without a cache `work` just
+/// runs, and `key`, which may hash megabytes, is not made.
+pub fn cached<T: Cacheable, E>(
+    cache: Option<&Cache>,
+    key: impl FnOnce() -> Key,
+    work: impl FnOnce() -> Result<T, E>,
+) -> Result<T, E> {
+    let Some(cache) = cache else { return work() };
+    let key = key();
+    if let Some(hit) = T::read(cache, key) {
+        return Ok(hit);
+    }
+    let made = work()?;
+    let _ = made.write(cache, key);
+    Ok(made)
+}
+
 /// One book's cache folder.
 pub struct Cache {
     dir: PathBuf,
@@ -337,6 +383,25 @@ mod tests {
         assert!(get(&cache, 1).is_none());
         fs::write(&path, b"").unwrap();
         assert!(get(&cache, 1).is_none());
+    }
+
+    #[test]
+    fn cached_work_runs_once_and_failures_are_not_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = signed(dir.path(), 42);
+        let make = |text: &'static str| move || Ok::<_, String>((7_u8, Bytes::from(text.as_bytes().to_vec())));
+        let (meta, made) = cached(Some(&cache), || key(&[b"a"]), make("made")).unwrap();
+        assert_eq!((meta, &made[..]), (7, &b"made"[..]));
+        // The second time the entry is read, and the work does not run.
+        let (_, read) = cached(Some(&cache), || key(&[b"a"]), make("made again")).unwrap();
+        assert_eq!(&read[..], b"made");
+        // Another key is another entry; a failure is given back and nothing is stored.
+        let failed = cached::<(u8, Bytes), _>(Some(&cache), || key(&[b"b"]), || Err("no".to_string()));
+        assert_eq!(failed.unwrap_err(), "no");
+        assert!(cache.get_bytes::<u8>(key(&[b"b"])).is_none());
+        // Without a cache the work runs every time, and the key is not made.
+        let (_, uncached) = cached(None, || panic!("no key without a cache"), make("uncached")).unwrap();
+        assert_eq!(&uncached[..], b"uncached");
     }
 
     /// Unix only: Windows does not delete a file while it is mapped.

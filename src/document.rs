@@ -39,6 +39,16 @@ impl Bytes {
     }
 }
 
+impl Bytes {
+    /// The bytes as a vector of their own: moved when owned, copied when mapped.
+    pub fn into_vec(self) -> Vec<u8> {
+        match self {
+            Bytes::Owned(bytes) => bytes,
+            Bytes::Mapped(map, len) => map[..len].to_vec(),
+        }
+    }
+}
+
 impl Deref for Bytes {
     type Target = [u8];
 

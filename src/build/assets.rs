@@ -392,7 +392,7 @@ pub(crate) fn kindle_checks(
         .filter(|c| c.has_svg)
         .filter_map(|c| sources.get(&package::text_path(&files[c.entry])).map(PathBuf::as_path));
     let rasterize = |svg: &[u8]| {
-        let key = cache::KeyBuilder::new().add(b"rasterized cover").add(svg).finish();
+        let key = cache::key(&[b"rasterized cover", svg]);
         cached_image(cache, key, || cover::rasterize_svg(svg))
     };
     let (cover, warnings) = target::kindle::check(assets.cover.clone(), rasterize, &cover_key, images, svg_chapters);

@@ -23,13 +23,13 @@ pub(crate) fn book_key(
     sources: Option<&cite::Sources>,
     target: Target,
 ) -> cache::Key {
-    let mut key = cache::KeyBuilder::new();
-    key.add(target.name().as_bytes())
-        .add(root.book_dir.as_os_str().as_encoded_bytes())
-        .add(book.config_source.text.as_bytes())
-        .add(book.summary.text.as_bytes())
-        .add(sources.map_or(&[][..], |s| s.file.text.as_bytes()));
-    key.finish()
+    cache::key(&[
+        target.name().as_bytes(),
+        root.book_dir.as_os_str().as_encoded_bytes(),
+        book.config_source.text.as_bytes(),
+        book.summary.text.as_bytes(),
+        sources.map_or(&[][..], |s| s.file.text.as_bytes()),
+    ])
 }
 
 /// What finishing a chapter needs besides the chapter.
@@ -58,13 +58,13 @@ impl ChapterJob<'_> {
 
     /// The cache key of a chapter: the book, its place in it, and the hash of its texts.
     pub(crate) fn chapter_key(&self, entry: usize, note_offset: usize, texts: cache::Key) -> cache::Key {
-        cache::KeyBuilder::new()
-            .add(&self.book_key.to_le_bytes())
-            .add(&(entry as u64).to_le_bytes())
-            .add(&(note_offset as u64).to_le_bytes())
-            .add(&self.modified.to_le_bytes())
-            .add(&texts.to_le_bytes())
-            .finish()
+        cache::key(&[
+            &self.book_key.to_le_bytes(),
+            &(entry as u64).to_le_bytes(),
+            &(note_offset as u64).to_le_bytes(),
+            &self.modified.to_le_bytes(),
+            &texts.to_le_bytes(),
+        ])
     }
 
     /// A chapter the cache holds.

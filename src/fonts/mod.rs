@@ -20,8 +20,9 @@ pub mod css;
 pub mod sfnt;
 pub mod woff;
 
-use crate::cache::Cache;
+use crate::cache::{self, Cache};
 use crate::diagnostic::{Diagnostic, Location};
+use crate::document::Bytes;
 use crate::text::CharSet;
 #[cfg(feature = "subset-fonts")]
 use folio_hb_subset as harfbuzz;
@@ -74,25 +75,18 @@ pub struct Embedded {
 /// Subsets one font to what the book wants, or says why it stays whole; never fails.
 #[cfg(feature = "subset-fonts")]
 pub fn subset(font: &FontFile<'_>, data: Vec<u8>, wanted: &Wanted, cache: Option<&Cache>) -> Embedded {
-    let key = cache.map(|_| {
-        let mut key = crate::cache::KeyBuilder::new();
-        key.add(&data).add(wanted.characters.iter().collect::<String>().as_bytes());
-        key.add(&wanted.features.concat());
-        key.finish()
+    let key =
+        || cache::key(&[&data, wanted.characters.iter().collect::<String>().as_bytes(), &wanted.features.concat()]);
+    // Cached: whether the font forbids subsetting, and the subset, empty when it is no smaller.
+    let made = cache::cached(cache, key, || {
+        let (subset, restricted) = cut(font, &data, wanted)?;
+        // A font made no smaller (one already cut down, say) is better left as its author made it.
+        let subset = if subset.len() < data.len() { subset } else { Vec::new() };
+        Ok((restricted, Bytes::from(subset)))
     });
-    if let (Some(cache), Some(key)) = (cache, key)
-        && let Some((restricted, subset)) = cache.get_bytes::<bool>(key)
-    {
-        return Embedded { data: subset.to_vec(), warning: restricted.then(|| restricted_warning(font)) };
-    }
-    match cut(font, &data, wanted) {
-        Ok((subset, restricted)) => {
-            // A font made no smaller (one already cut down, say) is better left as its author made it.
-            let data = if subset.len() < data.len() { subset } else { data };
-            if let (Some(cache), Some(key)) = (cache, key) {
-                // A cache that cannot be written only makes the next build slower.
-                let _ = cache.put_bytes(key, &restricted, &data);
-            }
+    match made {
+        Ok((restricted, subset)) => {
+            let data = if subset.is_empty() { data } else { subset.into_vec() };
             Embedded { data, warning: restricted.then(|| restricted_warning(font)) }
         }
         Err(warning) => Embedded { data, warning: Some(warning) },
