@@ -872,6 +872,51 @@ mod tests {
         assert!(diags[0].starts_with("book.toml:4:13: error: invalid book.toml: invalid type: string"), "{diags:?}");
     }
 
+    /// The keys serde reads into `T`: what its derived `Deserialize` asks a deserializer for.
+    fn serde_keys<'de, T: Deserialize<'de>>() -> Vec<&'static str> {
+        use serde::de::{Error, Visitor, value};
+        struct Fields(&'static [&'static str]);
+        impl<'de> serde::Deserializer<'de> for &mut Fields {
+            type Error = value::Error;
+            fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, value::Error> {
+                Err(Error::custom("not a struct"))
+            }
+            fn deserialize_struct<V: Visitor<'de>>(
+                self,
+                _: &'static str,
+                fields: &'static [&'static str],
+                _: V,
+            ) -> Result<V::Value, value::Error> {
+                self.0 = fields;
+                Err(Error::custom("only the fields were wanted"))
+            }
+            serde::forward_to_deserialize_any! {
+                bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
+                unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+            }
+        }
+        let mut fields = Fields(&[]);
+        let _ = T::deserialize(&mut fields);
+        let mut keys = fields.0.to_vec();
+        keys.sort_unstable();
+        keys
+    }
+
+    /// The lists that tell unknown keys and suggest known ones (serde_ignored would find the unknown keys,
+    /// but not name the near misses) hold exactly the keys the tables read.
+    #[test]
+    fn the_known_keys_are_the_keys_the_tables_read() {
+        let sorted = |keys: &[&'static str]| {
+            let mut keys = keys.to_vec();
+            keys.sort_unstable();
+            keys
+        };
+        assert_eq!(sorted(EPUB_KEYS), serde_keys::<RawEpub>());
+        // mdBook's `multilingual` is known and means nothing to folio.
+        let book: Vec<&str> = BOOK_KEYS.iter().copied().filter(|&k| k != "multilingual").collect();
+        assert_eq!(sorted(&book), serde_keys::<RawBook>());
+    }
+
     #[test]
     fn every_unknown_epub_key_is_an_error_with_a_hint() {
         let (config, diags) = load_str("[book]\ntitle = \"T\"\n[epub]\npublsher = \"x\"\nfoo = 1\n");
