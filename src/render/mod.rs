@@ -1213,3 +1213,109 @@ pub fn collect_ids(xhtml: &str) -> HashSet<String> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::diagnostic::SourceText;
+    use crate::include::Expanded;
+    use crate::outline::{Entry, Matter};
+
+    /// Renders `markdown` as `chapter.md` of a book of two chapters (the other `sub/other.md`) whose
+    /// book.toml adds `toml` under [book]; gives the body, the images' package names and the messages.
+    fn render_in_book(toml: &str, markdown: &str) -> (String, Vec<String>, Vec<String>) {
+        let config_source = SourceText::new("book.toml", format!("[book]\ntitle = \"T\"\n{toml}"));
+        let config = crate::config::load(&config_source).0.expect("valid book.toml");
+        let entry = |title: &str, path: &str| Entry {
+            title: title.into(),
+            depth: 0,
+            nesting: 0,
+            matter: Matter::Body,
+            target: Target::Chapter(PathBuf::from(path)),
+            range: 0..0,
+        };
+        let outline = Outline { entries: vec![entry("One", "chapter.md"), entry("Two", "sub/other.md")] };
+        let ctx = Context::new(&config, &outline, None);
+        let text = Expanded::plain(SourceText::new("src/chapter.md", markdown.to_string()));
+        let chapter = ChapterSource { path: PathBuf::from("chapter.md"), title: "One".into(), text };
+        let rendered = render(&ctx, &chapter, 0, 0);
+        let images = rendered.images.iter().map(|i| format!("{} {}", i.path.display(), i.name)).collect();
+        let messages = rendered.diagnostics.iter().map(|d| d.message.clone()).collect();
+        (rendered.body, images, messages)
+    }
+
+    /// The paragraph `markdown` renders to, with its images and messages.
+    fn paragraph(markdown: &str) -> (String, Vec<String>, Vec<String>) {
+        let (body, images, messages) = render_in_book("", markdown);
+        let start = body.find("<p>").expect("a paragraph");
+        let end = body.rfind("</p>").expect("a paragraph") + "</p>".len();
+        (body[start..end].to_string(), images, messages)
+    }
+
+    #[test]
+    fn links_to_chapters_become_their_package_files() {
+        for markdown in
+            ["[a](sub/other.md)", "[a](sub/other.html)", "[a](sub%2Fother.md)", "[a](./sub/../sub/other.md)"]
+        {
+            assert_eq!(
+                paragraph(markdown),
+                ("<p><a href=\"c002-two.xhtml\">a</a></p>".into(), vec![], vec![]),
+                "{markdown}"
+            );
+        }
+        // The fragment becomes an XML id; a query means nothing inside a book.
+        let (p, _, _) = paragraph("[a](<sub/other.md#Part Two>)");
+        assert_eq!(p, "<p><a href=\"c002-two.xhtml#Part_20_Two\">a</a></p>");
+        let (p, _, _) = paragraph("[a](sub/other.md?x=1#f)");
+        assert_eq!(p, "<p><a href=\"c002-two.xhtml#f\">a</a></p>");
+        let (p, _, _) = paragraph("[a](https://example.com/x)");
+        assert_eq!(p, "<p><a href=\"https://example.com/x\">a</a></p>");
+    }
+
+    #[test]
+    fn anchors_in_the_chapter_are_kept_and_missing_ones_point_to_its_top() {
+        let (body, _, messages) = render_in_book("", "# Start {#start}\n\n[a](#start) [b](chapter.md#start)\n");
+        assert!(body.contains("<p><a href=\"#start\">a</a> <a href=\"#start\">b</a></p>"), "{body}");
+        assert_eq!(messages, Vec::<String>::new());
+        let (p, _, messages) = paragraph("[a](#Top)");
+        assert_eq!(p, "<p><a href=\"c001-one.xhtml\">a</a></p>");
+        assert_eq!(messages, ["no heading or anchor '#Top' in this chapter; the link points to its top"]);
+    }
+
+    #[test]
+    fn links_that_lead_nowhere_in_the_book_become_text() {
+        for (markdown, message) in [
+            ("[a](missing.md)", "link to 'missing.md', which is not a chapter in SUMMARY.md, becomes plain text"),
+            ("[a](../outside.md)", "link '../outside.md' leads out of the book and becomes plain text"),
+            ("[a](/abs.md)", "link '/abs.md' leads out of the book and becomes plain text"),
+            ("[a](javascript:alert(1))", "script link 'javascript:alert(1)' removed; its text stays"),
+        ] {
+            assert_eq!(paragraph(markdown), ("<p>a</p>".into(), vec![], vec![message.to_string()]), "{markdown}");
+        }
+    }
+
+    #[test]
+    fn images_are_named_by_their_path_in_the_book() {
+        // Relative to the chapter, percent-decoded, without query or fragment; the package name is unique
+        // for the path.
+        let (p, images, _) = paragraph("![alt](img/a%20b.png)");
+        assert_eq!(p, "<p><img src=\"../images/src-img-a-b-9bd5effa.png\" alt=\"alt\"/></p>");
+        assert_eq!(images, ["src/img/a b.png src-img-a-b-9bd5effa.png"]);
+        let (_, images, _) = paragraph("![alt](img/a.png?v=2#f)");
+        assert_eq!(images, ["src/img/a.png src-img-a-7690e4cc.png"]);
+        // Outside `src` but inside the book folder is allowed.
+        let (p, images, _) = paragraph("![alt](../x.png)");
+        assert_eq!(
+            (p.as_str(), images),
+            ("<p><img src=\"../images/x.png\" alt=\"alt\"/></p>", vec!["x.png x.png".to_string()])
+        );
+        let (p, images, messages) = paragraph("![alt](https://x/y.png)");
+        assert_eq!((p.as_str(), images.len()), ("<p>alt</p>", 0));
+        assert_eq!(
+            messages,
+            ["remote image 'https://x/y.png' is not embedded (folio works offline); its alt text stands in"]
+        );
+    }
+}
