@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::diagnostic::{Diagnostic, Location, Severity, SourceText};
 use crate::files::{ReadRoot, Stamp};
-use crate::outline::normalize_relative;
+use crate::link::normalize_relative;
 
 /// mdBook stops at this depth too; it also stops include cycles.
 const MAX_DEPTH: usize = 10;

@@ -47,6 +47,7 @@ mod beneath;
 mod build;
 mod cache;
 mod i18n;
+mod link;
 mod load;
 mod media;
 mod memo;

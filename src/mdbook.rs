@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::outline::{Entry, Matter, Outline, Target, normalize_relative};
+use crate::link::normalize_relative;
+use crate::outline::{Entry, Matter, Outline, Target};
 
 /// The book mdBook rendered: the reading order and each chapter's text by its path relative to `src`.
 #[derive(Debug, Default)]

@@ -10,11 +10,12 @@
 
 use std::collections::HashMap;
 use std::ops::Range;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use pulldown_cmark::{Event, HeadingLevel, Parser, Tag, TagEnd};
 
 use crate::diagnostic::{Diagnostic, SourceText};
+use crate::link;
 
 /// Where an entry sits in the book, for `epub:type` and landmarks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -392,31 +393,7 @@ impl<'a> SummaryReader<'a> {
 
 /// Percent-decodes a link path and normalises it below `src`; `None` if it leaves `src`.
 pub fn normalize_chapter_path(dest: &str) -> Option<PathBuf> {
-    let decoded = percent_decode(dest.split(['#', '?']).next().unwrap_or(""));
-    normalize_relative(Path::new(""), Path::new(&decoded))
-}
-
-/// Joins `path` onto `base` (both relative) and resolves `.` and `..`; `None` if it climbs out.
-pub fn normalize_relative(base: &Path, path: &Path) -> Option<PathBuf> {
-    let mut out = PathBuf::new();
-    for component in base.components().chain(path.components()) {
-        match component {
-            Component::Normal(c) => out.push(c),
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    return None;
-                }
-            }
-            Component::RootDir | Component::Prefix(_) => return None,
-        }
-    }
-    Some(out)
-}
-
-/// Decodes `%XX` escapes (invalid ones stay as written; a result that is not UTF-8 leaves `s` as it is).
-pub fn percent_decode(s: &str) -> String {
-    percent_encoding::percent_decode_str(s).decode_utf8().map_or_else(|_| s.to_string(), String::from)
+    link::resolve_path(Path::new(""), link::split(dest).0)
 }
 
 #[cfg(test)]
@@ -533,6 +510,5 @@ mod tests {
     fn paths() {
         assert_eq!(normalize_chapter_path("a%20b/./c.md#x"), Some(PathBuf::from("a b/c.md")));
         assert_eq!(normalize_chapter_path("../x.md"), None);
-        assert_eq!(percent_decode("%zz%41"), "%zzA");
     }
 }

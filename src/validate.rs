@@ -12,6 +12,7 @@ use quick_xml::events::{BytesStart, Event};
 use rayon::prelude::*;
 
 use crate::document::{Document, Epub, IdList, Link};
+use crate::link;
 use crate::text::CharSet;
 
 /// One problem in the package: the file inside the EPUB and what is wrong.
@@ -219,13 +220,11 @@ fn element(
 
 /// Resolves a relative href against its document to a path and a fragment; `None` for external URLs.
 fn internal_link(document: &str, href: &str) -> Option<(String, Option<String>)> {
-    if crate::text::has_scheme(href) || href.starts_with("//") {
+    if link::is_external(href) {
         return None;
     }
-    let (path, fragment) = match href.split_once('#') {
-        Some((p, f)) => (p, Some(crate::outline::percent_decode(f))),
-        None => (href, None),
-    };
+    let (path, fragment) = link::split(href);
+    let fragment = fragment.map(link::percent_decode);
     if path.is_empty() {
         return Some((document.to_string(), fragment));
     }
@@ -240,7 +239,7 @@ fn internal_link(document: &str, href: &str) -> Option<(String, Option<String>)>
             s => parts.push(s),
         }
     }
-    let target = crate::outline::percent_decode(&parts.join("/"));
+    let target = link::percent_decode(&parts.join("/"));
     Some((target, fragment))
 }
 

@@ -15,7 +15,7 @@ use crate::package::images::{self, Outcome};
 use crate::render::RenderedChapter;
 use crate::target::Target;
 use crate::{DEFAULT_STYLESHEET, ImageStats, origins};
-use crate::{cache, cover, diagnostic, outline, package, sanitize, target, text};
+use crate::{cache, cover, diagnostic, link, package, sanitize, target, text};
 
 /// An image read, checked and made ready for the package.
 pub(crate) struct PreparedImage {
@@ -61,8 +61,8 @@ pub(crate) fn prepare_svg(root: &ReadRoot, path: &Path, data: Vec<u8>) -> Prepar
     let here = path.parent().unwrap_or(Path::new(""));
     let mut embeds = Vec::new();
     let mut resolve = |href: &str, offset: usize| {
-        let decoded = outline::percent_decode(href);
-        match outline::normalize_relative(here, Path::new(&decoded)) {
+        let decoded = link::percent_decode(href);
+        match link::normalize_relative(here, Path::new(&decoded)) {
             Some(target) => {
                 let name = text::asset_name(&target);
                 embeds.push((target, source.location(offset)));

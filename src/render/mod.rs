@@ -26,9 +26,10 @@ use crate::cite::{Sources, parse_citation};
 use crate::config::BookConfig;
 use crate::diagnostic::{Diagnostic, Location};
 use crate::i18n::Strings;
+use crate::link::{self, percent_decode};
 use crate::load::ChapterSource;
-use crate::outline::{Outline, Target, normalize_relative, percent_decode};
-use crate::text::{asset_name, escape, escape_href, escape_text, has_scheme, mdbook_id, xml_id};
+use crate::outline::{Outline, Target};
+use crate::text::{asset_name, escape, escape_href, escape_text, mdbook_id, xml_id};
 
 use self::html::Reference;
 use self::notes::{Definition, Notes, label_key};
@@ -779,17 +780,12 @@ impl<'a> ChapterRenderer<'a> {
             let id = xml_id(&written);
             return LinkTarget::Local { href: format!("#{id}"), fragment: id, written };
         }
-        if has_scheme(dest) || dest.starts_with("//") {
+        if link::is_external(dest) {
             return LinkTarget::Href(dest.to_string());
         }
-        let (path_part, fragment) = match dest.split_once('#') {
-            Some((p, f)) => (p, Some(f)),
-            None => (dest, None),
-        };
-        let path_part = path_part.split('?').next().unwrap_or("");
+        let (path, fragment) = link::split(dest);
         let here = self.chapter.path.parent().unwrap_or(Path::new(""));
-        let decoded = percent_decode(path_part);
-        let Some(target) = normalize_relative(here, Path::new(&decoded)).filter(|_| !decoded.starts_with('/')) else {
+        let Some(target) = link::resolve_path(here, path) else {
             return LinkTarget::OutOfBook { absolute: self.absolute_url(dest), leaves_book: true };
         };
         if let Some(entry) = self.chapter_entry(&target) {
@@ -945,12 +941,11 @@ impl<'a> ChapterRenderer<'a> {
         if html::is_active_url(dest) {
             return ImageTarget::Active;
         }
-        if has_scheme(dest) || dest.starts_with("//") {
+        if link::is_external(dest) {
             return ImageTarget::Remote;
         }
         let here = self.ctx.config.src.join(self.chapter.path.parent().unwrap_or(Path::new("")));
-        let decoded = percent_decode(dest.split(['#', '?']).next().unwrap_or(""));
-        match normalize_relative(&here, Path::new(&decoded)).filter(|_| !decoded.starts_with('/')) {
+        match link::resolve_path(&here, link::split(dest).0) {
             Some(path) => {
                 let name = asset_name(&path);
                 ImageTarget::Local(ImageRef { path, name, location: Location { path: PathBuf::new(), position: None } })

@@ -104,7 +104,7 @@ pub fn data_url(url: &str) -> Option<(String, Vec<u8>)> {
     let mut parts = header.split(';');
     let media_type = parts.next().unwrap_or("").trim().to_ascii_lowercase();
     let base64 = parts.any(|p| p.trim().eq_ignore_ascii_case("base64"));
-    let decoded = crate::outline::percent_decode(payload).into_bytes();
+    let decoded = crate::link::percent_decode(payload).into_bytes();
     let data = if base64 {
         let text: Vec<u8> = decoded.into_iter().filter(|b| !b.is_ascii_whitespace()).collect();
         decode_base64(&text)?
