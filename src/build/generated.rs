@@ -5,6 +5,7 @@ use std::io;
 
 use crate::config::BookConfig;
 use crate::diagnostic::Diagnostic;
+use crate::document::Bytes;
 use crate::load::BookSources;
 use crate::{cache, cover, package, text};
 
@@ -59,14 +60,8 @@ pub(crate) fn cached_image(
     key: cache::Key,
     make: impl FnOnce() -> Result<Vec<u8>, String>,
 ) -> Result<Vec<u8>, String> {
-    let Some(cache) = cache else { return make() };
-    if let Some(((), image)) = cache.get_bytes(key) {
-        return Ok(image.to_vec());
-    }
-    let image = make()?;
-    // A cache that cannot be written only makes the next build slower.
-    let _ = cache.put_bytes(key, &(), &image);
-    Ok(image)
+    let made = cache::cached(cache, || key, || make().map(|image| ((), Bytes::from(image))));
+    made.map(|((), image)| image.into_vec())
 }
 
 /// A field the generated cover cannot show, at its key in book.toml.

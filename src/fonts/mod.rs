@@ -20,10 +20,11 @@ pub mod css;
 pub mod sfnt;
 pub mod woff;
 
-use crate::cache::{self, Cache};
+use crate::cache::Cache;
 use crate::diagnostic::{Diagnostic, Location};
-use crate::document::Bytes;
 use crate::text::CharSet;
+#[cfg(feature = "subset-fonts")]
+use crate::{cache, document::Bytes};
 #[cfg(feature = "subset-fonts")]
 use folio_hb_subset as harfbuzz;
 
