@@ -28,19 +28,9 @@ pub(crate) fn finish_generated(
     characters: bool,
 ) -> io::Result<crate::document::Finished> {
     let text = std::str::from_utf8(data).map_err(io::Error::other)?;
-    let Some(cache) = cache else { return package::finish_document(path, text, modified, characters) };
-    let key = cache::KeyBuilder::new()
-        .add(path.as_bytes())
-        .add(data)
-        .add(&modified.to_le_bytes())
-        .add(&[u8::from(characters)])
-        .finish();
-    if let Some(((), finished)) = cache.get(key) {
-        return Ok(finished);
-    }
-    let finished = package::finish_document(path, text, modified, characters)?;
-    let _ = cache.put(key, &(), &finished);
-    Ok(finished)
+    let key = || cache::key(&[path.as_bytes(), data, &modified.to_le_bytes(), &[u8::from(characters)]]);
+    let finish = || package::finish_document(path, text, modified, characters).map(|finished| ((), finished));
+    cache::cached(cache, key, finish).map(|((), finished)| finished)
 }
 
 /// Where the generated cover goes, relative to the package root.
@@ -49,7 +39,7 @@ pub(crate) const GENERATED_COVER: &str = "images/cover.png";
 /// Draws the generated cover, or takes it from the cache, keyed by the text it shows.
 pub(crate) fn draw_cover(cache: Option<&cache::Cache>, text: &cover::CoverText) -> Result<Vec<u8>, String> {
     let shown = postcard::to_stdvec(text).map_err(|e| e.to_string())?;
-    cached_image(cache, cache::KeyBuilder::new().add(b"generated cover").add(&shown).finish(), || text.render())
+    cached_image(cache, cache::key(&[b"generated cover", &shown]), || text.render())
 }
 
 /// An image folio makes (a cover), from the cache when it holds one under `key`, else made and stored.
