@@ -160,6 +160,11 @@ pub struct BookConfig {
     pub section_numbers: bool,
     /// `[epub] highlight = false` leaves code blocks without syntax colours.
     pub highlight: bool,
+    /// `[epub] math = true`: `$…$` and `$$…$$` are TeX formulas, written as MathML.
+    pub math: bool,
+    /// mdBook's `[output.html] mathjax-support = true`: `\\( … \\)` and `\\[ … \\]` in the Markdown
+    /// are TeX formulas, written as MathML.
+    pub mathjax_delimiters: bool,
     /// `[epub] sources`: the citation sources file, relative to the book folder.
     pub sources: Option<Located<PathBuf>>,
     /// `[epub] base-url`: where the book lives online; links out of the book are made absolute under it.
@@ -241,6 +246,15 @@ struct RawOutput {
     folio: Option<RawEpub>,
     /// mdbook-epub's table.
     epub: Option<MdbookEpub>,
+    /// mdBook's own HTML renderer's table.
+    html: Option<MdbookHtml>,
+}
+
+/// The key of mdBook's `[output.html]` that changes what the Markdown means.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+struct MdbookHtml {
+    mathjax_support: Option<bool>,
 }
 
 /// The keys of mdbook-epub's `[output.epub]` that mean the same for folio.
@@ -296,6 +310,7 @@ struct RawEpub {
     smart_punctuation: Option<bool>,
     section_numbers: Option<bool>,
     highlight: Option<bool>,
+    math: Option<bool>,
     sources: Option<Spanned<PathBuf>>,
     base_url: Option<Spanned<String>>,
     max_image_pixels: Option<Spanned<toml::Value>>,
@@ -327,6 +342,7 @@ const EPUB_KEYS: &[&str] = &[
     "smart-punctuation",
     "section-numbers",
     "highlight",
+    "math",
     "sources",
     "base-url",
     "max-image-pixels",
@@ -498,6 +514,7 @@ fn validate(
         );
     }
     let mut epub = epub.or(output.folio).unwrap_or_default();
+    let mathjax_delimiters = output.html.and_then(|html| html.mathjax_support);
     let mdbook_epub_paths = output.epub.map(|m| fold_mdbook_epub(source, &mut epub, m, diags)).unwrap_or_default();
     let title_range = book.title.as_ref().map_or(0..0, Spanned::span);
     let title = match book.title {
@@ -667,6 +684,8 @@ fn validate(
         smart_punctuation: epub.smart_punctuation.unwrap_or(true),
         section_numbers: epub.section_numbers.unwrap_or(true),
         highlight: epub.highlight.unwrap_or(true),
+        math: epub.math.unwrap_or(false),
+        mathjax_delimiters: mathjax_delimiters.unwrap_or(false),
         sources: epub.sources.map(Located::from_spanned),
         base_url,
         max_image_pixels,

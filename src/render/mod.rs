@@ -9,6 +9,7 @@
 
 pub mod highlight;
 pub mod html;
+pub mod math;
 pub mod notes;
 
 use std::collections::{HashMap, HashSet};
@@ -49,6 +50,9 @@ pub fn markdown_options(config: &BookConfig) -> Options {
         | Options::ENABLE_DEFINITION_LIST;
     if config.smart_punctuation {
         options |= Options::ENABLE_SMART_PUNCTUATION;
+    }
+    if config.math {
+        options |= Options::ENABLE_MATH;
     }
     options
 }
@@ -188,10 +192,13 @@ pub fn render(ctx: &Context<'_>, chapter: &ChapterSource, entry: usize, note_off
         (has_sources && link.link_type == LinkType::Shortcut && link.reference.starts_with('@'))
             .then_some((CowStr::Borrowed(CITATION_MARKER), CowStr::Borrowed("")))
     };
-    let events: Vec<(Event<'_>, Range<usize>)> =
+    let mut events: Vec<(Event<'_>, Range<usize>)> =
         Parser::new_with_broken_link_callback(text, markdown_options(ctx.config), Some(&mut callback))
             .into_offset_iter()
             .collect();
+    if ctx.config.mathjax_delimiters {
+        events = math::mathjax_delimiters(events, text);
+    }
     let mut renderer = ChapterRenderer::new(ctx, chapter, entry, note_offset);
     if text.trim().is_empty() {
         // A page with nothing on it is a dead end for every reader; a screen reader announces only its title.
@@ -372,7 +379,9 @@ impl<'a> ChapterRenderer<'a> {
                 Event::Start(Tag::Image { .. }) => self.image_depth += 1,
                 Event::End(TagEnd::Image) if self.image_depth > 0 => self.image_depth -= 1,
                 Event::End(TagEnd::Image) => self.end_image(),
-                Event::Text(t) | Event::Code(t) => self.image.as_mut().expect("checked").alt.push_str(t),
+                Event::Text(t) | Event::Code(t) | Event::InlineMath(t) | Event::DisplayMath(t) => {
+                    self.image.as_mut().expect("checked").alt.push_str(t)
+                }
                 _ => {}
             }
             return;
@@ -465,7 +474,26 @@ impl<'a> ChapterRenderer<'a> {
             } else {
                 "<span class=\"task-marker\">\u{2610}</span> "
             }),
-            Event::InlineMath(_) | Event::DisplayMath(_) => {}
+            Event::InlineMath(tex) => self.formula(tex, false, range),
+            Event::DisplayMath(tex) => self.formula(tex, true, range),
+        }
+    }
+
+    /// A TeX formula as MathML, or its TeX as code when it cannot be converted.
+    fn formula(&mut self, tex: &str, display: bool, range: &Range<usize>) {
+        if let Some(h) = &mut self.heading {
+            h.text.push_str(tex.trim());
+        }
+        match math::to_mathml(tex, display) {
+            Ok(mathml) => {
+                self.result.has_mathml = true;
+                self.push(&mathml);
+            }
+            Err(message) => {
+                self.warning(range, format!("formula cannot be converted to MathML: {message}")).hint =
+                    Some("it is kept as its TeX, set as code; math-core converts the LaTeX that KaTeX knows".into());
+                self.push(&math::fallback(tex));
+            }
         }
     }
 
