@@ -100,6 +100,29 @@ fn syntax_highlighting_in_every_language() {
     check_fixture("code");
 }
 
+/// `$…$` with `[epub] math = true` and mdBook's `\\( … \\)` with `mathjax-support`: MathML with its TeX,
+/// the `mathml` property and feature, and TeX that cannot be converted kept as code with a located warning.
+#[test]
+fn math_in_both_notations() {
+    check_fixture("math");
+}
+
+/// Under `--strict` a formula that cannot be converted stops the build, at its place in the chapter.
+#[test]
+fn a_formula_that_cannot_be_converted_is_an_error_under_strict() {
+    let dir = fixture("math");
+    let run = folio(dir.path(), &["build", "book", "-o", "out.epub", "--strict"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "dollars.md:27:82: error: formula cannot be converted to MathML: duplicate subscript or superscript"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!dir.path().join("out.epub").exists());
+}
+
 #[test]
 fn embedded_fonts() {
     check_fixture("fonts");

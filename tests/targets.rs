@@ -12,7 +12,7 @@ use common::books::{copy_dir, fixture, folio, repo, text, unzip};
 use common::epubcheck;
 use common::kobo::{Piece, without_kobo_markup};
 
-const FIXTURES: &[&str] = &["mdbook", "citations", "rtl", "hostile-html"];
+const FIXTURES: &[&str] = &["mdbook", "citations", "rtl", "hostile-html", "math"];
 
 /// Every book to test with: the fixtures and the project's book, each a copy in its own folder.
 fn books() -> Vec<(String, tempfile::TempDir)> {

@@ -902,6 +902,10 @@ impl<'a> XhtmlWriter<'a> {
                                 }
                                 continue;
                             }
+                            if name.ns == ns!(mathml) && self.open_mstyle(tag, attrs) {
+                                open.push("mstyle");
+                                stack.push(Step::Close("mstyle"));
+                            }
                             self.start_tag(tag, name, attrs, self.inside_foreign(id));
                             if html && VOID.contains(&tag) {
                                 continue;
@@ -1044,6 +1048,25 @@ impl<'a> XhtmlWriter<'a> {
         self.out.push_str(if html && VOID.contains(&tag) { "/>" } else { ">" });
     }
 
+    /// Writes an `<mstyle>` that sets, for the MathML element `tag`, the style attributes MathML 3 does not
+    /// let it set itself; true when it wrote one.
+    fn open_mstyle(&mut self, tag: &str, attrs: &[Attribute]) -> bool {
+        let mut moved = attrs
+            .iter()
+            .filter(|a| a.name.prefix.is_none() && mathml::style_moves_to_mstyle(tag, &a.name.local))
+            .filter(|a| mathml::style_value_ok(&a.name.local, &a.value))
+            .peekable();
+        if moved.peek().is_none() || tag == "math" {
+            return false;
+        }
+        self.out.push_str("<mstyle");
+        for attr in moved {
+            let _ = write!(self.out, " {}=\"{}\"", &*attr.name.local, attr.value.trim());
+        }
+        self.out.push('>');
+        true
+    }
+
     fn has_usable_src(&self, attrs: &[Attribute]) -> bool {
         attrs.iter().find(|a| &*a.name.local == "src").is_some_and(|a| {
             !is_active_url(&a.value) && (self.rewrite)(&Reference::Image(a.value.to_string())).is_some()
@@ -1051,7 +1074,7 @@ impl<'a> XhtmlWriter<'a> {
     }
 
     fn write_attribute(&mut self, tag: &QualName, written: &str, attr: &Attribute, has_id: bool, class: Option<&str>) {
-        let (html, svg, tag) = (tag.ns == ns!(html), tag.ns == ns!(svg), written);
+        let (html, svg, tag_is_mathml, tag) = (tag.ns == ns!(html), tag.ns == ns!(svg), tag.ns == ns!(mathml), written);
         let local = &*attr.name.local;
         let qualified = match &attr.name.prefix {
             Some(prefix) => format!("{prefix}:{local}"),
@@ -1063,6 +1086,10 @@ impl<'a> XhtmlWriter<'a> {
             return;
         }
         if svg && !svg::attribute_allowed(&qualified) {
+            return;
+        }
+        // Written on an `<mstyle>` around the element instead (see `open_mstyle`).
+        if tag_is_mathml && attr.name.prefix.is_none() && mathml::style_moves_to_mstyle(tag, local) {
             return;
         }
         let (prefix_ok, name_ok) = match qualified.split_once(':') {
@@ -1208,6 +1235,16 @@ mod tests {
             s.xhtml.contains("<foreignObject><p xmlns=\"http://www.w3.org/1999/xhtml\">x</p></foreignObject>"),
             "{}",
             s.xhtml
+        );
+    }
+
+    #[test]
+    fn mathml_core_style_attributes_move_where_mathml_3_allows_them() {
+        assert_eq!(
+            clean(
+                "<math scriptlevel=\"1\"><mfrac displaystyle=\"true\" scriptlevel=\"+1\"><mi>a</mi><mi>b</mi></mfrac><mtable displaystyle=\"false\" scriptlevel=\"x\"><mtr><mtd><mi>c</mi></mtd></mtr></mtable></math>"
+            ),
+            "<math xmlns=\"http://www.w3.org/1998/Math/MathML\"><mstyle displaystyle=\"true\" scriptlevel=\"+1\"><mfrac><mi>a</mi><mi>b</mi></mfrac></mstyle><mtable displaystyle=\"false\"><mtr><mtd><mi>c</mi></mtd></mtr></mtable></math>"
         );
     }
 
