@@ -1,0 +1,41 @@
+//! How many real-world TeX formulas folio converts to MathML (with math-core, through folio's own
+//! sanitizer, as a book's formulas are). The formulas and their sources are in `math-formulas.txt`
+//! beside this file: one a line, in sections under `## ` headings.
+//!
+//! Usage: `cargo run --example math_conversion [-- FILE]`
+//! Prints each formula that fails with the reason, a line per section, and the total.
+
+fn main() {
+    let path = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/examples/math-formulas.txt").into());
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        eprintln!("cannot read {path}: {e}");
+        std::process::exit(2);
+    });
+    // (section, converted, total)
+    let mut sections: Vec<(String, usize, usize)> = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if let Some(heading) = line.strip_prefix("## ") {
+            sections.push((heading.to_string(), 0, 0));
+            continue;
+        }
+        if line.starts_with('#') {
+            continue;
+        }
+        let Some(section) = sections.last_mut() else { continue };
+        section.2 += 1;
+        match folio::render::math::to_mathml(line, false) {
+            Ok(_) => section.1 += 1,
+            Err(reason) => println!("fails: {line}\n       {reason}"),
+        }
+    }
+    sections.retain(|s| s.2 > 0);
+    println!();
+    for (name, converted, total) in &sections {
+        println!("{converted:>4} / {total:<4} {name}");
+    }
+    let converted: usize = sections.iter().map(|s| s.1).sum();
+    let total: usize = sections.iter().map(|s| s.2).sum();
+    println!("{converted:>4} / {total:<4} converted ({:.1}%)", 100.0 * converted as f64 / total.max(1) as f64);
+}
