@@ -841,6 +841,19 @@ mod tests {
     }
 
     #[test]
+    fn math_is_off_unless_the_book_asks_for_it() {
+        let config = load_str("[book]\ntitle = \"T\"\n").0.unwrap();
+        assert!(!config.math && !config.mathjax_delimiters);
+        let config = load_str("[book]\ntitle = \"T\"\n[epub]\nmath = true\n").0.unwrap();
+        assert!(config.math && !config.mathjax_delimiters);
+        let (config, diags) = load_str("[book]\ntitle = \"T\"\n[output.html]\nmathjax-support = true\nfold = {}\n");
+        assert!(diags.is_empty(), "{diags:?}");
+        let config = config.unwrap();
+        assert!(!config.math && config.mathjax_delimiters);
+        assert!(load_str("[book]\ntitle = \"T\"\n[output.folio]\nmath = true\n").0.unwrap().math);
+    }
+
+    #[test]
     fn mdbook_defaults_apply() {
         let (config, diags) = load_str("[book]\ntitle = \"T\"\n[output.html]\nx = 1\n");
         let config = config.unwrap();
