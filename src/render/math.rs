@@ -22,16 +22,48 @@ static CONVERTER: LazyLock<LatexToMathML> = LazyLock::new(|| {
     LatexToMathML::new(MathCoreConfig { annotation: true, ..MathCoreConfig::default() }).expect("no macros to parse")
 });
 
+/// math-core's parser recurses once for each group, command or script it opens, with no limit of its
+/// own, and a level takes some 20 KB of stack in a debug build: a hundred nested braces would overflow a
+/// 2 MiB thread and abort the build. Each `{`, `\\`, `^` and `_` opens at most one level, so their count
+/// bounds the depth. Formulas with few of them convert where they are; the others on a thread with room
+/// for every level; beyond [`MAX_LEVELS`], not at all.
+const LEVELS_ON_ANY_STACK: usize = 40;
+/// The most groups, commands and scripts a formula may have (a 20 × 20 matrix of fractions has 1,200).
+pub const MAX_LEVELS: usize = 4_000;
+const STACK_PER_LEVEL: usize = 64 << 10;
+
+fn convert(tex: &str, layout: MathDisplay) -> Result<String, String> {
+    let run = || {
+        CONVERTER
+            .convert_with_local_state(tex, layout)
+            .map(|converted| converted.mathml)
+            .map_err(|e| lower_first(e.error_message().trim().trim_end_matches('.')))
+    };
+    let levels = tex.bytes().filter(|b| matches!(b, b'{' | b'\\' | b'^' | b'_')).count();
+    if levels <= LEVELS_ON_ANY_STACK {
+        return run();
+    }
+    if levels > MAX_LEVELS {
+        return Err(format!("it has {levels} groups, commands and scripts, and folio converts at most {MAX_LEVELS}"));
+    }
+    std::thread::scope(|scope| {
+        let thread = std::thread::Builder::new().stack_size((levels + 16) * STACK_PER_LEVEL).spawn_scoped(scope, run);
+        match thread.map(|t| t.join()) {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err("the converter failed on it".to_string()),
+            Err(e) => Err(format!("no thread to convert it on: {e}")),
+        }
+    })
+}
+
 /// Converts one formula (without its delimiters) to sanitized MathML, `display="block"` for display
 /// math; or says, in lower case without a final period, why it cannot.
 pub fn to_mathml(tex: &str, display: bool) -> Result<String, String> {
     let layout = if display { MathDisplay::Block } else { MathDisplay::Inline };
-    let converted = CONVERTER
-        .convert_with_local_state(tex, layout)
-        .map_err(|e| lower_first(e.error_message().trim().trim_end_matches('.')))?;
+    let mathml = convert(tex, layout)?;
     // math-core writes `<math` first; the sanitizer adds the namespace.
-    let rest = converted.mathml.strip_prefix("<math").expect("math-core writes a <math> element");
-    let mut tagged = String::with_capacity(converted.mathml.len() + tex.len() + 16);
+    let rest = mathml.strip_prefix("<math").expect("math-core writes a <math> element");
+    let mut tagged = String::with_capacity(mathml.len() + tex.len() + 16);
     tagged.push_str("<math alttext=\"");
     escape(&mut tagged, tex.trim());
     tagged.push('"');
@@ -291,6 +323,49 @@ mod tests {
         let mathml = to_mathml("\\begin{equation} a = b \\label{eq:one} \\end{equation}", true).unwrap();
         assert!(!mathml.contains(" id="), "{mathml}");
         assert!(mathml.contains("<mtext>(1)</mtext>"), "{mathml}");
+    }
+
+    /// Deep nesting is converted on a stack with room for it, on a thread with the default 2 MiB
+    /// stack as rayon's are, and refused past the limit instead of overflowing a stack.
+    #[test]
+    fn deep_nesting_neither_overflows_nor_aborts() {
+        let deep = |n: usize| format!("{}x{}", "{".repeat(n), "}".repeat(n));
+        let chain = |n: usize| format!("{}x", "\\frac a".repeat(n));
+        let small_stack = std::thread::Builder::new().stack_size(2 << 20);
+        let results = small_stack
+            .spawn(move || {
+                [deep(1_000), chain(1_000), deep(MAX_LEVELS + 1)].map(|tex| to_mathml(&tex, true).map(|_| ()))
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(results[..2], [Ok(()), Ok(())]);
+        assert_eq!(
+            results[2],
+            Err(format!(
+                "it has {} groups, commands and scripts, and folio converts at most {MAX_LEVELS}",
+                MAX_LEVELS + 1
+            ))
+        );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+
+        /// Whatever TeX an author writes: no panic, and MathML that is well-formed XML and that the
+        /// sanitizer leaves as it is.
+        #[test]
+        fn any_tex_converts_to_sanitized_mathml_or_says_why(
+            tex in r#"(\\(frac|sqrt|left|right|begin\{(matrix|cases|align)\}|end\{(matrix|cases|align)\}|text|mathbb|label|tag|eqref|operatorname|not|color|href)|[{}^_&<>'"a-z0-9 ()\[\]|\\#$%]){0,40}"#,
+            display in proptest::bool::ANY,
+        ) {
+            if let Ok(mathml) = to_mathml(&tex, display) {
+                let wrapped = format!("<body xmlns=\"http://www.w3.org/1999/xhtml\">{mathml}</body>");
+                proptest::prop_assert!(roxmltree::Document::parse(&wrapped).is_ok(), "{}", mathml);
+                let again = html::sanitize(&mathml, &|_| None, &mut html::Ids::default()).xhtml;
+                proptest::prop_assert_eq!(again, mathml);
+            }
+        }
     }
 
     #[test]
