@@ -490,8 +490,9 @@ impl<'a> ChapterRenderer<'a> {
                 self.push(&mathml);
             }
             Err(message) => {
-                self.warning(range, format!("formula cannot be converted to MathML: {message}")).hint =
-                    Some("it is kept as its TeX, set as code; math-core converts the LaTeX that KaTeX knows".into());
+                self.warning(range, format!("formula cannot be converted to MathML: {message}")).hint = Some(
+                    "it is kept as its TeX, set as code; the guide's Math page lists what does not convert".into(),
+                );
                 self.push(&math::fallback(tex));
             }
         }
