@@ -10,6 +10,7 @@ use folio::diagnostic::{Diagnostic, Palette, Severity, escape_controls};
 use folio::target::Target;
 use folio::{Build, Settings};
 
+mod serve;
 mod watch;
 
 /// Build valid, accessible, reproducible EPUB 3 books from Markdown, offline.
@@ -71,6 +72,23 @@ enum Command {
         book: BookArgs,
         #[command(flatten)]
         output: OutputArgs,
+        /// Print every warning, not only the first few of each kind.
+        #[arg(long)]
+        all_warnings: bool,
+    },
+    /// Build, then serve a reader for the book at http://127.0.0.1:PORT that follows every save until Ctrl-C.
+    Serve {
+        #[command(flatten)]
+        book: BookArgs,
+        /// The port to serve on (0: any free port).
+        #[arg(long, default_value_t = 3000)]
+        port: u16,
+        /// The address to serve on; anything but a loopback address lets other machines read the book.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// Open the reader in the system's browser.
+        #[arg(long)]
+        open: bool,
         /// Print every warning, not only the first few of each kind.
         #[arg(long)]
         all_warnings: bool,
@@ -157,6 +175,11 @@ fn main() -> ExitCode {
         Command::Watch { book, output, all_warnings } => {
             let cache = output.cache_dir.clone().map_or(Cache::BesideOutput, Cache::In);
             watch::run(BuildArgs { all_warnings, ..BuildArgs::new(book, output, cache, false) })
+        }
+        Command::Serve { book, port, host, open, all_warnings } => {
+            let output = OutputArgs { output: None, cache_dir: None };
+            let args = BuildArgs { all_warnings, ..BuildArgs::new(book, output, Cache::BesideOutput, false) };
+            serve::run(args, &serve::ServeOptions { host, port, open })
         }
         Command::Check { book, strict, epubcheck, all_warnings } => run_check(book, strict, epubcheck, all_warnings),
         Command::Mdbook { strict, all_warnings } => run_mdbook(strict, all_warnings),
@@ -319,11 +342,7 @@ fn report(diagnostics: &[Diagnostic], all: bool) {
             }
         }
         let mut d = d.clone();
-        if let Some(relative) = cwd.as_ref().and_then(|cwd| d.path.strip_prefix(cwd).ok()) {
-            d.path = relative.to_path_buf();
-        }
-        // `folio build` in the book folder reads `./src/x.md`; it is shown as `src/x.md`, as cargo would.
-        d.path = d.path.components().filter(|c| *c != std::path::Component::CurDir).collect();
+        d.path = shown_path(&d.path, cwd.as_deref());
         let _ = writeln!(err, "{}", d.styled(Palette::COLOURED));
         if let Some(more) = more {
             let _ = writeln!(err, "… and {more} more like this");
@@ -332,6 +351,13 @@ fn report(diagnostics: &[Diagnostic], all: bool) {
     if elided {
         let _ = writeln!(err, "hint: `--all-warnings` shows every warning");
     }
+}
+
+/// A diagnostic's path as it is printed: relative to the current folder when under it.
+fn shown_path(path: &Path, cwd: Option<&Path>) -> PathBuf {
+    let path = cwd.and_then(|cwd| path.strip_prefix(cwd).ok()).unwrap_or(path);
+    // `folio build` in the book folder reads `./src/x.md`; it is shown as `src/x.md`, as cargo would.
+    path.components().filter(|c| *c != std::path::Component::CurDir).collect()
 }
 
 /// With `--strict`, every warning becomes an error and the book is not written.
@@ -434,9 +460,9 @@ fn cache_beside(output: &Path) -> PathBuf {
     folder.join(".folio-cache")
 }
 
-/// Builds once; the written EPUB's path and the build, or the exit code.
-fn run_build(args: &BuildArgs) -> Result<(PathBuf, Build), u8> {
-    let started = Instant::now();
+/// Builds once and prints the diagnostics; the book folder and the build, which holds no package when
+/// the book has errors, or the exit code when folio could not run.
+fn build_reported(args: &BuildArgs) -> Result<(PathBuf, Build), u8> {
     let mut settings = settings(args.root.clone(), cache_dir(args), args.target);
     settings.mdbook = args.mdbook.as_ref().map(|(given, _)| std::sync::Arc::clone(given));
     let bar = progress_bar(args.quiet).map(|(bar, progress)| {
@@ -452,6 +478,13 @@ fn run_build(args: &BuildArgs) -> Result<(PathBuf, Build), u8> {
         make_strict(&mut build);
     }
     report(&build.diagnostics, args.all_warnings);
+    Ok((dir, build))
+}
+
+/// Builds once; the written EPUB's path and the build, or the exit code.
+fn run_build(args: &BuildArgs) -> Result<(PathBuf, Build), u8> {
+    let started = Instant::now();
+    let (dir, build) = build_reported(args)?;
     let Some(epub) = build.epub.as_ref() else {
         let errors = build.diagnostics.iter().filter(|d| d.is_error()).count();
         let warnings = warning_count(&build.diagnostics);

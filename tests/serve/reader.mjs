@@ -1,0 +1,116 @@
+// Reads a book in `folio serve`'s reader in headless Chromium, edits its chapter file as an editor saves,
+// and reports what tests/serve.rs asserts on: the chapter's text, page turns, a note, the live reloads (and
+// how long each took from save to page), the error overlay, and the position kept across a reload.
+//
+// Usage: node reader.mjs NODE_MODULES CHROMIUM CONFIG_JSON
+// CONFIG_JSON: { url, chapter: package path of the chapter, file: its Markdown file, edits: [text…],
+//                bad: text with an error, fixed: text, markers: [a text each edit shows…], fixedMarker,
+//                screenshot: PNG path or null }
+// Prints one JSON report on stdout; exits non-zero only when it could not run.
+
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+
+import { withChromium } from "../common/chromium.mjs";
+
+const [modules, chromium, configFile] = process.argv.slice(2);
+const config = JSON.parse(readFileSync(configFile, "utf8"));
+const report = {};
+
+/** Saves the chapter as most editors do: a new file renamed over the old one. The time it was saved. */
+function save(text) {
+  const temporary = join(dirname(config.file), `.${Date.now()}.swp`);
+  writeFileSync(temporary, text);
+  renameSync(temporary, config.file);
+  return performance.now();
+}
+
+await withChromium(modules, chromium, async (browser) => {
+  const page = await browser.newPage();
+  page.setDefaultTimeout(60_000);
+  await page.setViewport({ width: 640, height: 480 });
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+
+  const frameText = () => page.evaluate(() => document.getElementById("page").contentDocument?.body?.textContent ?? "");
+  const view = () =>
+    page.evaluate(() => ({
+      shown: document.body.dataset.shown ?? "",
+      x: document.getElementById("page").contentWindow.scrollX,
+      where: document.getElementById("where").textContent,
+    }));
+  const shows = (path) => page.waitForFunction((p) => document.body.dataset.shown?.endsWith(`:${p}`), { polling: 5 }, path);
+
+  await page.goto(config.url, { waitUntil: "load" });
+  await page.waitForFunction(() => document.body.dataset.shown);
+  report.opened = await view();
+
+  // The contents panel opens the chapter.
+  await page.click("#contents-button");
+  await page.click(`#contents a[data-path="${config.chapter}"]`);
+  await shows(config.chapter);
+  report.text = await frameText();
+  report.sandbox = await page.$eval("#page", (f) => f.getAttribute("sandbox"));
+  report.policy = await page.evaluate(async (path) => (await fetch(`/book/${path}`)).headers.get("content-security-policy"), config.chapter);
+
+  // Pages turn by key and by the buttons, and back.
+  report.firstPage = await view();
+  await page.keyboard.press("ArrowRight");
+  report.turnedByKey = await view();
+  await page.click("#next");
+  report.turnedByButton = await view();
+  await page.keyboard.press("ArrowLeft");
+  await page.keyboard.press("ArrowLeft");
+  report.back = await view();
+
+  // A note reference pops its note up.
+  const book = await (await page.$("#page")).contentFrame();
+  await book.click("a[role='doc-noteref']");
+  await page.waitForSelector("#note:not([hidden])");
+  report.note = await page.$eval("#note-text", (n) => n.textContent.trim());
+  if (config.screenshot) await page.screenshot({ path: config.screenshot });
+  await page.click("#note-close");
+
+  // Larger text and the dark theme reach the book's document.
+  const look = () =>
+    page.evaluate(() => {
+      const doc = document.getElementById("page").contentDocument;
+      const style = doc.defaultView.getComputedStyle(doc.body);
+      return { fontSize: style.fontSize, background: style.backgroundColor };
+    });
+  report.lookBefore = await look();
+  await page.click("#larger");
+  await page.select("#theme", "dark");
+  report.lookAfter = await look();
+  await page.click("#smaller");
+  await page.select("#theme", "light");
+
+  // Every save shows in the open page, at the same page of the chapter.
+  await page.keyboard.press("ArrowRight");
+  report.beforeEdits = await view();
+  report.reloads = [];
+  for (const [i, text] of config.edits.entries()) {
+    const saved = save(text);
+    await page.waitForFunction((m) => document.getElementById("page").contentDocument?.body?.textContent.includes(m), { polling: 5 }, config.markers[i]);
+    const milliseconds = performance.now() - saved;
+    report.reloads.push({ milliseconds, ...(await view()) });
+  }
+
+  // A bad save lists its diagnostics over the last good build; the next good save clears them.
+  save(config.bad);
+  await page.waitForSelector("#problems:not([hidden])", { polling: 5 });
+  report.problems = await page.$$eval("#problems li", (items) => items.map((i) => i.textContent));
+  report.textWhileBroken = await frameText();
+  save(config.fixed);
+  await page.waitForSelector("#problems[hidden]", { polling: 5 });
+  await page.waitForFunction((m) => document.getElementById("page").contentDocument?.body?.textContent.includes(m), { polling: 5 }, config.fixedMarker);
+  report.fixed = await view();
+
+  // A reload of the page opens the book where it was.
+  await page.reload({ waitUntil: "load" });
+  await page.waitForFunction(() => document.body.dataset.shown);
+  report.reopened = await view();
+  report.errors = errors;
+});
+process.stdout.write(JSON.stringify(report, null, 1));
