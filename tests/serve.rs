@@ -95,12 +95,19 @@ fn body_text(xhtml: &str) -> String {
 fn the_reader_shows_the_book_and_follows_every_save() {
     let dir = fixture("citations");
     let root = dir.path();
+    // Long enough for several pages after the first, which holds the note references.
+    let mut chapter = std::fs::read_to_string(root.join(CHAPTER_FILE)).unwrap();
+    for i in 1..=12 {
+        chapter.push_str(&format!(
+            "\nParagraph {i} of the longer chapter, which runs on over pages of the reader so that they turn.\n"
+        ));
+    }
+    std::fs::write(root.join(CHAPTER_FILE), chapter).unwrap();
     build_ok(root, "book", "built/book.epub");
     let (_, files) = unzip(&root.join("built/book.epub"));
     let expected = body_text(&text(&files, CHAPTER_PATH));
 
     let serving = Serving::start(root, &["book", "--port", "0"]);
-    serving.wait_for("watching");
     let original = std::fs::read_to_string(root.join(CHAPTER_FILE)).unwrap();
     let markers: Vec<String> = (1..=5).map(|i| format!("Edit number {i} is shown.")).collect();
     let edits: Vec<String> = markers.iter().map(|m| format!("{original}\n{m}\n")).collect();
@@ -183,7 +190,9 @@ fn only_the_packages_files_are_served_and_only_to_this_address() {
     assert_eq!(status, 200);
     let nonce = page.split("nonce=\"").nth(1).unwrap().split('"').next().unwrap();
     assert!(page.contains(&format!("script-src 'nonce-{nonce}'")), "{page}");
-    for path in ["/book/../book.toml", "/book/%2e%2e/book.toml", "/book/EPUB/../../book/book.toml", "/book.toml", "/book/"] {
+    for path in
+        ["/book/../book.toml", "/book/%2e%2e/book.toml", "/book/EPUB/../../book/book.toml", "/book.toml", "/book/"]
+    {
         let (status, _) = serving.get(path, &host);
         assert_eq!(status, 404, "{path}");
     }

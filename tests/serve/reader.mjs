@@ -26,6 +26,16 @@ function save(text) {
 }
 
 await withChromium(modules, chromium, async (browser) => {
+  try {
+    await read(browser);
+  } catch (error) {
+    // What it saw until then tells why.
+    process.stderr.write(`${JSON.stringify(report, null, 1)}\n`);
+    throw error;
+  }
+});
+
+async function read(browser) {
   const page = await browser.newPage();
   page.setDefaultTimeout(60_000);
   await page.setViewport({ width: 640, height: 480 });
@@ -65,8 +75,15 @@ await withChromium(modules, chromium, async (browser) => {
   report.back = await view();
 
   // A note reference pops its note up.
-  const book = await (await page.$("#page")).contentFrame();
-  await book.click("a[role='doc-noteref']");
+  // The frame runs no script, so Puppeteer cannot look into it: the reference is found from the reader's
+  // page and clicked where it shows.
+  const at = await page.evaluate(() => {
+    const frame = document.getElementById("page");
+    const box = frame.contentDocument.querySelector("a[role='doc-noteref']").getBoundingClientRect();
+    const offset = frame.getBoundingClientRect();
+    return { x: offset.left + box.left + box.width / 2, y: offset.top + box.top + box.height / 2 };
+  });
+  await page.mouse.click(at.x, at.y);
   await page.waitForSelector("#note:not([hidden])");
   report.note = await page.$eval("#note-text", (n) => n.textContent.trim());
   if (config.screenshot) await page.screenshot({ path: config.screenshot });
@@ -112,5 +129,6 @@ await withChromium(modules, chromium, async (browser) => {
   await page.waitForFunction(() => document.body.dataset.shown);
   report.reopened = await view();
   report.errors = errors;
-});
+}
+
 process.stdout.write(JSON.stringify(report, null, 1));
