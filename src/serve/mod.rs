@@ -29,6 +29,9 @@ const PAGE_CSS: &str = include_str!("page.css");
 /// waiting, but long enough for the steps of one save (each takes microseconds to a millisecond).
 const DEBOUNCE: Duration = Duration::from_millis(30);
 
+/// Threads answering requests: a page asks for its document, stylesheets, fonts and images at once.
+const WORKERS: usize = 4;
+
 /// How often the server looks at the Ctrl-C flag while no request comes.
 const POLL: Duration = Duration::from_millis(100);
 
@@ -59,9 +62,14 @@ fn serve(args: &mut BuildArgs, options: &ServeOptions) -> Result<(), u8> {
     let listener = TcpListener::bind((options.host.as_str(), options.port))
         .map_err(|e| fail(format!("cannot listen on {}:{} ({e})", options.host, options.port)))?;
     let address = listener.local_addr().map_err(|e| fail(format!("cannot listen ({e})")))?;
+    // tiny_http writes a response in several pieces; with Nagle's algorithm, a piece after the first on a
+    // kept-alive connection waits for the browser's delayed acknowledgement, 40 ms a request. Connections
+    // take the setting from the listener (Linux, the BSDs, macOS); without it pages are only slower.
+    #[cfg(unix)]
+    let _ = rustix::net::sockopt::set_tcp_nodelay(&listener, true);
     let server = tiny_http::Server::from_listener(listener, None)
         .map_err(|e| fail(format!("cannot listen on {address} ({e})")))?;
-    let preview = Arc::new(Preview::default());
+    let preview = Preview::default();
     preview.rebuild(args)?;
     let changes = Changes::watch(args, &dir, DEBOUNCE)?;
     if !address.ip().is_loopback() {
@@ -72,18 +80,21 @@ fn serve(args: &mut BuildArgs, options: &ServeOptions) -> Result<(), u8> {
     }
     let url = format!("http://{address}/");
     eprintln!("serving the book at {url} (Ctrl-C to stop)");
-    let server_thread = {
-        let (preview, stop) = (Arc::clone(&preview), Arc::clone(&stop));
-        std::thread::spawn(move || answer_requests(&server, &preview, &stop, address))
-    };
-    if options.open {
-        open_in_browser(&url);
-    }
-    while let Some(path) = changes.next(&stop) {
-        eprintln!("changed: {}", escape_controls(&path.display().to_string()));
-        preview.rebuild(args)?;
-    }
-    let _ = server_thread.join();
+    std::thread::scope(|scope| {
+        for _ in 0..WORKERS {
+            scope.spawn(|| answer_requests(&server, &preview, &stop, address));
+        }
+        if options.open {
+            open_in_browser(&url);
+        }
+        while let Some(path) = changes.next(&stop) {
+            eprintln!("changed: {}", escape_controls(&path.display().to_string()));
+            if preview.rebuild(args).is_err() {
+                // The book folder is away (a checkout in progress, say); the next save builds again.
+                preview.show_problems(vec![Problem::cannot_build(&dir)]);
+            }
+        }
+    });
     eprintln!("stopped serving");
     Ok(())
 }
@@ -129,25 +140,34 @@ impl Preview {
     fn rebuild(&self, args: &BuildArgs) -> Result<(), u8> {
         let started = Instant::now();
         let (_, build) = build_reported(args)?;
+        let Some(epub) = build.epub else {
+            let errors = build.diagnostics.iter().filter(|d| d.is_error()).count();
+            eprintln!("could not build the book: {}; still showing the last good build", counted(errors, "error"));
+            let cwd = std::env::current_dir().ok();
+            self.show_problems(build.diagnostics.iter().map(|d| Problem::new(d, cwd.as_deref())).collect());
+            return Ok(());
+        };
         let mut shown = self.shown.lock().unwrap_or_else(PoisonError::into_inner);
-        match build.epub {
-            Some(epub) => {
-                shown.epub = Some(Arc::new(epub));
-                shown.version += 1;
-                shown.problems.clear();
-                eprintln!("built in {} ms", started.elapsed().as_millis());
-            }
-            None => {
-                let cwd = std::env::current_dir().ok();
-                shown.problems = build.diagnostics.iter().map(|d| Problem::new(d, cwd.as_deref())).collect();
-                let errors = build.diagnostics.iter().filter(|d| d.is_error()).count();
-                eprintln!("could not build the book: {}; still showing the last good build", counted(errors, "error"));
-            }
-        }
+        shown.epub = Some(Arc::new(epub));
+        shown.version += 1;
+        shown.problems.clear();
+        self.tell(shown);
+        eprintln!("built in {} ms", started.elapsed().as_millis());
+        Ok(())
+    }
+
+    /// Lists what is wrong with the book over the last good build.
+    fn show_problems(&self, problems: Vec<Problem>) {
+        let mut shown = self.shown.lock().unwrap_or_else(PoisonError::into_inner);
+        shown.problems = problems;
+        self.tell(shown);
+    }
+
+    /// Sends the preview's state to every open page.
+    fn tell(&self, shown: std::sync::MutexGuard<'_, Shown>) {
         let event = event(&shown);
         drop(shown);
         self.listeners.lock().unwrap_or_else(PoisonError::into_inner).retain_mut(|listener| send(listener, &event));
-        Ok(())
     }
 
     fn epub(&self) -> Option<Arc<Epub>> {
@@ -156,6 +176,15 @@ impl Preview {
 }
 
 impl Problem {
+    fn cannot_build(dir: &Path) -> Self {
+        Self {
+            location: dir.display().to_string(),
+            severity: "error",
+            message: "folio could not read the book folder (the terminal says why)".into(),
+            hint: None,
+        }
+    }
+
     fn new(d: &folio::diagnostic::Diagnostic, cwd: Option<&Path>) -> Self {
         let path = shown_path(&d.path, cwd);
         let location = match d.position {

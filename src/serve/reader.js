@@ -306,14 +306,21 @@ async function load(version) {
   const path = reader.spine[reader.index];
   const page = reader.page;
   reader.version = version;
+  // The chapter shown is most likely still in the book: it loads while the package is read again.
+  if (!first) show(reader.index, { page });
   await openPackage();
   if (first) {
     const saved = JSON.parse(localStorage.getItem(reader.key) || "null");
     const index = saved ? reader.spine.indexOf(saved.path) : -1;
     show(Math.max(index, 0), { page: index >= 0 ? saved.page : 0 });
+    return;
+  }
+  const index = reader.spine.indexOf(path);
+  if (index >= 0) {
+    reader.index = index;
+    markContents();
   } else {
-    const index = reader.spine.indexOf(path);
-    show(index >= 0 ? index : reader.index, { page });
+    show(reader.index, { page });
   }
 }
 

@@ -5,7 +5,7 @@
 // Usage: node reader.mjs NODE_MODULES CHROMIUM CONFIG_JSON
 // CONFIG_JSON: { url, chapter: package path of the chapter, file: its Markdown file, edits: [text…],
 //                bad: text with an error, fixed: text, markers: [a text each edit shows…], fixedMarker,
-//                screenshot: PNG path or null }
+//                screenshot: PNG path or null, viewport: Puppeteer viewport (default 640×480) }
 // Prints one JSON report on stdout; exits non-zero only when it could not run.
 
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
@@ -38,7 +38,7 @@ await withChromium(modules, chromium, async (browser) => {
 async function read(browser) {
   const page = await browser.newPage();
   page.setDefaultTimeout(60_000);
-  await page.setViewport({ width: 640, height: 480 });
+  await page.setViewport(config.viewport ?? { width: 640, height: 480 });
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
   page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
@@ -50,6 +50,17 @@ async function read(browser) {
       x: document.getElementById("page").contentWindow.scrollX,
       where: document.getElementById("where").textContent,
     }));
+  const version = async () => Number((await view()).shown.split(":")[0]);
+  // A save has shown once the reader has laid out a newer build whose text holds the marker.
+  const updated = (marker, since) =>
+    page.waitForFunction(
+      (m, v) =>
+        Number(document.body.dataset.shown?.split(":")[0]) > v &&
+        document.getElementById("page").contentDocument?.body?.textContent.includes(m),
+      { polling: 5 },
+      marker,
+      since,
+    );
   const shows = (path) => page.waitForFunction((p) => document.body.dataset.shown?.endsWith(`:${p}`), { polling: 5 }, path);
 
   await page.goto(config.url, { waitUntil: "load" });
@@ -108,8 +119,9 @@ async function read(browser) {
   report.beforeEdits = await view();
   report.reloads = [];
   for (const [i, text] of config.edits.entries()) {
+    const since = await version();
     const saved = save(text);
-    await page.waitForFunction((m) => document.getElementById("page").contentDocument?.body?.textContent.includes(m), { polling: 5 }, config.markers[i]);
+    await updated(config.markers[i], since);
     const milliseconds = performance.now() - saved;
     report.reloads.push({ milliseconds, ...(await view()) });
   }
@@ -119,9 +131,10 @@ async function read(browser) {
   await page.waitForSelector("#problems:not([hidden])", { polling: 5 });
   report.problems = await page.$$eval("#problems li", (items) => items.map((i) => i.textContent));
   report.textWhileBroken = await frameText();
+  const broken = await version();
   save(config.fixed);
   await page.waitForSelector("#problems[hidden]", { polling: 5 });
-  await page.waitForFunction((m) => document.getElementById("page").contentDocument?.body?.textContent.includes(m), { polling: 5 }, config.fixedMarker);
+  await updated(config.fixedMarker, broken);
   report.fixed = await view();
 
   // A reload of the page opens the book where it was.
