@@ -5,6 +5,7 @@
 //! last good package in memory, never from disk. After each build, server-sent events tell open pages
 //! to reload the chapter they show, or list the diagnostics of a build that failed.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
@@ -14,7 +15,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use folio::diagnostic::{Severity, escape_controls};
-use folio::package::Epub;
+use folio::package::{Entry, Epub};
 use tiny_http::{Header, Method, Request, Response};
 
 use super::watch::{Changes, stop_on_ctrl_c};
@@ -113,6 +114,8 @@ struct Shown {
     epub: Option<Arc<Epub>>,
     /// Counts good builds, so a reader knows whether what it shows is current.
     version: u64,
+    /// The files of the package that the last good build changed, added or removed.
+    changed: Vec<String>,
     /// The diagnostics of the latest build, when it failed.
     problems: Vec<Problem>,
 }
@@ -131,6 +134,7 @@ struct Problem {
 #[derive(serde::Serialize)]
 struct News<'a> {
     version: u64,
+    changed: &'a [String],
     problems: &'a [Problem],
 }
 
@@ -148,6 +152,7 @@ impl Preview {
             return Ok(());
         };
         let mut shown = self.shown.lock().unwrap_or_else(PoisonError::into_inner);
+        shown.changed = shown.epub.as_deref().map(|before| changed_files(before, &epub)).unwrap_or_default();
         shown.epub = Some(Arc::new(epub));
         shown.version += 1;
         shown.problems.clear();
@@ -199,9 +204,24 @@ impl Problem {
     }
 }
 
+/// The paths of the files that differ between two packages, or that only one of them holds: a page whose
+/// stylesheets, fonts and images are unchanged takes a new document in place.
+fn changed_files(before: &Epub, after: &Epub) -> Vec<String> {
+    let old: HashMap<&str, &Entry> = before.files.iter().map(|(path, entry)| (path.as_str(), entry)).collect();
+    let new: HashMap<&str, &Entry> = after.files.iter().map(|(path, entry)| (path.as_str(), entry)).collect();
+    let mut changed: Vec<String> = new
+        .iter()
+        .filter(|(path, entry)| old.get(*path) != Some(*entry))
+        .chain(old.iter().filter(|(path, _)| !new.contains_key(*path)))
+        .map(|(path, _)| path.to_string())
+        .collect();
+    changed.sort();
+    changed
+}
+
 /// The server-sent event that tells a page the state of the preview.
 fn event(shown: &Shown) -> String {
-    let news = News { version: shown.version, problems: &shown.problems };
+    let news = News { version: shown.version, changed: &shown.changed, problems: &shown.problems };
     // JSON holds no raw newline, so the event is one `data:` line.
     format!("data: {}\n\n", serde_json::to_string(&news).unwrap_or_default())
 }
@@ -353,10 +373,23 @@ mod tests {
     }
 
     #[test]
+    fn changed_files_are_those_edited_added_or_removed() {
+        let package = |files: &[(&str, &str)]| Epub {
+            files: files.iter().map(|(p, text)| (p.to_string(), Entry::Plain(text.as_bytes().to_vec()))).collect(),
+            modified: 0,
+        };
+        let before = package(&[("mimetype", "m"), ("EPUB/a.xhtml", "a"), ("EPUB/b.xhtml", "b"), ("EPUB/gone.css", "")]);
+        let after = package(&[("mimetype", "m"), ("EPUB/a.xhtml", "A"), ("EPUB/b.xhtml", "b"), ("EPUB/new.png", "")]);
+        assert_eq!(changed_files(&before, &after), ["EPUB/a.xhtml", "EPUB/gone.css", "EPUB/new.png"]);
+        assert!(changed_files(&after, &after).is_empty());
+    }
+
+    #[test]
     fn an_event_is_one_data_line() {
         let shown = Shown {
             epub: None,
             version: 3,
+            changed: vec!["EPUB/text/c001-one.xhtml".into()],
             problems: vec![Problem {
                 location: "book/src/one.md:3:3".into(),
                 severity: "error",

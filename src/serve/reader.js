@@ -140,7 +140,7 @@ frame.addEventListener("load", async () => {
   reader.page = last ? reader.pages - 1 : fragment ? pageOf(fragment) : Math.min(page ?? 0, reader.pages - 1);
   place();
   markContents();
-  document.body.dataset.shown = `${reader.version}:${reader.spine[reader.index]}`;
+  markShown();
 });
 
 function measure() {
@@ -301,20 +301,29 @@ function showProblems(problems) {
 }
 
 /** Shows a new build: the same chapter at the same page, or where the reader left the book last time. */
-async function load(version) {
+async function load({ version, changed }) {
   const first = reader.version === 0;
+  const next = version === reader.version + 1;
   const path = reader.spine[reader.index];
   const page = reader.page;
   reader.version = version;
-  // The chapter shown is most likely still in the book: it loads while the package is read again.
-  if (!first) show(reader.index, { page });
-  await openPackage();
   if (first) {
+    await openPackage();
     const saved = JSON.parse(localStorage.getItem(reader.key) || "null");
     const index = saved ? reader.spine.indexOf(saved.path) : -1;
     show(Math.max(index, 0), { page: index >= 0 ? saved.page : 0 });
     return;
   }
+  // When a build changed documents only, the new text is put into the page as it stands: its stylesheets
+  // and fonts are not loaded again, and nothing flashes. Otherwise the chapter loads again (most likely
+  // still there) while the package is read again.
+  if (next && changed.every((file) => /\.(xhtml|opf|ncx)$/.test(file))) {
+    if (changed.includes(path)) swap(path, page);
+    else markShown();
+  } else {
+    show(reader.index, { page });
+  }
+  await openPackage();
   const index = reader.spine.indexOf(path);
   if (index >= 0) {
     reader.index = index;
@@ -324,11 +333,29 @@ async function load(version) {
   }
 }
 
+/** Replaces the body of the document shown by that of its new version, and goes back to `page`. */
+async function swap(path, page) {
+  const response = await fetch(`/book/${path}?v=${reader.version}`);
+  const fresh = response.ok && new DOMParser().parseFromString(await response.text(), "application/xhtml+xml");
+  const doc = frame.contentDocument;
+  if (!fresh?.body || !doc?.body) return show(reader.index, { page });
+  doc.body.replaceWith(doc.importNode(fresh.body, true));
+  measure();
+  reader.page = Math.min(page, reader.pages - 1);
+  place();
+  markShown();
+}
+
+/** Marks which build and document the page shows (what the tests wait for). */
+function markShown() {
+  document.body.dataset.shown = `${reader.version}:${reader.spine[reader.index]}`;
+}
+
 const events = new EventSource("/_folio/events");
 events.addEventListener("message", (event) => {
   const news = JSON.parse(event.data);
   showProblems(news.problems);
-  if (news.version > 0 && news.version !== reader.version) load(news.version);
+  if (news.version > 0 && news.version !== reader.version) load(news);
 });
 
 document.addEventListener("keydown", onKey);
