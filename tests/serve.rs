@@ -70,12 +70,22 @@ impl Serving {
     }
 
     /// Stops it as Ctrl-C does and asserts that it stopped cleanly.
-    fn interrupt(mut self) {
+    fn interrupt(&mut self) {
         let status = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status().unwrap();
         assert!(status.success());
         self.wait_for("stopped serving");
         let exit = self.child.wait().unwrap();
         assert!(exit.success(), "{exit:?}");
+    }
+}
+
+/// A test that failed leaves no server behind.
+impl Drop for Serving {
+    fn drop(&mut self) {
+        if self.child.try_wait().is_ok_and(|exited| exited.is_none()) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 
@@ -103,11 +113,16 @@ fn the_reader_shows_the_book_and_follows_every_save() {
         ));
     }
     std::fs::write(root.join(CHAPTER_FILE), chapter).unwrap();
+    // A stylesheet of the book's own, which the test changes too.
+    let mut config = std::fs::read_to_string(root.join("book/book.toml")).unwrap();
+    config.push_str("stylesheets = [\"extra.css\"]\n");
+    std::fs::write(root.join("book/book.toml"), config).unwrap();
+    std::fs::write(root.join("book/extra.css"), "p { letter-spacing: normal; }\n").unwrap();
     build_ok(root, "book", "built/book.epub");
     let (_, files) = unzip(&root.join("built/book.epub"));
     let expected = body_text(&text(&files, CHAPTER_PATH));
 
-    let serving = Serving::start(root, &["book", "--port", "0"]);
+    let mut serving = Serving::start(root, &["book", "--port", "0"]);
     let original = std::fs::read_to_string(root.join(CHAPTER_FILE)).unwrap();
     let markers: Vec<String> = (1..=5).map(|i| format!("Edit number {i} is shown.")).collect();
     let edits: Vec<String> = markers.iter().map(|m| format!("{original}\n{m}\n")).collect();
@@ -126,6 +141,7 @@ fn the_reader_shows_the_book_and_follows_every_save() {
         "bad": bad,
         "fixed": format!("{original}\n{fixed_marker}\n"),
         "fixedMarker": fixed_marker,
+        "restyle": { "file": root.join("book/extra.css"), "text": "p { letter-spacing: 3px; }\n" },
         "screenshot": screenshot,
     });
     let config_file = root.join("reader.json");
@@ -163,6 +179,11 @@ fn the_reader_shows_the_book_and_follows_every_save() {
     times.sort_by(f64::total_cmp);
     eprintln!("save to updated page: {times:.0?} ms");
 
+    // A changed stylesheet loads the chapter again, at the same page.
+    assert_eq!(report["restyled"]["letterSpacing"], "3px", "{report}");
+    assert!(page("restyled").starts_with("2 / "), "a restyle lost the page: {report}");
+    assert!(report["restyled"]["shown"].as_str().unwrap().ends_with(CHAPTER_PATH), "{report}");
+
     let problems = report["problems"].as_array().unwrap();
     let location = format!("{CHAPTER_FILE}:{bad_line}:{column}: error: undefined footnote '[^missing]'");
     assert!(problems.iter().any(|p| p.as_str().unwrap().starts_with(&location)), "want {location}: {report}");
@@ -178,7 +199,7 @@ fn the_reader_shows_the_book_and_follows_every_save() {
 #[test]
 fn only_the_packages_files_are_served_and_only_to_this_address() {
     let dir = fixture("citations");
-    let serving = Serving::start(dir.path(), &["book", "--port", "0"]);
+    let mut serving = Serving::start(dir.path(), &["book", "--port", "0"]);
     let host = serving.address.clone();
     let (status, chapter) = serving.get(&format!("/book/{CHAPTER_PATH}"), &host);
     assert_eq!(status, 200, "{chapter}");
@@ -196,6 +217,22 @@ fn only_the_packages_files_are_served_and_only_to_this_address() {
         let (status, _) = serving.get(path, &host);
         assert_eq!(status, 404, "{path}");
     }
+    serving.interrupt();
+}
+
+#[cfg(unix)]
+#[test]
+fn another_address_than_loopback_is_served_with_a_warning() {
+    let dir = fixture("citations");
+    let mut serving = Serving::start(dir.path(), &["book", "--host", "0.0.0.0", "--port", "0"]);
+    assert!(serving.address.starts_with("0.0.0.0:"), "{}", serving.address);
+    let port = serving.address.rsplit(':').next().unwrap().to_string();
+    serving
+        .wait_for(&format!("warning: serving on 0.0.0.0:{port}: anyone who can reach this address can read the book"));
+    // Whoever reaches it may use any name for it.
+    serving.address = format!("127.0.0.1:{port}");
+    let (status, page) = serving.get("/", "reader.example:1");
+    assert_eq!(status, 200, "{page}");
     serving.interrupt();
 }
 

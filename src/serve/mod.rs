@@ -73,14 +73,14 @@ fn serve(args: &mut BuildArgs, options: &ServeOptions) -> Result<(), u8> {
     let preview = Preview::default();
     preview.rebuild(args)?;
     let changes = Changes::watch(args, &dir, DEBOUNCE)?;
+    let url = format!("http://{address}/");
+    eprintln!("serving the book at {url} (Ctrl-C to stop)");
     if !address.ip().is_loopback() {
         eprintln!(
             "warning: serving on {address}: anyone who can reach this address can read the book; \
              without --host, folio serves on 127.0.0.1 only"
         );
     }
-    let url = format!("http://{address}/");
-    eprintln!("serving the book at {url} (Ctrl-C to stop)");
     std::thread::scope(|scope| {
         for _ in 0..WORKERS {
             scope.spawn(|| answer_requests(&server, &preview, &stop, address));
@@ -268,6 +268,10 @@ fn answer(request: Request, preview: &Preview, address: SocketAddr) {
 }
 
 fn host_allowed(request: &Request, address: SocketAddr) -> bool {
+    // Served beyond this machine (`--host`), the book is open to whoever reaches it, under any name.
+    if !address.ip().is_loopback() {
+        return true;
+    }
     let Some(host) = request.headers().iter().find(|h| h.field.equiv("Host")) else { return false };
     let host = host.value.as_str();
     let port = address.port();

@@ -5,7 +5,8 @@
 // Usage: node reader.mjs NODE_MODULES CHROMIUM CONFIG_JSON
 // CONFIG_JSON: { url, chapter: package path of the chapter, file: its Markdown file, edits: [text…],
 //                bad: text with an error, fixed: text, markers: [a text each edit shows…], fixedMarker,
-//                screenshot: PNG path or null, viewport: Puppeteer viewport (default 640×480) }
+//                restyle: { file: a stylesheet of the book, text }, screenshot: PNG path or null,
+//                viewport: Puppeteer viewport (default 640×480) }
 // Prints one JSON report on stdout; exits non-zero only when it could not run.
 
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
@@ -125,6 +126,18 @@ async function read(browser) {
     const milliseconds = performance.now() - saved;
     report.reloads.push({ milliseconds, ...(await view()) });
   }
+
+  // A changed stylesheet reaches the page too (by loading the chapter again).
+  const before = await version();
+  writeFileSync(config.restyle.file, config.restyle.text);
+  await page.waitForFunction((v) => Number(document.body.dataset.shown?.split(":")[0]) > v, { polling: 5 }, before);
+  report.restyled = {
+    ...(await view()),
+    letterSpacing: await page.evaluate(() => {
+      const doc = document.getElementById("page").contentDocument;
+      return doc.defaultView.getComputedStyle(doc.querySelector("p")).letterSpacing;
+    }),
+  };
 
   // A bad save lists its diagnostics over the last good build; the next good save clears them.
   save(config.bad);
