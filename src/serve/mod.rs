@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use folio::diagnostic::{Severity, escape_controls};
-use folio::package::{Entry, Epub};
+use folio::document::{Entry, Epub};
 use tiny_http::{Header, Method, Request, Response};
 
 use super::watch::{Changes, stop_on_ctrl_c};
