@@ -8,6 +8,7 @@ const OPS = "http://www.idpf.org/2007/ops";
 const DC = "http://purl.org/dc/elements/1.1/";
 const THEMES = ["light", "sepia", "dark"];
 const SIZES = [70, 80, 90, 100, 110, 120, 135, 150, 175, 200];
+const EXTERNAL = /^[a-z][a-z0-9+.-]*:/i; // an href with a scheme leads out of the book
 
 const $ = (id) => document.getElementById(id);
 const frame = $("page");
@@ -226,7 +227,7 @@ const frameHandlers = {
 
 async function followLink(link) {
   const href = link.getAttribute("href");
-  if (/^[a-z][a-z0-9+.-]*:/i.test(href)) {
+  if (EXTERNAL.test(href)) {
     window.open(link.href, "_blank", "noopener");
     return;
   }
@@ -244,12 +245,14 @@ async function openNote({ path, fragment }) {
   if (!note) return go(path, fragment);
   const copy = document.importNode(note, true);
   for (const back of copy.querySelectorAll("[role~='doc-backlink']")) back.remove();
-  // Images and links inside the note resolve against its document, not the reader's page.
-  for (const element of copy.querySelectorAll("[src], [href]")) {
-    for (const name of ["src", "href"]) {
-      const value = element.getAttribute(name);
-      if (value && !value.startsWith("#")) element.setAttribute(name, `/book/${resolve(path, value).path}`);
-    }
+  // Images and links inside the note are relative to its document, not to the reader's page.
+  for (const image of copy.querySelectorAll("[src]")) {
+    const source = image.getAttribute("src");
+    if (!EXTERNAL.test(source)) image.setAttribute("src", `/book/${resolve(path, source).path}`);
+  }
+  for (const link of copy.querySelectorAll("a[href]")) {
+    const href = link.getAttribute("href");
+    if (!EXTERNAL.test(href)) link.dataset.target = JSON.stringify(resolve(path, href));
   }
   $("note-text").replaceChildren(...copy.childNodes);
   $("note").hidden = false;
@@ -363,6 +366,18 @@ $("previous").addEventListener("click", () => turn(-direction()));
 $("next").addEventListener("click", () => turn(direction()));
 $("contents-button").addEventListener("click", () => toggleContents());
 $("note-close").addEventListener("click", closeNote);
+$("note-text").addEventListener("click", (event) => {
+  const link = event.target.closest("a[href]");
+  if (!link) return;
+  event.preventDefault();
+  closeNote();
+  if (link.dataset.target) {
+    const { path, fragment } = JSON.parse(link.dataset.target);
+    go(path, fragment);
+  } else {
+    window.open(link.href, "_blank", "noopener");
+  }
+});
 $("smaller").addEventListener("click", () => resize(-1));
 $("larger").addEventListener("click", () => resize(1));
 $("theme").addEventListener("change", () => relayout(() => (settings.theme = THEMES.includes($("theme").value) ? $("theme").value : "light")));
