@@ -176,11 +176,22 @@ impl ReadRoot {
     /// and [`MAX_ASSET_BYTES`] for all of them). Whether a book goes over does not depend on the order
     /// files are read in: a file only takes what leaves the total within the limit.
     pub fn read(&self, relative: &Path) -> Result<Vec<u8>, ReadError> {
-        let (bytes, _) = self.read_stamped(relative, MAX_FILE_BYTES)?;
-        let len = bytes.len() as u64;
+        self.read_asset_stamped(relative).map(|(bytes, _)| bytes)
+    }
+
+    /// Reads a file like [`ReadRoot::read`], with its stamp as it was opened.
+    pub fn read_asset_stamped(&self, relative: &Path) -> Result<(Vec<u8>, Option<Stamp>), ReadError> {
+        let (bytes, stamp) = self.read_stamped(relative, MAX_FILE_BYTES)?;
+        self.charge(bytes.len() as u64)?;
+        Ok((bytes, stamp))
+    }
+
+    /// Counts `len` bytes against [`MAX_ASSET_BYTES`] as [`ReadRoot::read`] does, for a file whose bytes
+    /// are known without reading it.
+    pub fn charge(&self, len: u64) -> Result<(), ReadError> {
         let fits = |read: u64| read.checked_add(len).filter(|&total| total <= MAX_ASSET_BYTES);
         match self.asset_bytes.fetch_update(Ordering::Relaxed, Ordering::Relaxed, fits) {
-            Ok(_) => Ok(bytes),
+            Ok(_) => Ok(()),
             Err(_) => Err(ReadError::OverBudget),
         }
     }

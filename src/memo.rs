@@ -7,7 +7,11 @@
 //! file's hash is reused, never a chapter's output, which still comes from the cache by content hash.
 //! Build systems such as git and Bazel trust file metadata the same way.
 //!
-//! A chapter is recorded only when each of its files had settled when it was read (see
+//! Images likewise: for each PNG or JPEG the last build optimised, the memo keeps its stamp and the key
+//! its result is cached under, so an unchanged image is neither read nor hashed to find that entry (one
+//! packaged as it is, not changed by optimising, is still read for its bytes).
+//!
+//! A chapter or an image is recorded only when each of its files had settled when it was read (see
 //! [`Stamp::settled_at`]) and reading it reported nothing. The memo is a cache entry like any other:
 //! checksummed, tied to folio's version, and ignored when it does not read back intact.
 
@@ -26,6 +30,30 @@ use crate::include::Expanded;
 /// What a build knows of each chapter it read, by the chapter's path relative to the book folder.
 type Chapters = BTreeMap<PathBuf, Recorded>;
 
+/// What a build knows of each image it optimised, by its path relative to the book folder.
+type Images = BTreeMap<PathBuf, RecordedImage>;
+
+/// What the memo holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Sources {
+    chapters: Chapters,
+    images: Images,
+}
+
+/// An image as the last build read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedImage {
+    stamp: Stamp,
+    /// The settings it was optimised with: a result is for those only.
+    pub settings: Key,
+    /// The key its optimised result is cached under.
+    pub key: Key,
+    /// Its media type, from its bytes.
+    pub media_type: String,
+    /// Its size in bytes.
+    pub len: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Recorded {
     /// Each file the chapter was made from, relative to the book folder, with its stamp when read.
@@ -38,8 +66,8 @@ struct Recorded {
 
 /// The memo of one build: what the last build left, and what this one will leave.
 pub struct Memo {
-    previous: Chapters,
-    next: Mutex<Chapters>,
+    previous: Sources,
+    next: Mutex<Sources>,
     /// When this build started: files changed since, or just before, are not recorded.
     started: SystemTime,
 }
@@ -61,7 +89,7 @@ impl Memo {
     /// The memo the last build left in `cache` (empty when there is none, or it is damaged), for a build
     /// that started at `started`.
     pub fn load(cache: &Cache, started: SystemTime) -> Self {
-        let previous = cache.get_bytes::<Chapters>(memo_key()).map(|(chapters, _)| chapters).unwrap_or_default();
+        let previous = cache.get_bytes::<Sources>(memo_key()).map(|(sources, _)| sources).unwrap_or_default();
         Self { previous, next: Mutex::default(), started }
     }
 
@@ -69,14 +97,38 @@ impl Memo {
     /// them cost ([`Expanded::cost`]), when the last build read it and every file it was made from still
     /// has the stamp it had then.
     pub fn unchanged(&self, root: &ReadRoot, chapter: &Path) -> Option<(Key, u64)> {
-        let recorded = self.previous.get(chapter)?;
+        let recorded = self.previous.chapters.get(chapter)?;
         let same =
             recorded.files.iter().all(|(path, stamp)| matches!(root.stamp(path), Ok(Some(now)) if now == *stamp));
         if !same {
             return None;
         }
-        self.next.lock().expect("not poisoned").insert(chapter.to_path_buf(), recorded.clone());
+        self.next.lock().expect("not poisoned").chapters.insert(chapter.to_path_buf(), recorded.clone());
         Some((recorded.texts, recorded.cost))
+    }
+
+    /// What the last build recorded of the image at `image` (relative to the book folder), when it still
+    /// has the stamp it had then.
+    pub fn unchanged_image(&self, root: &ReadRoot, image: &Path) -> Option<RecordedImage> {
+        let recorded = self.previous.images.get(image)?;
+        if !matches!(root.stamp(image), Ok(Some(now)) if now == recorded.stamp) {
+            return None;
+        }
+        self.next.lock().expect("not poisoned").images.insert(image.to_path_buf(), recorded.clone());
+        Some(recorded.clone())
+    }
+
+    /// Records an image just read and optimised with `settings`, its result cached under `key`, unless it had no stamp
+    /// or had not settled when this build started.
+    pub fn record_image(&self, image: &Path, stamp: Option<Stamp>, settings: Key, key: Key, media_type: &str, len: u64) {
+        let mut next = self.next.lock().expect("not poisoned");
+        match stamp.filter(|stamp| stamp.settled_at(self.started)) {
+            Some(stamp) => next.images.insert(
+                image.to_path_buf(),
+                RecordedImage { stamp, settings, key, media_type: media_type.to_string(), len },
+            ),
+            None => next.images.remove(image),
+        };
     }
 
     /// Records a chapter just read, unless reading it reported anything (`clean` is false), or a file
@@ -85,8 +137,8 @@ impl Memo {
         let mut next = self.next.lock().expect("not poisoned");
         let settled = |files: &Vec<(PathBuf, Stamp)>| files.iter().all(|(_, stamp)| stamp.settled_at(self.started));
         match text.stamps().filter(|files| clean && settled(files)) {
-            Some(files) => next.insert(chapter.to_path_buf(), Recorded { files, texts, cost: text.cost() }),
-            None => next.remove(chapter),
+            Some(files) => next.chapters.insert(chapter.to_path_buf(), Recorded { files, texts, cost: text.cost() }),
+            None => next.chapters.remove(chapter),
         };
     }
 
@@ -200,6 +252,37 @@ mod tests {
         // Recording it again unsettled forgets it.
         record(&root, &cache, SystemTime::now(), true);
         assert_eq!(unchanged(&root, &cache), None);
+    }
+
+    #[test]
+    fn a_recorded_image_is_known_until_it_changes() {
+        let (dir, root, cache) = book();
+        let image = Path::new("src/a.png");
+        fs::write(dir.path().join("book/src/a.png"), b"\x89PNG one").unwrap();
+        let stamp = root.stamp(image).unwrap();
+        let remembered = |started| {
+            let memo = Memo::load(&cache, started);
+            let known = memo.unchanged_image(&root, image);
+            memo.store(&cache).unwrap();
+            known
+        };
+        let memo = Memo::load(&cache, later());
+        memo.record_image(image, stamp, 7, 42, "image/png", 9);
+        memo.store(&cache).unwrap();
+        let known = remembered(later()).expect("recorded");
+        assert_eq!((known.settings, known.key, known.media_type.as_str(), known.len), (7, 42, "image/png", 9));
+        assert!(remembered(later()).is_some(), "a build that used it keeps it");
+
+        // Rewritten: another stamp.
+        std::thread::sleep(Duration::from_millis(50));
+        fs::write(dir.path().join("book/src/a.png"), b"\x89PNG two").unwrap();
+        assert_eq!(remembered(later()), None);
+
+        // Not settled when the build started: not recorded.
+        let memo = Memo::load(&cache, SystemTime::now());
+        memo.record_image(image, root.stamp(image).unwrap(), 7, 43, "image/png", 9);
+        memo.store(&cache).unwrap();
+        assert_eq!(remembered(later()), None);
     }
 
     #[test]

@@ -9,8 +9,9 @@ use super::generated::{GENERATED_COVER, cached_image, stylesheet_hrefs};
 use crate::config::{BookConfig, Cover};
 use crate::diagnostic::{Diagnostic, Location};
 use crate::document::Asset;
-use crate::files::ReadRoot;
+use crate::files::{ReadRoot, Stamp};
 use crate::load::BookSources;
+use crate::memo::Memo;
 use crate::package::images::{self, Outcome};
 use crate::render::RenderedChapter;
 use crate::target::Target;
@@ -37,13 +38,13 @@ pub(crate) type Prepared = Result<PreparedImage, package::assets::ImageError>;
 pub(crate) fn prepare_image(
     root: &ReadRoot,
     path: &Path,
-    optimize: impl FnOnce(&[u8], &'static str) -> images::Optimized,
+    optimize: impl FnOnce(&[u8], &'static str, Option<Stamp>) -> images::Optimized,
 ) -> Prepared {
-    let (media_type, data) = package::assets::read_image(root, path)?;
+    let (media_type, data, stamp) = package::assets::read_image(root, path)?;
     if media_type == "image/svg+xml" {
         return Ok(prepare_svg(root, path, data));
     }
-    let optimized = optimize(&data, media_type);
+    let optimized = optimize(&data, media_type, stamp);
     Ok(PreparedImage {
         media_type,
         original_len: data.len(),
@@ -89,6 +90,8 @@ pub(crate) fn prepare_svg(root: &ReadRoot, path: &Path, data: Vec<u8>) -> Prepar
 pub(crate) struct ImageWork<'a> {
     pub(crate) root: &'a ReadRoot,
     pub(crate) cache: Option<&'a cache::Cache>,
+    /// Knows which images are unchanged since the last build, and where their results are cached.
+    pub(crate) memo: Option<&'a Memo>,
     pub(crate) max_pixels: Option<u64>,
     pub(crate) effort: images::Effort,
     /// `None` while an image is being worked on.
@@ -96,9 +99,14 @@ pub(crate) struct ImageWork<'a> {
 }
 
 impl<'a> ImageWork<'a> {
-    pub(crate) fn new(root: &'a ReadRoot, cache: Option<&'a cache::Cache>, config: &BookConfig) -> Self {
+    pub(crate) fn new(
+        root: &'a ReadRoot,
+        cache: Option<&'a cache::Cache>,
+        memo: Option<&'a Memo>,
+        config: &BookConfig,
+    ) -> Self {
         let (max_pixels, effort) = (config.max_image_pixels, config.optimize_images);
-        Self { root, cache, max_pixels, effort, done: std::sync::Mutex::new(BTreeMap::new()) }
+        Self { root, cache, memo, max_pixels, effort, done: std::sync::Mutex::new(BTreeMap::new()) }
     }
 
     /// Starts work on the image at `path` in `scope`, unless it was started before.
@@ -117,11 +125,49 @@ impl<'a> ImageWork<'a> {
     }
 
     pub(crate) fn prepare(&self, path: &Path) -> Prepared {
-        prepare_image(self.root, path, |data, media_type| self.optimize(data, media_type))
+        if let Some(prepared) = self.remembered(path) {
+            return prepared;
+        }
+        prepare_image(self.root, path, |data, media_type, stamp| {
+            self.optimize(data, media_type, |key| {
+                if let Some(memo) = self.memo {
+                    memo.record_image(path, stamp, self.settings(), key, media_type, data.len() as u64);
+                }
+            })
+        })
     }
 
-    /// Optimizes an image, or takes the result from the cache when optimizing costs time.
-    pub(crate) fn optimize(&self, data: &[u8], media_type: &str) -> images::Optimized {
+    /// An image the memo knows unchanged, with its result from the cache: neither hashed nor, unless
+    /// optimising left it as it was, read. `None` when the memo or the cache does not have it.
+    fn remembered(&self, path: &Path) -> Option<Prepared> {
+        let recorded = self.memo?.unchanged_image(self.root, path).filter(|r| r.settings == self.settings())?;
+        let media_type = ["image/png", "image/jpeg"].into_iter().find(|t| *t == recorded.media_type)?;
+        let ((outcome, changed), bytes) = self.cache?.get_bytes::<(Outcome, bool)>(recorded.key)?;
+        let data = if changed {
+            // Counted against the book's asset limit as if read, so whether a book goes over does not
+            // depend on what the last build left.
+            match self.root.charge(recorded.len) {
+                Ok(()) => bytes.to_vec(),
+                Err(e) => return Some(Err(package::assets::ImageError::Read(e))),
+            }
+        } else {
+            match package::assets::read_image(self.root, path) {
+                Ok((_, data, _)) => data,
+                Err(e) => return Some(Err(e)),
+            }
+        };
+        let original_len = usize::try_from(recorded.len).ok()?;
+        Some(Ok(PreparedImage { media_type, original_len, data, outcome, findings: Vec::new(), embeds: Vec::new() }))
+    }
+
+    /// What an image's optimised result depends on besides its bytes.
+    fn settings(&self) -> cache::Key {
+        cache::KeyBuilder::new().add(&self.max_pixels.unwrap_or(0).to_le_bytes()).add(&[self.effort as u8]).finish()
+    }
+
+    /// Optimizes an image, or takes the result from the cache when optimizing costs time; `cached_under`
+    /// is told the key of a cached result.
+    pub(crate) fn optimize(&self, data: &[u8], media_type: &str, cached_under: impl FnOnce(cache::Key)) -> images::Optimized {
         let cache = self.cache.filter(|_| images::is_expensive(media_type));
         let Some(cache) = cache else { return images::optimize(data, media_type, self.max_pixels, self.effort) };
         // The key starts with folio's version and sources (dependencies included), so a new encoder
@@ -132,6 +178,7 @@ impl<'a> ImageWork<'a> {
             .add(&[self.effort as u8])
             .add(data)
             .finish();
+        cached_under(key);
         if let Some(((outcome, changed), bytes)) = cache.get_bytes::<(Outcome, bool)>(key) {
             return images::Optimized { data: changed.then(|| bytes.to_vec()), outcome };
         }
@@ -270,7 +317,7 @@ pub(crate) fn read_assets(
         }
         // Images only a stylesheet or an SVG uses were not started with the chapters'.
         let image = prepared.remove(&path).unwrap_or_else(|| {
-            prepare_image(root, &path, |data, media_type| {
+            prepare_image(root, &path, |data, media_type, _| {
                 images::optimize(data, media_type, config.max_image_pixels, config.optimize_images)
             })
         });
@@ -398,4 +445,58 @@ pub(crate) fn kindle_checks(
     let (cover, warnings) = target::kindle::check(assets.cover.clone(), rasterize, &cover_key, images, svg_chapters);
     diags.extend(warnings);
     cover
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+
+    /// What a build would package for the image.
+    fn packaged(prepared: Prepared) -> (&'static str, usize, Vec<u8>, Outcome) {
+        let image = prepared.expect("an image");
+        (image.media_type, image.original_len, image.data, image.outcome)
+    }
+
+    #[test]
+    fn an_unchanged_image_comes_from_the_memo_and_the_cache_as_it_was_made() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("book")).unwrap();
+        let mut png = Vec::new();
+        let mut encoder = ::png::Encoder::new(&mut png, 64, 64);
+        encoder.set_color(::png::ColorType::Rgb);
+        encoder.set_compression(::png::Compression::Fastest);
+        let pixels: Vec<u8> = (0..64 * 64 * 3).map(|i| (i / 7 % 3 * 90) as u8).collect();
+        encoder.write_header().unwrap().write_image_data(&pixels).unwrap();
+        std::fs::write(dir.path().join("book/a.png"), &png).unwrap();
+        let root = ReadRoot::new(&dir.path().join("book"), None).unwrap();
+        let cache = cache::Cache::new(&dir.path().join("cache"), 1);
+        // Builds that start once the file has settled.
+        let later = SystemTime::now() + crate::files::SETTLE_TIME + Duration::from_secs(1);
+        let build = |max_pixels| {
+            let memo = Memo::load(&cache, later);
+            let work = ImageWork {
+                root: &root,
+                cache: Some(&cache),
+                memo: Some(&memo),
+                max_pixels,
+                effort: images::Effort::Fast,
+                done: std::sync::Mutex::new(BTreeMap::new()),
+            };
+            let prepared = packaged(work.prepare(Path::new("a.png")));
+            let known = memo.unchanged_image(&root, Path::new("a.png")).is_some();
+            memo.store(&cache).unwrap();
+            (prepared, known)
+        };
+        for max_pixels in [None, Some(1000)] {
+            let (made, _) = build(max_pixels);
+            assert_eq!(made.1, png.len());
+            let (remembered, known) = build(max_pixels);
+            assert!(known, "recorded by the build before");
+            assert_eq!(remembered, made);
+        }
+        let (scaled, _) = build(Some(1000));
+        assert!(matches!(scaled.3, Outcome::Downscaled { to: (31, 31), .. }), "{:?}", scaled.3);
+    }
 }

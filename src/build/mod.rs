@@ -160,7 +160,7 @@ impl<'a> Run<'a> {
     /// is rendered, and the generated cover is drawn beside the chapters.
     pub(crate) fn render(&mut self) -> Result<Rendered, RunError> {
         let book = self.book;
-        let image_work = ImageWork::new(&book.root, self.cache, &book.config);
+        let image_work = ImageWork::new(&book.root, self.cache, self.memo.as_ref(), &book.config);
         let cover_text = match book.config.cover {
             Cover::Generated => {
                 let (text, unsettable) = cover::CoverText::of(&book.config);
@@ -189,6 +189,7 @@ impl<'a> Run<'a> {
             },
             draw_generated_cover,
         );
+        let images = image_work.finish();
         let FinishedChapters { files: chapters, cached, unread, diagnostics } = chapters.map_err(RunError::Output)?;
         self.diagnostics.extend(diagnostics);
         let cover = cover.and_then(|drawn| {
@@ -202,7 +203,7 @@ impl<'a> Run<'a> {
         for chapter in &chapters {
             self.diagnostics.extend(chapter.rendered.diagnostics.iter().cloned());
         }
-        Ok(Rendered { chapters, images: image_work.finish(), cover })
+        Ok(Rendered { chapters, images, cover })
     }
 
     /// Stage 4, resolve: links between chapters checked, the chapters whose links point at anchors

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::diagnostic::{Diagnostic, Location};
-use crate::files::{ReadError, ReadRoot};
+use crate::files::{ReadError, ReadRoot, Stamp};
 use crate::media::sniff_image;
 
 /// The file-name extensions that fit a media type.
@@ -63,13 +63,13 @@ impl ImageError {
 }
 
 /// Reads and checks an image: a known type whose file extension agrees with its bytes. Gives its media
-/// type and bytes; it says nothing of where the image is used, so it can run before that is settled.
-pub fn read_image(root: &ReadRoot, path: &Path) -> Result<(&'static str, Vec<u8>), ImageError> {
-    let data = root.read(path).map_err(ImageError::Read)?;
+/// type, bytes and stamp; it says nothing of where the image is used, so it can run before that is settled.
+pub fn read_image(root: &ReadRoot, path: &Path) -> Result<(&'static str, Vec<u8>, Option<Stamp>), ImageError> {
+    let (data, stamp) = root.read_asset_stamped(path).map_err(ImageError::Read)?;
     let media_type = sniff_image(&data).ok_or(ImageError::NotAnImage)?;
     let extension = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
     if !extensions(media_type).contains(&extension.as_str()) {
         return Err(ImageError::WrongExtension(media_type));
     }
-    Ok((media_type, data))
+    Ok((media_type, data, stamp))
 }

@@ -5,6 +5,7 @@
 //! growing. Its ICC profile is kept; EXIF is dropped once its orientation is applied. Baseline, not
 //! progressive: some e-readers have not shown progressive JPEGs.
 
+use super::resample::RowScaler;
 use super::{Effort, NotResized, Optimized, Outcome, Pixels, budget, exif_orientation};
 
 /// Used when the file has no quantization table folio can reuse.
@@ -29,6 +30,27 @@ struct Header<'a> {
     exif: Option<&'a [u8]>,
     /// Where each segment of metadata no reader shows starts and ends.
     unshown: Vec<std::ops::Range<usize>>,
+    /// The parts of the ICC profile, each with its number (from 1) and the number of parts it says there are.
+    icc: Vec<(u8, u8, &'a [u8])>,
+    /// Where the first scan's segment starts.
+    scan_start: usize,
+}
+
+impl Header<'_> {
+    /// The ICC profile, its parts joined in their order, when it has one and every part is there once.
+    fn icc_profile(&self) -> Option<Vec<u8>> {
+        let count = self.icc.len();
+        let mut profile = Vec::new();
+        for number in 1..=count {
+            let mut parts = self.icc.iter().filter(|(n, _, _)| usize::from(*n) == number);
+            let (Some((_, of, part)), None) = (parts.next(), parts.next()) else { return None };
+            if usize::from(*of) != count {
+                return None;
+            }
+            profile.extend_from_slice(part);
+        }
+        (count > 0).then_some(profile)
+    }
 }
 
 pub(super) fn optimize(data: &[u8], over: impl Fn((u32, u32)) -> Option<(u32, u32)>, effort: Effort) -> Optimized {
@@ -56,18 +78,9 @@ pub(super) fn optimize(data: &[u8], over: impl Fn((u32, u32)) -> Option<(u32, u3
 }
 
 fn downscale(data: &[u8], header: &Header<'_>, to: (u32, u32)) -> Result<Vec<u8>, String> {
-    use zune_jpeg::zune_core::{colorspace::ColorSpace, options::DecoderOptions};
     let grey = header.components.len() == 1;
-    let options = DecoderOptions::default()
-        .set_max_width(usize::from(u16::MAX))
-        .set_max_height(usize::from(u16::MAX))
-        .jpeg_set_out_colorspace(if grey { ColorSpace::Luma } else { ColorSpace::RGB });
-    let mut decoder =
-        zune_jpeg::JpegDecoder::new_with_options(zune_jpeg::zune_core::bytestream::ZCursor::new(data), options);
-    let decoded = decoder.decode().map_err(|e| e.to_string())?;
-    let channels = if grey { 1 } else { 3 };
-    let pixels = Pixels { data: decoded, width: header.size.0, height: header.size.1, channels };
-    let pixels = pixels.resize(to).orient(header.exif.and_then(exif_orientation).unwrap_or(1));
+    let pixels = decode_scaled(data, header, to)?;
+    let pixels = pixels.orient(header.exif.and_then(exif_orientation).unwrap_or(1));
 
     let mut jpeg = Vec::new();
     let mut encoder = jpeg_encoder::Encoder::new(&mut jpeg, FALLBACK_QUALITY);
@@ -83,8 +96,7 @@ fn downscale(data: &[u8], header: &Header<'_>, to: (u32, u32)) -> Result<Vec<u8>
     encoder.set_sampling_factor(
         jpeg_encoder::SamplingFactor::from_factors(h, v).unwrap_or(jpeg_encoder::SamplingFactor::R_4_2_0),
     );
-    encoder.set_optimized_huffman_tables(true);
-    if let Some(icc) = decoder.icc_profile() {
+    if let Some(icc) = header.icc_profile() {
         encoder.add_icc_profile(&icc).map_err(|e| e.to_string())?;
     }
     let color_type = if grey { jpeg_encoder::ColorType::Luma } else { jpeg_encoder::ColorType::Rgb };
@@ -92,6 +104,57 @@ fn downscale(data: &[u8], header: &Header<'_>, to: (u32, u32)) -> Result<Vec<u8>
     let (Ok(width), Ok(height)) = (width, height) else { return Err("it is too wide for a JPEG".into()) };
     encoder.encode(&pixels.data, width, height, color_type).map_err(|e| e.to_string())?;
     Ok(jpeg)
+}
+
+/// The eighths (1 to 8) of its size at which a JPEG of `size` is decoded to be scaled to `to`: the fewest
+/// that still give at least `to` across and down. libjpeg scales while it decodes (in the DCT), so a
+/// 24-megapixel photo scaled to 4 megapixels is decoded at 5 megapixels, not 24.
+fn eighths(size: (u32, u32), to: (u32, u32)) -> u8 {
+    let scaled = |side: u32, n: u32| (u64::from(side) * u64::from(n)).div_ceil(8);
+    (1..8).find(|&n| scaled(size.0, n) >= u64::from(to.0) && scaled(size.1, n) >= u64::from(to.1)).unwrap_or(8) as u8
+}
+
+/// Decodes a JPEG scaled to `to`: libjpeg decodes it at [`eighths`] of its size, and each row goes
+/// straight to the scaler; so neither the image at full size nor all its decoded rows are ever held,
+/// only the result.
+fn decode_scaled(data: &[u8], header: &Header<'_>, to: (u32, u32)) -> Result<Pixels, String> {
+    // libjpeg makes up the end of a file that is cut short; folio reports it instead.
+    if memchr::memmem::find(&data[header.scan_start..], b"\xff\xd9").is_none() {
+        return Err("it is cut short".into());
+    }
+    let channels = if header.components.len() == 1 { 1 } else { 3 };
+    let mut scaler = None;
+    decode_rows(data, channels, eighths(header.size, to), |size, row| {
+        scaler.get_or_insert_with(|| RowScaler::new(size, channels, to)).push(row);
+    })?;
+    let data = scaler.ok_or("it has no rows")?.finish();
+    Ok(Pixels { data, width: to.0, height: to.1, channels })
+}
+
+/// Decodes a JPEG at `eighths` of its size into `channels` (grey or RGB), handing each row, top to
+/// bottom, to `row` with the decoded width and height.
+fn decode_rows(data: &[u8], channels: usize, eighths: u8, mut row: impl FnMut((u32, u32), &[u8])) -> Result<(), String> {
+    // libjpeg's fatal errors unwind out of it (without the panic hook, so nothing is printed) and are
+    // caught here; its warnings are not reported.
+    let decode = std::panic::AssertUnwindSafe(|| -> std::io::Result<()> {
+        let mut decompress = mozjpeg::Decompress::new_mem(data)?;
+        decompress.scale(eighths);
+        let mut started = if channels == 1 { decompress.grayscale()? } else { decompress.rgb()? };
+        let (width, height) = (started.width(), started.height());
+        let size = (u32::try_from(width).map_err(std::io::Error::other)?, u32::try_from(height).map_err(std::io::Error::other)?);
+        let mut buffer = vec![0u8; width * channels];
+        for _ in 0..height {
+            row(size, started.read_scanlines_into(&mut buffer)?);
+        }
+        started.finish()
+    });
+    match std::panic::catch_unwind(decode) {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(cause) => Err(match cause.downcast::<String>() {
+            Ok(message) => message.trim_start_matches("libjpeg fatal error: ").to_string(),
+            Err(_) => "its decoder failed".to_string(),
+        }),
+    }
 }
 
 /// The JPEG without the `unshown` segments, when it has any.
@@ -179,7 +242,12 @@ fn header(data: &[u8]) -> Result<Header<'_>, &'static str> {
                 }
             }
             0xe1 if body.starts_with(b"Exif\0\0") => header.exif = Some(&body[6..]),
-            0xda => break,
+            // ICC_PROFILE, the part's number, how many parts there are, then the part.
+            0xe2 if body.starts_with(b"ICC_PROFILE\0") && body.len() > 14 => header.icc.push((body[12], body[13], &body[14..])),
+            0xda => {
+                header.scan_start = at;
+                break;
+            }
             0xd9 => return Err("it has no image data"),
             _ => {}
         }
@@ -237,6 +305,39 @@ pub(super) mod tests {
         assert_eq!(header.size, (100, 200));
         assert_eq!(header.tables[0], super::header(&data).unwrap().tables[0]);
         assert!(header.exif.is_none());
+    }
+
+    #[test]
+    fn decodes_at_the_fewest_eighths_that_still_cover_the_target() {
+        // 24 megapixels to 4: decoded at half size (6 megapixels), not at full size.
+        assert_eq!(eighths((6000, 4000), (2449, 1632)), 4);
+        // 12 megapixels to 4: at five eighths, 2520×1890.
+        assert_eq!(eighths((4032, 3024), (2309, 1732)), 5);
+        assert_eq!(eighths((4000, 100), (3999, 99)), 8);
+        assert_eq!(eighths((8000, 8000), (10, 10)), 1);
+    }
+
+    #[test]
+    fn the_decoder_hands_over_scaled_rows_one_by_one() {
+        let data = jpeg(400, 200, 75, false);
+        let mut rows = Vec::new();
+        decode_rows(&data, 3, 2, |size, row| rows.push((size, row.len()))).unwrap();
+        // A quarter of the size across and down, each row handed over on its own.
+        assert_eq!(rows.len(), 50);
+        assert!(rows.iter().all(|&(size, len)| size == (100, 50) && len == 100 * 3), "{:?}", rows[0]);
+        let header = header(&data).unwrap();
+        let pixels = decode_scaled(&data, &header, (90, 45)).unwrap();
+        assert_eq!((pixels.width, pixels.height, pixels.data.len()), (90, 45, 90 * 45 * 3));
+    }
+
+    #[test]
+    fn the_icc_profile_is_joined_from_its_parts_in_order() {
+        let plain = jpeg(16, 16, 75, false);
+        let parts = with_segments(&plain, &[(0xe2, b"ICC_PROFILE\0\x02\x02world"), (0xe2, b"ICC_PROFILE\0\x01\x02hello ")]);
+        assert_eq!(header(&parts).unwrap().icc_profile().as_deref(), Some(&b"hello world"[..]));
+        let missing = with_segments(&plain, &[(0xe2, b"ICC_PROFILE\0\x02\x02world")]);
+        assert_eq!(header(&missing).unwrap().icc_profile(), None);
+        assert_eq!(header(&plain).unwrap().icc_profile(), None);
     }
 
     #[test]

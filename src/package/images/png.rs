@@ -7,6 +7,7 @@
 
 use std::io::Cursor;
 
+use super::resample::RowScaler;
 use super::{Effort, NotResized, Optimized, Outcome, Pixels, budget, exif_orientation};
 
 /// Chunks copied into a downscaled PNG: they describe colours, which scaling does not change.
@@ -105,19 +106,35 @@ fn downscale(data: &[u8], chunks: &[Chunk<'_>], to: (u32, u32), effort: Effort) 
     // Palettes and low bit depths become 8-bit grey or RGB, transparency an alpha channel.
     decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
     let mut reader = decoder.read_info().map_err(|e| e.to_string())?;
-    let mut buffer = vec![0; reader.output_buffer_size().ok_or("it is too large")?];
-    let frame = reader.next_frame(&mut buffer).map_err(|e| e.to_string())?;
-    buffer.truncate(frame.buffer_size());
-    let (channels, color_type) = match frame.color_type {
+    let (width, height) = (reader.info().width, reader.info().height);
+    let (channels, color_type) = match reader.output_color_type().0 {
         png::ColorType::Grayscale => (1, oxipng::ColorType::Grayscale { transparent_shade: None }),
         png::ColorType::GrayscaleAlpha => (2, oxipng::ColorType::GrayscaleAlpha),
         png::ColorType::Rgb => (3, oxipng::ColorType::RGB { transparent_color: None }),
         png::ColorType::Rgba => (4, oxipng::ColorType::RGBA),
         png::ColorType::Indexed => return Err("its palette could not be expanded".into()),
     };
-    let pixels = Pixels { data: buffer, width: frame.width, height: frame.height, channels };
+    let pixels = if reader.info().interlaced {
+        // Its passes each cover the whole image: it is decoded whole, then scaled.
+        let mut buffer = vec![0; reader.output_buffer_size().ok_or("it is too large")?];
+        let frame = reader.next_frame(&mut buffer).map_err(|e| e.to_string())?;
+        buffer.truncate(frame.buffer_size());
+        Pixels { data: buffer, width, height, channels }.resize(to)
+    } else {
+        // Scaled row by row as they are decoded, so the image is never held at full size.
+        let mut scaler = RowScaler::new((width, height), channels, to);
+        let mut rows = 0;
+        while let Some(row) = reader.next_row().map_err(|e| e.to_string())? {
+            scaler.push(row.data());
+            rows += 1;
+        }
+        if rows != height {
+            return Err("it is cut short".into());
+        }
+        Pixels { data: scaler.finish(), width: to.0, height: to.1, channels }
+    };
     let orientation = chunks.iter().find(|(name, _)| name == b"eXIf").and_then(|(_, exif)| exif_orientation(exif));
-    let pixels = pixels.resize(to).orient(orientation.unwrap_or(1));
+    let pixels = pixels.orient(orientation.unwrap_or(1));
     let mut image =
         oxipng::RawImage::new(pixels.width, pixels.height, color_type, oxipng::BitDepth::Eight, pixels.data)
             .map_err(|e| e.to_string())?;

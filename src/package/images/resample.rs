@@ -61,47 +61,107 @@ fn to_u8(sum: i32) -> u8 {
 /// Resamples `pixels` (`size`, `channels` interleaved; with 2 or 4 channels the last is alpha) to `to`.
 /// Colours are weighted by their alpha while filtering, so that invisible pixels lend the edges no colour.
 pub(super) fn resize(pixels: &[u8], size: (u32, u32), channels: usize, to: (u32, u32)) -> Vec<u8> {
-    let (width, height) = (size.0 as usize, size.1 as usize);
-    let (out_width, out_height) = (to.0 as usize, to.1 as usize);
-    let has_alpha = channels.is_multiple_of(2);
-    let premultiplied;
-    let source = if has_alpha {
-        premultiplied = premultiply(pixels, channels);
-        &premultiplied
-    } else {
-        pixels
-    };
+    let mut scaler = RowScaler::new(size, channels, to);
+    for row in pixels.chunks_exact(size.0 as usize * channels) {
+        scaler.push(row);
+    }
+    scaler.finish()
+}
 
-    let across = Taps::new(width, out_width);
-    let mut narrow = vec![0u8; out_width * height * channels];
-    let rows = source.chunks_exact(width * channels).zip(narrow.chunks_exact_mut(out_width * channels));
-    match channels {
-        1 => rows.for_each(|(row, out)| resize_row::<1>(row, out, &across)),
-        2 => rows.for_each(|(row, out)| resize_row::<2>(row, out, &across)),
-        3 => rows.for_each(|(row, out)| resize_row::<3>(row, out, &across)),
-        _ => rows.for_each(|(row, out)| resize_row::<4>(row, out, &across)),
+/// [`resize`] fed one row at a time, top to bottom: each row is resampled across as it comes, and each
+/// output row is made as soon as the rows under its filter have come, so only those few rows are held
+/// besides the output, never the whole input. The bytes are those of [`resize`].
+pub(super) struct RowScaler {
+    channels: usize,
+    across: Taps,
+    down: Taps,
+    /// Input rows resampled across, from input row `first_held` on.
+    held: std::collections::VecDeque<Vec<u8>>,
+    first_held: usize,
+    /// Input rows pushed so far.
+    pushed: usize,
+    /// Output rows made so far.
+    made: usize,
+    /// A row let go of, for the next push to reuse.
+    spare: Option<Vec<u8>>,
+    /// The output rows made so far, one after another.
+    out: Vec<u8>,
+    sums: Vec<i32>,
+    /// The row being pushed weighted by its alpha, when it has one.
+    premultiplied: Vec<u8>,
+}
+
+impl RowScaler {
+    pub(super) fn new(size: (u32, u32), channels: usize, to: (u32, u32)) -> Self {
+        let row_len = to.0 as usize * channels;
+        Self {
+            channels,
+            across: Taps::new(size.0 as usize, to.0 as usize),
+            down: Taps::new(size.1 as usize, to.1 as usize),
+            held: std::collections::VecDeque::new(),
+            first_held: 0,
+            pushed: 0,
+            made: 0,
+            spare: None,
+            out: Vec::with_capacity(row_len * to.1 as usize),
+            sums: vec![0; row_len],
+            premultiplied: Vec::new(),
+        }
     }
 
-    let down = Taps::new(height, out_height);
-    let row_len = out_width * channels;
-    let mut out = vec![0u8; row_len * out_height];
-    let mut sums = vec![0i32; row_len];
-    for ((first, weights), out_row) in down.0.iter().zip(out.chunks_exact_mut(row_len)) {
-        sums.fill(HALF);
-        for (k, w) in weights.iter().enumerate() {
-            let row = &narrow[(first + k) * row_len..][..row_len];
-            for (sum, &value) in sums.iter_mut().zip(row) {
-                *sum += w * i32::from(value);
+    /// Takes the next input row (its width times `channels` bytes).
+    pub(super) fn push(&mut self, row: &[u8]) {
+        let channels = self.channels;
+        let row = if channels.is_multiple_of(2) {
+            self.premultiplied.clear();
+            self.premultiplied.extend_from_slice(row);
+            premultiply(&mut self.premultiplied, channels);
+            &self.premultiplied
+        } else {
+            row
+        };
+        let mut narrow = self.spare.take().unwrap_or_else(|| vec![0; self.sums.len()]);
+        match channels {
+            1 => resize_row::<1>(row, &mut narrow, &self.across),
+            2 => resize_row::<2>(row, &mut narrow, &self.across),
+            3 => resize_row::<3>(row, &mut narrow, &self.across),
+            _ => resize_row::<4>(row, &mut narrow, &self.across),
+        }
+        self.held.push_back(narrow);
+        self.pushed += 1;
+        self.make_rows();
+    }
+
+    /// Makes every output row whose input rows have all come, then lets go of the rows no later one reads.
+    fn make_rows(&mut self) {
+        while let Some((first, weights)) = self.down.0.get(self.made) {
+            if first + weights.len() > self.pushed {
+                break;
             }
+            self.sums.fill(HALF);
+            for (k, w) in weights.iter().enumerate() {
+                for (sum, &value) in self.sums.iter_mut().zip(&self.held[first + k - self.first_held]) {
+                    *sum += w * i32::from(value);
+                }
+            }
+            let start = self.out.len();
+            self.out.extend(self.sums.iter().map(|&sum| to_u8(sum)));
+            if self.channels.is_multiple_of(2) {
+                unpremultiply(&mut self.out[start..], self.channels);
+            }
+            self.made += 1;
         }
-        for (value, &sum) in out_row.iter_mut().zip(&sums) {
-            *value = to_u8(sum);
+        let needed = self.down.0.get(self.made).map_or(self.pushed, |(first, _)| *first);
+        while self.first_held < needed {
+            self.spare = self.held.pop_front();
+            self.first_held += 1;
         }
     }
-    if has_alpha {
-        unpremultiply(&mut out, channels);
+
+    /// The output pixels, once every input row has been pushed.
+    pub(super) fn finish(self) -> Vec<u8> {
+        self.out
     }
-    out
 }
 
 /// One row across; the channel count is a constant so that the inner loop compiles to straight code.
@@ -119,15 +179,13 @@ fn resize_row<const C: usize>(row: &[u8], out: &mut [u8], taps: &Taps) {
     }
 }
 
-fn premultiply(pixels: &[u8], channels: usize) -> Vec<u8> {
-    let mut out = pixels.to_vec();
-    for pixel in out.chunks_exact_mut(channels) {
+fn premultiply(pixels: &mut [u8], channels: usize) {
+    for pixel in pixels.chunks_exact_mut(channels) {
         let (colour, alpha) = pixel.split_at_mut(channels - 1);
         for c in colour {
             *c = ((u32::from(*c) * u32::from(alpha[0]) + 127) / 255) as u8;
         }
     }
-    out
 }
 
 fn unpremultiply(pixels: &mut [u8], channels: usize) {
@@ -163,6 +221,24 @@ mod tests {
         for value in resize(&stripes, (64, 4), 1, (8, 2)) {
             assert!((120..=135).contains(&value), "{value}");
         }
+    }
+
+    #[test]
+    fn rows_are_scaled_as_they_come_and_let_go() {
+        // A tall image scaled to a third: the scaler holds only the rows under one output row's filter,
+        // and makes each output row once they have come.
+        let mut scaler = RowScaler::new((30, 600), 3, (10, 200));
+        let filter = scaler.down.0.iter().map(|(_, weights)| weights.len()).max().unwrap();
+        let mut most_held = 0;
+        for y in 0..600 {
+            scaler.push(&[(y % 251) as u8; 30 * 3]);
+            most_held = most_held.max(scaler.held.len());
+            if y == 299 {
+                assert!((95..100).contains(&scaler.made), "{} rows made from half the input", scaler.made);
+            }
+        }
+        assert!(most_held <= filter, "held {most_held} rows for a filter {filter} rows tall");
+        assert_eq!(scaler.finish().len(), 10 * 200 * 3);
     }
 
     #[test]
