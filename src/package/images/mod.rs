@@ -122,7 +122,7 @@ impl Optimized {
 /// without loss, as hard as `effort` says.
 pub fn optimize(data: &[u8], media_type: &str, max_pixels: Option<u64>, effort: Effort) -> Optimized {
     let over = |size: (u32, u32)| max_pixels.and_then(|limit| fit(size, limit));
-    match media_type {
+    let mut optimized = match media_type {
         "image/png" => png::optimize(data, over, effort),
         "image/jpeg" => jpeg::optimize(data, over, effort),
         "image/gif" | "image/webp" => {
@@ -134,7 +134,12 @@ pub fn optimize(data: &[u8], media_type: &str, max_pixels: Option<u64>, effort: 
             }
         }
         _ => Optimized::kept(),
+    };
+    // Held until the book is written: without what the encoders reserved to grow into.
+    if let Some(data) = &mut optimized.data {
+        data.shrink_to_fit();
     }
+    optimized
 }
 
 /// True when [`optimize`] may spend real time on this type of image, so its result is worth caching.
