@@ -106,17 +106,11 @@ fn downscale(data: &[u8], header: &Header<'_>, to: (u32, u32)) -> Result<Vec<u8>
     Ok(jpeg)
 }
 
-/// The eighths (1 to 8) of its size at which a JPEG of `size` is decoded to be scaled to `to`: the fewest
-/// that still give at least `to` across and down. libjpeg scales while it decodes (in the DCT), so a
-/// 24-megapixel photo scaled to 4 megapixels is decoded at 5 megapixels, not 24.
-fn eighths(size: (u32, u32), to: (u32, u32)) -> u8 {
-    let scaled = |side: u32, n: u32| (u64::from(side) * u64::from(n)).div_ceil(8);
-    (1..8).find(|&n| scaled(size.0, n) >= u64::from(to.0) && scaled(size.1, n) >= u64::from(to.1)).unwrap_or(8) as u8
-}
-
-/// Decodes a JPEG scaled to `to`: libjpeg decodes it at [`eighths`] of its size, and each row goes
-/// straight to the scaler; so neither the image at full size nor all its decoded rows are ever held,
-/// only the result.
+/// Decodes a JPEG scaled to `to`: libjpeg decodes it row by row, and each row goes straight to the
+/// scaler; so neither the image at full size nor all its decoded rows are ever held, only the result.
+/// (libjpeg can also scale by eighths while it decodes, which saved a quarter of the time on camera
+/// photos, but its result was visibly softer on sharp detail: 34 to 39 dB from a whole decode scaled
+/// with Lanczos3, against 49 dB for this.)
 fn decode_scaled(data: &[u8], header: &Header<'_>, to: (u32, u32)) -> Result<Pixels, String> {
     // libjpeg makes up the end of a file that is cut short; folio reports it instead.
     if memchr::memmem::find(&data[header.scan_start..], b"\xff\xd9").is_none() {
@@ -124,21 +118,20 @@ fn decode_scaled(data: &[u8], header: &Header<'_>, to: (u32, u32)) -> Result<Pix
     }
     let channels = if header.components.len() == 1 { 1 } else { 3 };
     let mut scaler = None;
-    decode_rows(data, channels, eighths(header.size, to), |size, row| {
+    decode_rows(data, channels, |size, row| {
         scaler.get_or_insert_with(|| RowScaler::new(size, channels, to)).push(row);
     })?;
     let data = scaler.ok_or("it has no rows")?.finish();
     Ok(Pixels { data, width: to.0, height: to.1, channels })
 }
 
-/// Decodes a JPEG at `eighths` of its size into `channels` (grey or RGB), handing each row, top to
-/// bottom, to `row` with the decoded width and height.
-fn decode_rows(data: &[u8], channels: usize, eighths: u8, mut row: impl FnMut((u32, u32), &[u8])) -> Result<(), String> {
+/// Decodes a JPEG into `channels` (grey or RGB), handing each row, top to bottom, to `row` with the
+/// width and height.
+fn decode_rows(data: &[u8], channels: usize, mut row: impl FnMut((u32, u32), &[u8])) -> Result<(), String> {
     // libjpeg's fatal errors unwind out of it (without the panic hook, so nothing is printed) and are
     // caught here; its warnings are not reported.
     let decode = std::panic::AssertUnwindSafe(|| -> std::io::Result<()> {
-        let mut decompress = mozjpeg::Decompress::new_mem(data)?;
-        decompress.scale(eighths);
+        let decompress = mozjpeg::Decompress::new_mem(data)?;
         let mut started = if channels == 1 { decompress.grayscale()? } else { decompress.rgb()? };
         let (width, height) = (started.width(), started.height());
         let size = (u32::try_from(width).map_err(std::io::Error::other)?, u32::try_from(height).map_err(std::io::Error::other)?);
@@ -308,23 +301,12 @@ pub(super) mod tests {
     }
 
     #[test]
-    fn decodes_at_the_fewest_eighths_that_still_cover_the_target() {
-        // 24 megapixels to 4: decoded at half size (6 megapixels), not at full size.
-        assert_eq!(eighths((6000, 4000), (2449, 1632)), 4);
-        // 12 megapixels to 4: at five eighths, 2520×1890.
-        assert_eq!(eighths((4032, 3024), (2309, 1732)), 5);
-        assert_eq!(eighths((4000, 100), (3999, 99)), 8);
-        assert_eq!(eighths((8000, 8000), (10, 10)), 1);
-    }
-
-    #[test]
-    fn the_decoder_hands_over_scaled_rows_one_by_one() {
+    fn the_decoder_hands_over_rows_one_by_one() {
         let data = jpeg(400, 200, 75, false);
         let mut rows = Vec::new();
-        decode_rows(&data, 3, 2, |size, row| rows.push((size, row.len()))).unwrap();
-        // A quarter of the size across and down, each row handed over on its own.
-        assert_eq!(rows.len(), 50);
-        assert!(rows.iter().all(|&(size, len)| size == (100, 50) && len == 100 * 3), "{:?}", rows[0]);
+        decode_rows(&data, 3, |size, row| rows.push((size, row.len()))).unwrap();
+        assert_eq!(rows.len(), 200);
+        assert!(rows.iter().all(|&(size, len)| size == (400, 200) && len == 400 * 3), "{:?}", rows[0]);
         let header = header(&data).unwrap();
         let pixels = decode_scaled(&data, &header, (90, 45)).unwrap();
         assert_eq!((pixels.width, pixels.height, pixels.data.len()), (90, 45, 90 * 45 * 3));

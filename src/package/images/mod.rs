@@ -4,10 +4,11 @@
 //! 1. Read its size from its header. An image within `max-image-pixels` is not decoded, except
 //!    that a PNG is recompressed without loss ([`png`]) with the [`Effort`] the book asks for, and
 //!    kept only when that makes it smaller; a JPEG loses the metadata no reader shows ([`jpeg`]).
-//! 2. A PNG or JPEG over the limit is decoded, turned upright by its EXIF orientation, scaled down
-//!    with a Lanczos3 filter so that it fits, keeping its aspect ratio, and encoded again in its
-//!    own format with its colour profile: a PNG without loss, a JPEG with the quantization tables
-//!    and chroma subsampling it was saved with ([`jpeg`]).
+//! 2. A PNG or JPEG over the limit is decoded and scaled down with a Lanczos3 filter so that it fits,
+//!    keeping its aspect ratio, row by row as its rows are decoded (an interlaced PNG whole), so that a
+//!    camera photo is never held at full size ([`resample::RowScaler`]); then turned upright by its
+//!    EXIF orientation and encoded again in its own format with its colour profile: a PNG without
+//!    loss, a JPEG with the quantization tables and chroma subsampling it was saved with ([`jpeg`]).
 //! 3. GIF, WebP, animated PNG and CMYK JPEG are never re-encoded (folio has no encoder that would
 //!    not lose their animation, their compression or their colours), nor is SVG; one over the
 //!    limit is packaged as it is and the caller warns.
@@ -16,8 +17,8 @@
 //! large to decode safely is packaged as it is, and the caller warns.
 //!
 //! Nothing here depends on the processor's extensions or on timing: resampling works on integers
-//! ([`resample`]), the JPEG decoder is built without its x86 code paths, the encoders are single-threaded
-//! and never time-limited.
+//! ([`resample`]), the JPEG decoder (libjpeg, as MozJPEG builds it) is built without its SIMD code, the
+//! encoders are single-threaded and never time-limited.
 
 pub mod budget;
 mod jpeg;
