@@ -13,7 +13,7 @@ pub mod xhtml;
 
 use std::io::{self, Cursor, Seek, Write};
 
-use zip::write::{SimpleFileOptions, StreamWriter};
+use zip::write::StreamWriter;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
 use crate::config::BookConfig;
@@ -114,17 +114,103 @@ pub fn finish_chapter(
     Ok(ChapterFile { rendered, finished })
 }
 
-/// A zip holding one file, compressed as [`entry_options`] says, to be copied into the EPUB as it is.
+/// A zip holding one file, compressed as [`compression`] says, to be copied into the EPUB as it is.
+///
+/// Framed here rather than by `zip`'s writer, which sets up a new deflate state (hundreds of KB to
+/// allocate and zero, more than deflating a chapter costs) for every archive, and takes compressed bytes
+/// only as an entry copied from an archive. So each thread keeps one state, and the bytes are those
+/// `ZipWriter` writes for the same entry, mode 0644 (a test holds them equal).
 fn zip_alone(path: &str, data: &[u8], modified: i64) -> io::Result<Vec<u8>> {
-    // Headers take about twice the path and a hundred bytes; deflated XHTML about a third of the text.
-    let body = match compression(path) {
-        CompressionMethod::Stored => data.len(),
-        _ => data.len() / 3,
-    };
-    let mut zip = ZipWriter::new(Cursor::new(Vec::with_capacity(body + 2 * path.len() + 128)));
-    zip.start_file(path, entry_options(path, modified)).map_err(io::Error::other)?;
-    zip.write_all(data)?;
-    Ok(zip.finish().map_err(io::Error::other)?.into_inner())
+    let too_large = || io::Error::other(format!("{path} is too large for a zip without ZIP64"));
+    let name_len = u16::try_from(path.len()).map_err(|_| too_large())?;
+    let uncompressed_len = u32::try_from(data.len()).map_err(|_| too_large())?;
+    let stored = compression(path) == CompressionMethod::Stored;
+    let (method, version): (u16, u16) = if stored { (0, 10) } else { (8, 20) };
+    // Bit 11: the name is UTF-8, as `zip` marks a name that is not ASCII.
+    let flags: u16 = if path.is_ascii() { 0 } else { 1 << 11 };
+    let time = zip_datetime(modified);
+    let mut crc = flate2::Crc::new();
+    crc.update(data);
+
+    // Local header, without sizes: 30 bytes and the name.
+    let body = if stored { data.len() } else { data.len() / 3 };
+    let mut zip = Vec::with_capacity(LOCAL_HEADER + CENTRAL_HEADER + END_RECORD + 2 * path.len() + body);
+    zip.extend_from_slice(&0x0403_4b50_u32.to_le_bytes());
+    for field in [version, flags, method, time.timepart(), time.datepart()] {
+        zip.extend_from_slice(&field.to_le_bytes());
+    }
+    for field in [crc.sum(), 0, uncompressed_len] {
+        zip.extend_from_slice(&field.to_le_bytes());
+    }
+    zip.extend_from_slice(&name_len.to_le_bytes());
+    zip.extend_from_slice(&0_u16.to_le_bytes());
+    zip.extend_from_slice(path.as_bytes());
+    if stored {
+        zip.extend_from_slice(data);
+    } else {
+        deflate_into(data, &mut zip)?;
+    }
+    let compressed_len = u32::try_from(zip.len() - LOCAL_HEADER - path.len()).map_err(|_| too_large())?;
+    zip[18..22].copy_from_slice(&compressed_len.to_le_bytes());
+
+    // Central directory: the same fields, made by Unix at the version needed, mode 0644, at offset 0.
+    let central_start = u32::try_from(zip.len()).map_err(|_| too_large())?;
+    zip.extend_from_slice(&0x0201_4b50_u32.to_le_bytes());
+    for field in [(3 << 8) | version, version, flags, method, time.timepart(), time.datepart()] {
+        zip.extend_from_slice(&field.to_le_bytes());
+    }
+    for field in [crc.sum(), compressed_len, uncompressed_len] {
+        zip.extend_from_slice(&field.to_le_bytes());
+    }
+    // Name, extra field and comment lengths, disk number, internal attributes.
+    for field in [name_len, 0, 0, 0, 0] {
+        zip.extend_from_slice(&field.to_le_bytes());
+    }
+    for field in [0o100_644_u32 << 16, 0] {
+        zip.extend_from_slice(&field.to_le_bytes());
+    }
+    zip.extend_from_slice(path.as_bytes());
+
+    // End of central directory: one entry on disk 0, no comment.
+    let central_len = u32::try_from(zip.len()).map_err(|_| too_large())? - central_start;
+    zip.extend_from_slice(&0x0605_4b50_u32.to_le_bytes());
+    for field in [0_u16, 0, 1, 1] {
+        zip.extend_from_slice(&field.to_le_bytes());
+    }
+    for field in [central_len, central_start] {
+        zip.extend_from_slice(&field.to_le_bytes());
+    }
+    zip.extend_from_slice(&0_u16.to_le_bytes());
+    Ok(zip)
+}
+
+/// Bytes of a zip's local header, central directory header and end record, besides names.
+const LOCAL_HEADER: usize = 30;
+const CENTRAL_HEADER: usize = 46;
+const END_RECORD: usize = 22;
+
+thread_local! {
+    /// Each thread's deflate state, reset between documents: setting one up costs more than deflating
+    /// most chapters.
+    static DEFLATE: std::cell::RefCell<Option<flate2::Compress>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Appends `data` deflated (raw, at `zip`'s default level) to `out`.
+fn deflate_into(data: &[u8], out: &mut Vec<u8>) -> io::Result<()> {
+    DEFLATE.with_borrow_mut(|state| {
+        let compress = state.get_or_insert_with(|| flate2::Compress::new(flate2::Compression::default(), false));
+        compress.reset();
+        loop {
+            let read = usize::try_from(compress.total_in()).map_err(io::Error::other)?;
+            out.reserve(1024.max(out.capacity() / 4));
+            let status = compress
+                .compress_vec(&data[read..], out, flate2::FlushCompress::Finish)
+                .map_err(io::Error::other)?;
+            if status == flate2::Status::StreamEnd {
+                return Ok(());
+            }
+        }
+    })
 }
 
 /// `mimetype` must be stored; so are PNG, JPEG, GIF and WebP images, which are compressed already:
@@ -132,13 +218,6 @@ fn zip_alone(path: &str, data: &[u8], modified: i64) -> io::Result<Vec<u8>> {
 fn compression(path: &str) -> CompressionMethod {
     let compressed_image = [".png", ".jpg", ".jpeg", ".jpe", ".gif", ".webp"].iter().any(|e| path.ends_with(e));
     if path == "mimetype" || compressed_image { CompressionMethod::Stored } else { CompressionMethod::Deflated }
-}
-
-fn entry_options(path: &str, modified: i64) -> SimpleFileOptions {
-    SimpleFileOptions::default()
-        .compression_method(compression(path))
-        .last_modified_time(zip_datetime(modified))
-        .unix_permissions(0o644)
 }
 
 /// mdBook's section numbers: numbered chapters count `1.`, `2.`, their children `2.1.`; part titles
@@ -451,6 +530,49 @@ fn zip_datetime(unix_seconds: i64) -> zip::DateTime {
 mod tests {
     use super::*;
     use crate::diagnostic::SourceText;
+
+    /// The one-entry zip as `zip`'s own writer makes it.
+    fn zipped_by_the_crate(path: &str, data: &[u8], modified: i64) -> Vec<u8> {
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(compression(path))
+            .last_modified_time(zip_datetime(modified))
+            .unix_permissions(0o644);
+        let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
+        zip.start_file(path, options).unwrap();
+        zip.write_all(data).unwrap();
+        zip.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn one_entry_zips_are_the_bytes_zip_writes() {
+        let chapter: String =
+            (0..3000).map(|i| format!("<p id=\"p{i}\">Paragraph {i} of {}.</p>\n", i * 7919 % 1000)).collect();
+        // Bytes that do not compress, so the deflated body outgrows the room first reserved for it.
+        let mut noise = Vec::with_capacity(300_000);
+        let mut x = 0x2545_f491_u32;
+        while noise.len() < 300_000 {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            noise.extend_from_slice(&x.to_le_bytes());
+        }
+        let cases: [(&str, &[u8], i64); 7] = [
+            ("mimetype", b"application/epub+zip", DEFAULT_EPOCH),
+            ("EPUB/text/c001.xhtml", chapter.as_bytes(), 1_700_000_000),
+            ("EPUB/text/short.xhtml", b"<p>Hi</p>", 1_700_000_000),
+            ("EPUB/text/empty.xhtml", b"", 0),
+            ("EPUB/fonts/noise.ttf", &noise, 4_000_000_000),
+            ("EPUB/images/caf\u{e9}.png", &noise[..1000], 1_700_000_000),
+            ("EPUB/text/\u{e9}t\u{e9}.xhtml", chapter.as_bytes(), 1_700_000_000),
+        ];
+        // Twice over, so that later documents use a state that compressed others first.
+        for (path, data, modified) in cases.iter().chain(&cases) {
+            let zip = zip_alone(path, data, *modified).unwrap();
+            assert!(zip == zipped_by_the_crate(path, data, *modified), "{path}");
+            let epub = Epub { files: vec![((*path).to_string(), Entry::Deflated(zip.into()))], modified: 0 };
+            assert_eq!(epub.read(path).as_deref(), Some(*data), "{path}");
+        }
+    }
 
     #[test]
     fn section_numbers_follow_mdbook() {
