@@ -22,16 +22,18 @@ type Chunk<'a> = ([u8; 4], &'a [u8]);
 
 /// oxipng's options for `effort`, in one thread, without a time limit. What they save and cost on real
 /// screenshots, diagrams and photos is in the guide's "Images" (`examples/image_levels.rs`).
-/// - `none` (for a PNG it must scale) and `fast`: one cheap try of each colour reduction with two
-///   filters, no filter and Bigrams, and libdeflate at level 5; a try that grows past the original stops
-///   early. Preset 1 (level 10, near-optimal) saved 5 points more in 3 to 4 times the time.
+/// - `none` (for a PNG it must scale) and `fast`: one cheap try of each colour reduction with two fixed
+///   filters, none (best for palettes) and Sub (best for screenshots' rows), and libdeflate at level 5; a
+///   try that grows past the original stops early. On the benchmark book's screenshots this saves 15%
+///   where oxipng's per-row Bigrams heuristic in place of Sub saved 11% in 1.6 times the time. Preset 1
+///   (level 10, near-optimal) saved 5 points more in 3 to 4 times the time.
 /// - `max`: preset 4 (six filter strategies, libdeflate at level 12). Preset 6 saved nothing more on
 ///   the same images in 5 times the time.
 fn options(effort: Effort) -> oxipng::Options {
     let mut options = match effort {
         Effort::None | Effort::Fast => {
             let mut options = oxipng::Options::from_preset(0);
-            options.filters = oxipng::indexset! { oxipng::FilterStrategy::NONE, oxipng::FilterStrategy::Bigrams };
+            options.filters = oxipng::indexset! { oxipng::FilterStrategy::NONE, oxipng::FilterStrategy::SUB };
             options
         }
         Effort::Max => oxipng::Options::from_preset(4),
