@@ -20,20 +20,24 @@ const DECODER_ALLOCATION_LIMIT: usize = 16 << 20;
 /// A chunk's name and body.
 type Chunk<'a> = ([u8; 4], &'a [u8]);
 
-/// oxipng's options for `effort`, in one thread, without a time limit. What they save and cost on real
+/// oxipng's options for `effort`, in one thread, without a time limit, for an image whose pixels are
+/// `indexed` (a palette, or grey of fewer than 8 bits) or not. What they save and cost on real
 /// screenshots, diagrams and photos is in the guide's "Images" (`examples/image_levels.rs`).
-/// - `none` (for a PNG it must scale) and `fast`: one cheap try of each colour reduction with two fixed
-///   filters, none (best for palettes) and Sub (best for screenshots' rows), and libdeflate at level 5; a
-///   try that grows past the original stops early. On the benchmark book's screenshots this saves 15%
-///   where oxipng's per-row Bigrams heuristic in place of Sub saved 11% in 1.6 times the time. Preset 1
-///   (level 10, near-optimal) saved 5 points more in 3 to 4 times the time.
+/// - `none` (for a PNG it must scale) and `fast`: one cheap try of each colour reduction with one fixed
+///   filter, none for indexed pixels and Sub (each byte minus the one to its left) for the others, and
+///   libdeflate at level 5; a try that grows past the original stops early. On the benchmark book's
+///   screenshots Sub saves 13% in 36% of the instructions that none and oxipng's per-row Bigrams
+///   heuristic took to save 11%; none and Sub together saved 15% in 54%, as a screenshot of few colours
+///   does better as a palette unfiltered. Preset 1 (level 10, near-optimal) saved 5 points more in 3 to 4
+///   times the time.
 /// - `max`: preset 4 (six filter strategies, libdeflate at level 12). Preset 6 saved nothing more on
 ///   the same images in 5 times the time.
-fn options(effort: Effort) -> oxipng::Options {
+fn options(effort: Effort, indexed: bool) -> oxipng::Options {
     let mut options = match effort {
         Effort::None | Effort::Fast => {
             let mut options = oxipng::Options::from_preset(0);
-            options.filters = oxipng::indexset! { oxipng::FilterStrategy::NONE, oxipng::FilterStrategy::SUB };
+            let filter = if indexed { oxipng::FilterStrategy::NONE } else { oxipng::FilterStrategy::SUB };
+            options.filters = oxipng::indexset! { filter };
             options
         }
         Effort::Max => oxipng::Options::from_preset(4),
@@ -51,11 +55,13 @@ pub(super) fn optimize(data: &[u8], over: impl Fn((u32, u32)) -> Option<(u32, u3
         Ok(chunks) => chunks,
         Err(cause) => return Optimized::undecodable(cause),
     };
-    let Some(size) = chunks.iter().find(|(name, _)| name == b"IHDR").and_then(|(_, ihdr)| {
-        Some((
+    let Some((size, indexed)) = chunks.iter().find(|(name, _)| name == b"IHDR").and_then(|(_, ihdr)| {
+        let size = (
             u32::from_be_bytes(ihdr.get(..4)?.try_into().ok()?),
             u32::from_be_bytes(ihdr.get(4..8)?.try_into().ok()?),
-        ))
+        );
+        // Colour type 3 is a palette; a bit depth under 8 packs several pixels in a byte.
+        Some((size, *ihdr.get(9)? == 3 || *ihdr.get(8)? < 8))
     }) else {
         return Optimized::undecodable("it has no header");
     };
@@ -78,17 +84,17 @@ pub(super) fn optimize(data: &[u8], over: impl Fn((u32, u32)) -> Option<(u32, u3
             Ok(png) => Optimized { data: Some(png), outcome: Outcome::Downscaled { from: size, to } },
             Err(cause) => Optimized::undecodable(cause),
         },
-        _ => recompress(data, unchanged, effort),
+        _ => recompress(data, unchanged, effort, indexed),
     }
 }
 
 /// oxipng's result when it saves enough; `unchanged` says what it is otherwise.
-fn recompress(data: &[u8], unchanged: Outcome, effort: Effort) -> Optimized {
+fn recompress(data: &[u8], unchanged: Outcome, effort: Effort, indexed: bool) -> Optimized {
     let enough = match effort {
         Effort::Fast => (data.len() as f64 * (1.0 - MIN_SAVING)) as usize,
         Effort::None | Effort::Max => data.len().saturating_sub(1),
     };
-    match oxipng::optimize_from_memory(data, &options(effort)) {
+    match oxipng::optimize_from_memory(data, &options(effort, indexed)) {
         Ok(png) if png.len() <= enough => {
             let outcome = if unchanged == Outcome::Kept { Outcome::Recompressed } else { unchanged };
             Optimized { data: Some(png), outcome }
@@ -143,7 +149,8 @@ fn downscale(data: &[u8], chunks: &[Chunk<'_>], to: (u32, u32), effort: Effort) 
     for (name, body) in chunks.iter().filter(|(name, _)| COLOUR_CHUNKS.contains(&name)) {
         image.add_png_chunk(*name, body.to_vec());
     }
-    image.create_optimized_png(&options(effort)).map_err(|e| e.to_string())
+    // Scaled pixels are 8-bit grey or colour.
+    image.create_optimized_png(&options(effort, false)).map_err(|e| e.to_string())
 }
 
 /// The chunks of a PNG, by name, up to IEND; their checksums are left to the decoders.
