@@ -15,7 +15,7 @@ use html5ever::tokenizer::{BufferQueue, TagKind, Token, TokenSink, TokenSinkResu
 use html5ever::tree_builder::{ElemName, ElementFlags, NodeOrText, QuirksMode, TreeSink};
 use html5ever::{Attribute, LocalName, Namespace, QualName, local_name, ns};
 
-use crate::sanitize::{css, mathml, svg};
+use crate::sanitize::{self, css, mathml, svg};
 use crate::text::{escape, without_forbidden, xml_id};
 
 /// What happens to an element.
@@ -1111,9 +1111,12 @@ impl<'a> XhtmlWriter<'a> {
             if is_active_url(&value) {
                 return;
             }
+            if svg && sanitize::as_read(&value).starts_with('#') {
+                value = sanitize::as_read(&value).to_string();
+            }
             let reference = match (svg, local) {
                 (true, _) => match svg::href_use(tag) {
-                    _ if value.trim_start().starts_with('#') => None,
+                    _ if value.starts_with('#') => None,
                     svg::HrefUse::Image => Some(Reference::Image(value.clone())),
                     svg::HrefUse::Link => Some(Reference::Link(value.clone())),
                     // `<use>`, gradients, `<textPath>`: only inside the document.

@@ -67,7 +67,7 @@ pub enum UrlKind<'a> {
 
 /// Classifies a URL as the author wrote it.
 pub fn classify(url: &str) -> UrlKind<'_> {
-    let url = url.trim_matches(|c: char| c.is_ascii_whitespace() || c.is_control());
+    let url = as_read(url);
     // Browsers ignore ASCII whitespace and control characters inside a scheme (`java\tscript:`).
     let compact: String = url.chars().filter(|c| !c.is_ascii_whitespace() && !c.is_control()).collect();
     if url.is_empty() {
@@ -89,6 +89,12 @@ pub fn classify(url: &str) -> UrlKind<'_> {
     } else {
         UrlKind::Relative(url.split(['#', '?']).next().unwrap_or(""))
     }
+}
+
+/// A URL as browsers read it: without the ASCII whitespace and control characters around it. What a
+/// sanitizer keeps, it writes in this form, so a later reader cannot take ` #x` for anything but `#x`.
+pub fn as_read(url: &str) -> &str {
+    url.trim_matches(|c: char| c.is_ascii_whitespace() || c.is_control())
 }
 
 /// `C:\…` or `C:/…`.

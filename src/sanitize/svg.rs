@@ -586,7 +586,7 @@ impl Writer<'_, '_> {
         }
         let value = if local == "href" {
             match href(element, value, offset, self.resolve) {
-                Href::Keep => value.to_string(),
+                Href::Keep => super::as_read(value).to_string(),
                 Href::Replace(new) => new,
                 Href::Drop(message) => {
                     if let Some(message) = message {
@@ -693,6 +693,20 @@ mod tests {
         let (svg, findings) = clean("<svg xmlns=\"http://www.w3.org/2000/svg\"><image href=\"../../x.png\"/></svg>");
         assert!(svg.is_none());
         assert_eq!(findings, ["image '../../x.png' is missing"]);
+    }
+
+    #[test]
+    fn kept_fragments_are_written_as_browsers_read_them() {
+        // Found by the property test: ` #aVa\tScRiPt:…` is the fragment `#aVa ScRiPt:…`, and must be written
+        // so, not with the space a later reader might not strip.
+        let (svg, findings) =
+            clean("<svg xmlns=\"http://www.w3.org/2000/svg\" href=\" #aVa\tScRiPt:alert(1)\"><use href=\"\t#a \"/></svg>");
+        assert_eq!(
+            svg.unwrap(),
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" xmlns:xlink=\"http://www.w3.org/1999/xlink\" \
+             href=\"#aVa ScRiPt:alert(1)\"><use href=\"#a\"/></svg>"
+        );
+        assert!(findings.is_empty(), "{findings:?}");
     }
 
     #[test]
