@@ -154,13 +154,58 @@ fn a_kindle_book_follows_send_to_kindle_rules() {
         assert!(text(&kindle, "EPUB/css/folio.css").contains("h1, h2, h3, h4, h5, h6 { text-align: "), "{name}");
         for (path, data) in &kindle {
             if path.starts_with("EPUB/text/c") {
-                assert_eq!(Some(data), standard.get(path), "{name}: Kindle leaves chapters as they are: {path}");
+                let standard = text(&standard, path);
+                // Formulas written in TeX carry it as an annotation; MathML written as such stays.
+                if standard.contains("encoding=\"application/x-tex\"") {
+                    assert_formulas_drawn(&standard, &text(&kindle, path), &kindle, &opf);
+                } else {
+                    assert_eq!(data, standard.as_bytes(), "{name}: Kindle leaves chapters as they are: {path}");
+                }
             }
         }
+        let drawn = kindle.keys().filter(|p| p.starts_with("EPUB/images/formulas/")).count();
+        assert_eq!(drawn > 0, name == "math", "{name}: formulas drawn only where there are formulas");
         if !has_cover {
             assert!(stderr.contains("warning: Send to Kindle wants a JPEG or PNG cover"), "{name}: {stderr}");
         }
     }
+}
+
+/// The values of `attribute` on each `element` of `page`, in order.
+fn attribute_values(page: &str, element: &str, attribute: &str) -> Vec<String> {
+    page.split(&format!("<{element} "))
+        .skip(1)
+        .filter_map(|tag| {
+            let tag = &tag[..tag.find('>').unwrap()];
+            let value = tag.split(&format!(" {attribute}=\"")).nth(1)?;
+            Some(value[..value.find('"').unwrap()].to_string())
+        })
+        .collect()
+}
+
+/// Each formula of the standard page is, on the Kindle page, a PNG packaged with the book, with its TeX
+/// as alt text, and in the same order; nothing else changed.
+fn assert_formulas_drawn(standard: &str, kindle: &str, files: &BTreeMap<String, Vec<u8>>, opf: &str) {
+    assert!(!kindle.contains("<math"), "{kindle}");
+    let formulas = attribute_values(standard, "math", "alttext");
+    let images: Vec<String> = kindle.split("<img class=\"math").skip(1).map(|img| format!("<img {img}")).collect();
+    let alts: Vec<String> = images.iter().flat_map(|img| attribute_values(img, "img", "alt")).collect();
+    assert_eq!(alts, formulas, "every formula in order, its TeX as alt text");
+    for src in images.iter().flat_map(|img| attribute_values(img, "img", "src")) {
+        let href = src.strip_prefix("../").unwrap();
+        assert!(href.starts_with("images/formulas/") && href.ends_with(".png"), "{src}");
+        assert!(files[&format!("EPUB/{href}")].starts_with(b"\x89PNG"), "{src}");
+        assert_eq!(opf.matches(&format!("href=\"{href}\" media-type=\"image/png\"")).count(), 1, "{src}: one item");
+    }
+    let texts = |page: &str| {
+        page.split('<').map(|piece| piece.split_once('>').map_or(piece, |(_, text)| text)).collect::<String>()
+    };
+    let without_math = standard
+        .split("<math")
+        .enumerate()
+        .map(|(i, piece)| if i == 0 { piece } else { piece.split_once("</math>").unwrap().1 })
+        .collect::<String>();
+    assert_eq!(texts(kindle), texts(&without_math), "only the formulas changed");
 }
 
 fn ncx_depth(ncx: &str) -> usize {
@@ -188,6 +233,39 @@ fn nav_depth(nav: &str) -> usize {
         }
     }
     deepest
+}
+
+#[test]
+fn kindle_formulas_are_images_once_each_and_undrawable_ones_stay_mathml() {
+    let dir = tempfile::tempdir().unwrap();
+    common::books::write_files(
+        dir.path(),
+        &[
+            ("book/book.toml", "[book]\ntitle = \"Sums\"\n[epub]\nmath = true\ncover = false\n"),
+            ("book/src/SUMMARY.md", "- [One](one.md)\n- [Two](two.md)\n"),
+            ("book/src/one.md", "# One\n\n$x^2$ and again $x^2$.\n"),
+            ("book/src/two.md", "# Two\n\nOnce more $x^2$, and $a \\equiv b \\pmod n$.\n"),
+        ],
+    );
+    let (kindle, stderr) = build(dir.path(), "kindle");
+    assert!(
+        stderr.contains("book/src/two.md:3:22: warning: formula cannot be drawn as an image for Kindle: "),
+        "{stderr}"
+    );
+    let (_, files) = unzip(&kindle);
+    let formulas: Vec<&String> = files.keys().filter(|p| p.starts_with("EPUB/images/formulas/")).collect();
+    assert_eq!(formulas.len(), 1, "the same formula three times is one file: {formulas:?}");
+    let one = text(&files, "EPUB/text/c001-one.xhtml");
+    assert_eq!(one.matches(&format!("src=\"../{}\"", &formulas[0][5..])).count(), 2, "{one}");
+    let two = text(&files, "EPUB/text/c002-two.xhtml");
+    assert!(two.contains("<img class=\"math\"") && two.contains("<math "), "{two}");
+    let opf = text(&files, "EPUB/package.opf");
+    assert!(
+        opf.contains("href=\"text/c002-two.xhtml\" media-type=\"application/xhtml+xml\" properties=\"mathml\""),
+        "{opf}"
+    );
+    assert!(!opf.contains("href=\"text/c001-one.xhtml\" media-type=\"application/xhtml+xml\" properties=\"mathml\""));
+    epubcheck::assert_valid(&kindle);
 }
 
 #[test]

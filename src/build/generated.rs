@@ -1,12 +1,14 @@
-//! What folio writes itself besides the chapters: the generated cover, the other pages (contents, NCX,
-//! OPF) finished through the cache, and the stylesheets' package paths.
+//! What folio writes itself besides the chapters: the generated cover, the images of formulas, the other
+//! pages (contents, NCX, OPF) finished through the cache, and the stylesheets' package paths.
 
+use std::collections::HashSet;
 use std::io;
 
 use crate::config::BookConfig;
 use crate::diagnostic::Diagnostic;
-use crate::document::Bytes;
+use crate::document::{Asset, Bytes};
 use crate::load::BookSources;
+use crate::render::RenderedChapter;
 use crate::{cache, cover, package, text};
 
 /// Package paths of the stylesheets, the default first; known before any is read.
@@ -52,6 +54,17 @@ pub(crate) fn cached_image(
 ) -> Result<Vec<u8>, String> {
     let made = cache::cached(cache, || key, || make().map(|image| ((), Bytes::from(image))));
     made.map(|((), image)| image.into_vec())
+}
+
+/// The images of formulas the chapters drew (`--target kindle`), each once, in the order first used.
+pub(crate) fn formula_images(chapters: &[&RenderedChapter]) -> Vec<Asset> {
+    let mut packaged = HashSet::new();
+    chapters
+        .iter()
+        .flat_map(|c| &c.formula_images)
+        .filter(|formula| packaged.insert(formula.name.as_str()))
+        .map(|formula| Asset { href: formula.href(), media_type: "image/png", data: formula.png.clone() })
+        .collect()
 }
 
 /// A field the generated cover cannot show, at its key in book.toml.

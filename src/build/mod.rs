@@ -19,7 +19,9 @@ use rayon::prelude::*;
 use self::assets::{Assets, ImageWork, Prepared, kindle_checks, read_assets};
 use self::chapters::{ChapterJob, FinishedChapters, book_key, finish_chapters, relink, relinked_key};
 use self::fonts::subset_fonts;
-use self::generated::{GENERATED_COVER, draw_cover, finish_generated, stylesheet_hrefs, unsettable_warning};
+use self::generated::{
+    GENERATED_COVER, draw_cover, finish_generated, formula_images, stylesheet_hrefs, unsettable_warning,
+};
 use crate::cache::{self, Cache};
 use crate::config::Cover;
 use crate::diagnostic::{self, Diagnostic};
@@ -47,6 +49,17 @@ pub(crate) fn open_cache(root: &ReadRoot, settings: &Settings) -> Option<Cache> 
 /// could stand for their texts.
 pub(crate) fn load_memo(cache: Option<&Cache>, settings: &Settings, started: SystemTime) -> Option<Memo> {
     cache.filter(|_| settings.mdbook.is_none()).map(|cache| Memo::load(cache, started))
+}
+
+/// What rendering needs of the book, for the target: Kindle gets its formulas as images.
+fn render_context<'a>(
+    book: &'a BookSources,
+    sources: Option<&'a cite::Sources>,
+    target: Target,
+) -> render::Context<'a> {
+    let mut ctx = render::Context::new(&book.config, &book.outline, sources);
+    ctx.formula_images = target.formula_images();
+    ctx
 }
 
 /// Stage 2, cite: the sources file book.toml names, if any.
@@ -124,7 +137,7 @@ impl<'a> Run<'a> {
             settings,
             cache,
             memo,
-            ctx: render::Context::new(config, &book.outline, sources),
+            ctx: render_context(book, sources, settings.target),
             frame: Frame { config, stylesheets: stylesheet_hrefs(config), target: settings.target },
             modified,
             book_key: book_key(&book.root, book, sources, settings.target),
@@ -215,7 +228,7 @@ impl<'a> Run<'a> {
         };
         self.diagnostics.extend(link_warnings);
         if !dangling.is_empty() {
-            let mut relinked = render::Context::new(&self.book.config, &self.book.outline, self.sources);
+            let mut relinked = render_context(self.book, self.sources, self.settings.target);
             relinked.dangling = dangling;
             let finished = std::sync::atomic::AtomicUsize::new(0);
             let key = relinked_key(self.book_key, &relinked.dangling);
@@ -243,6 +256,7 @@ impl<'a> Run<'a> {
         let rendered: Vec<&RenderedChapter> = chapters.iter().map(|c| &c.rendered).collect();
         let mut assets = read_assets(&book.root, book, &rendered, target, images, cover, &mut self.diagnostics);
         self.stats.images = assets.image_stats;
+        assets.images.extend(formula_images(&rendered));
         if target == Target::Kindle {
             assets.cover = kindle_checks(book, &rendered, &assets, &self.ctx.files, self.cache, &mut self.diagnostics);
         }

@@ -163,12 +163,18 @@ const BAND_ROWS: u32 = 160;
 ///
 /// An SVG over the [`limits`] is not drawn: the error says why.
 pub fn rasterize_svg(svg: &[u8]) -> Result<Vec<u8>, String> {
+    rasterize_svg_within(svg, (WIDTH, HEIGHT), f32::INFINITY)
+}
+
+/// Renders an SVG image to a PNG at `max_scale` pixels for each of its own (CSS) pixels, or smaller
+/// where that would not fit in `bounds` (width, height); otherwise as [`rasterize_svg`].
+pub fn rasterize_svg_within(svg: &[u8], bounds: (u32, u32), max_scale: f32) -> Result<Vec<u8>, String> {
     // Parsing and drawing follow the SVG's nesting by recursion: a thread with room for the deepest
     // nesting `limits` lets through, whatever thread asks.
     std::thread::scope(|scope| {
         std::thread::Builder::new()
             .stack_size(RASTERIZE_STACK_BYTES)
-            .spawn_scoped(scope, || rasterize_within_limits(svg))
+            .spawn_scoped(scope, || rasterize_within_limits(svg, bounds, max_scale))
             .map_err(|e| format!("cannot start drawing ({e})"))?
             .join()
             .map_err(|_| "drawing it failed".to_string())?
@@ -178,7 +184,7 @@ pub fn rasterize_svg(svg: &[u8]) -> Result<Vec<u8>, String> {
 /// The stack of the thread that draws an SVG.
 const RASTERIZE_STACK_BYTES: usize = 64 << 20;
 
-fn rasterize_within_limits(svg: &[u8]) -> Result<Vec<u8>, String> {
+fn rasterize_within_limits(svg: &[u8], (max_width, max_height): (u32, u32), max_scale: f32) -> Result<Vec<u8>, String> {
     limits::check_source(svg)?;
     let embedded = Arc::new(limits::Embedded::default());
     let options = usvg::Options {
@@ -195,9 +201,9 @@ fn rasterize_within_limits(svg: &[u8]) -> Result<Vec<u8>, String> {
         return Err(refused);
     }
     let size = tree.size();
-    let scale = (WIDTH as f32 / size.width()).min(HEIGHT as f32 / size.height());
-    let width = ((size.width() * scale).round() as u32).clamp(1, WIDTH);
-    let height = ((size.height() * scale).round() as u32).clamp(1, HEIGHT);
+    let scale = (max_width as f32 / size.width()).min(max_height as f32 / size.height()).min(max_scale);
+    let width = ((size.width() * scale).round() as u32).clamp(1, max_width);
+    let height = ((size.height() * scale).round() as u32).clamp(1, max_height);
     let transform = tiny_skia::Transform::from_scale(scale, scale);
     let work = limits::Work::of(&tree, transform, width, height);
     work.check()?;

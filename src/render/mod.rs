@@ -10,6 +10,7 @@
 pub mod highlight;
 pub mod html;
 pub mod math;
+pub mod math_image;
 pub mod notes;
 
 use std::collections::{HashMap, HashSet};
@@ -77,6 +78,9 @@ pub struct Context<'a> {
     /// Fragments, by outline entry, that links name but that chapter does not have: such links point
     /// to the top of the chapter instead (found once every chapter is rendered, see `resolve`).
     pub dangling: HashSet<(usize, String)>,
+    /// Formulas are drawn as images rather than written as MathML, for readers that lack it (Kindle);
+    /// a formula that cannot be drawn stays MathML.
+    pub formula_images: bool,
 }
 
 impl<'a> Context<'a> {
@@ -111,6 +115,7 @@ impl<'a> Context<'a> {
             sources,
             strings: crate::i18n::strings(&config.language),
             dangling: HashSet::new(),
+            formula_images: false,
         }
     }
 }
@@ -173,6 +178,8 @@ pub struct RenderedChapter {
     pub has_svg: bool,
     /// The body has MathML.
     pub has_mathml: bool,
+    /// Formulas drawn as images, each once.
+    pub formula_images: Vec<math_image::FormulaImage>,
     /// Images whose alt text is empty or missing.
     pub undescribed_images: usize,
     /// Accessibility warnings (heading levels, alt text, table headers): any keeps the book from
@@ -479,18 +486,40 @@ impl<'a> ChapterRenderer<'a> {
         }
     }
 
-    /// A TeX formula as MathML, or its TeX as code when it cannot be converted.
+    /// A TeX formula as an image when the context asks for one, else as MathML, or its TeX as code when
+    /// it cannot be converted.
     fn formula(&mut self, tex: &str, display: bool, range: &Range<usize>) {
         if let Some(h) = &mut self.heading {
             h.text.push_str(tex.trim());
         }
+        let undrawn = match self.ctx.formula_images.then(|| math_image::draw(tex, display)) {
+            Some(Ok(drawn)) => {
+                if !self.result.formula_images.contains(&drawn.image) {
+                    self.result.formula_images.push(drawn.image);
+                }
+                self.push(&drawn.img);
+                return;
+            }
+            Some(Err(why)) => Some(why),
+            None => None,
+        };
         match math::to_mathml(tex, display) {
             Ok(mathml) => {
+                if let Some(why) = undrawn {
+                    self.warning(range, format!("formula cannot be drawn as an image for Kindle: {why}")).hint =
+                        Some("it is kept as MathML, which Kindle may show as plain text; the guide's Math page lists what does not convert".into());
+                }
                 self.result.has_mathml = true;
                 self.push(&mathml);
             }
             Err(message) => {
-                self.warning(range, format!("formula cannot be converted to MathML: {message}")).hint = Some(
+                let message = match undrawn {
+                    Some(why) => format!(
+                        "formula cannot be drawn as an image for Kindle ({why}) nor converted to MathML ({message})"
+                    ),
+                    None => format!("formula cannot be converted to MathML: {message}"),
+                };
+                self.warning(range, message).hint = Some(
                     "it is kept as its TeX, set as code; the guide's Math page lists what does not convert".into(),
                 );
                 self.push(&math::fallback(tex));
@@ -1137,8 +1166,9 @@ impl<'a> ChapterRenderer<'a> {
         // Too deep was reported as an error; sanitizing it would only cost time.
         if self.needs_sanitize && self.too_deep.is_none() {
             let this = &self;
-            let own_images: HashSet<String> =
-                self.result.images.iter().map(|i| format!("../{IMAGE_DIR}/{}", i.name)).collect();
+            let own_images: HashSet<String> = (self.result.images.iter().map(|i| format!("../{IMAGE_DIR}/{}", i.name)))
+                .chain(self.result.formula_images.iter().map(|f| format!("../{}", f.href())))
+                .collect();
             // The body mixes the author's raw HTML with hrefs folio already rewrote; those are kept as they are.
             let rewrite = |reference: &Reference| match reference {
                 Reference::Link(href) if this.ctx.files.iter().any(|f| href.split('#').next() == Some(f.as_str())) => {

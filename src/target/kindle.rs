@@ -42,6 +42,9 @@ ul, ol { padding-left: 6%; }
 dd { margin-left: 5%; }
 ol.toc ol { padding-left: 5%; }
 li.bibliography-entry { padding-left: 6%; text-indent: -6%; }
+/* Formulas drawn as images: a display formula on a line of its own, shrunk
+   to the page when it is wider. */
+img.math-display { display: block; margin: 0.5em auto; max-width: 100%; height: auto; }
 ";
 
 /// The default stylesheet with Kindle's additions; right-to-left books align headings to the right.

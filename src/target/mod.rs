@@ -62,6 +62,12 @@ impl Target {
         }
     }
 
+    /// Whether formulas are drawn as images instead of written as MathML, which Kindle's guidelines do
+    /// not list (see [`crate::render::math_image`]).
+    pub fn formula_images(self) -> bool {
+        self == Target::Kindle
+    }
+
     /// Whether the cover image also gets a page of its own.
     pub fn cover_page(self) -> bool {
         self != Target::Kindle

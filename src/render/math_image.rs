@@ -1,0 +1,157 @@
+//! TeX formulas → PNG images, for readers that do not lay out MathML (`--target kindle`).
+//!
+//! latex-rust (STIX Two Math outlines built in, so no font of the machine's is read) lays a formula out
+//! and writes it as SVG; resvg draws that black on white. Amazon's guidelines list PNG and SVG among
+//! the images Kindle takes, but Enhanced Typesetting refuses books with more than 25 SVG images and
+//! SVG transforms other than `translate(0 0)` (KPG 10.4.11), which every glyph of these SVGs has; and
+//! Kindle does not keep transparency, so white is drawn where it would put it anyway. Each image is
+//! sized in `em` from the formula's own box, so it grows with the text, and sits on the baseline.
+
+use std::fmt::Write as _;
+use std::sync::LazyLock;
+
+use latex_rust::{Dim, MathFont, MathStyle, SvgOptions};
+use serde::{Deserialize, Serialize};
+
+use crate::text::escape;
+
+/// Pixels drawn for each em of the formula: an em of body text is some 40 pixels on a 300 ppi Kindle,
+/// and readers enlarge the text.
+const PIXELS_PER_EM: f32 = 64.0;
+/// The longest side of an image; a longer formula is drawn with fewer pixels to an em.
+const MAX_SIDE: u32 = 4096;
+/// The em size of the SVG latex-rust writes, in points; usvg reads a point as 4/3 of a CSS pixel.
+const SVG_EM_POINTS: i64 = 12;
+
+/// The face latex-rust lays formulas out with, parsed once.
+static FONT: LazyLock<Result<MathFont, String>> =
+    LazyLock::new(|| MathFont::stix_two_math().map_err(|e| e.to_string()));
+
+/// A formula drawn as an image, packaged as `images/formulas/<name>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FormulaImage {
+    /// A hash of the PNG, so a formula used twice is one file.
+    pub name: String,
+    /// The image.
+    pub png: Vec<u8>,
+}
+
+impl FormulaImage {
+    /// Its path in the package.
+    pub fn href(&self) -> String {
+        format!("{}/formulas/{}", super::IMAGE_DIR, self.name)
+    }
+}
+
+/// A formula drawn, with the `<img>` that shows it in a page of the `text/` folder.
+pub struct Drawn {
+    /// The image to package.
+    pub image: FormulaImage,
+    /// The element that shows it, with the TeX as its alt text.
+    pub img: String,
+}
+
+/// Draws one formula (without its delimiters); or says, in lower case, why latex-rust cannot.
+pub fn draw(tex: &str, display: bool) -> Result<Drawn, String> {
+    let font = FONT.as_ref().map_err(Clone::clone)?;
+    let ast = latex_rust::parse(tex.trim()).map_err(|e| e.to_string())?;
+    let style = if display { MathStyle::Display } else { MathStyle::Text };
+    let em_points = Dim::from_i64(SVG_EM_POINTS);
+    let laid_out = latex_rust::layout_with_em_size_pt(&ast, font, style, &em_points).map_err(|e| e.to_string())?;
+    let (width, height, depth) = (ems(&laid_out.width), ems(&laid_out.height), ems(&laid_out.depth).max(0.0));
+    if width <= 0.0 || height + depth <= 0.0 {
+        return Err("it draws nothing".to_string());
+    }
+    let options = SvgOptions { font_size_pt: em_points, ..SvgOptions::new() };
+    let svg = latex_rust::render_svg(&laid_out, font, &options).map_err(|e| e.to_string())?;
+    let css_pixels_per_em = SVG_EM_POINTS as f32 * 4.0 / 3.0;
+    let png =
+        crate::cover::rasterize_svg_within(svg.as_bytes(), (MAX_SIDE, MAX_SIDE), PIXELS_PER_EM / css_pixels_per_em)?;
+    let name = format!("{:016x}.png", xxhash_rust::xxh3::xxh3_64(&png));
+    let image = FormulaImage { name, png };
+    let mut img = format!("<img class=\"{}\" src=\"../", if display { "math-display" } else { "math" });
+    img.push_str(&image.href());
+    img.push_str("\" alt=\"");
+    escape(&mut img, tex.trim());
+    // Display formulas get their height from their width (the stylesheet lets them shrink to the
+    // page); inline ones sit their baseline on the text's.
+    let _ = write!(img, "\" style=\"width: {}em", rounded(width));
+    if !display {
+        let _ = write!(img, "; height: {}em; vertical-align: {}em", rounded(height + depth), rounded(-depth));
+    }
+    img.push_str("\"/>");
+    Ok(Drawn { image, img })
+}
+
+/// A length of latex-rust's box, in ems.
+fn ems(length: &Dim) -> f64 {
+    length.as_ratio().map_or(0.0, |(num, den)| num as f64 / den as f64)
+}
+
+/// Three decimals: a thousandth of an em is less than a pixel at any text size.
+fn rounded(ems: f64) -> String {
+    let text = format!("{ems:.3}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    if text == "-0" { "0".to_string() } else { text.to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn png_size(png: &[u8]) -> (u32, u32) {
+        let number = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().unwrap());
+        (number(16), number(20))
+    }
+
+    #[test]
+    fn an_inline_formula_is_a_png_sized_in_ems_on_the_baseline() {
+        let drawn = draw(r" x^2 + y_1 ", false).unwrap();
+        assert!(drawn.image.png.starts_with(b"\x89PNG"));
+        let (width, height) = png_size(&drawn.image.png);
+        let img = &drawn.img;
+        assert!(img.starts_with("<img class=\"math\" src=\"../images/formulas/"), "{img}");
+        assert!(img.contains(&format!("/{}\"", drawn.image.name)) && drawn.image.name.ends_with(".png"), "{img}");
+        assert!(img.contains(" alt=\"x^2 + y_1\""), "{img}");
+        let style = img.split("style=\"").nth(1).unwrap();
+        let number =
+            |key: &str| -> f32 { style.split(key).nth(1).unwrap().split("em").next().unwrap().parse().unwrap() };
+        let (em_width, em_height) = (number("width: "), number("height: "));
+        assert!(number("vertical-align: ") < 0.0, "the subscript reaches below the baseline: {img}");
+        // The pixels follow the ems, at PIXELS_PER_EM.
+        assert!((width as f32 / em_width - PIXELS_PER_EM).abs() < 2.0, "{width} px for {em_width} em");
+        assert!((height as f32 / em_height - PIXELS_PER_EM).abs() < 2.0, "{height} px for {em_height} em");
+    }
+
+    #[test]
+    fn display_formulas_are_larger_and_scale_with_the_page() {
+        let inline = draw(r"\sum_{i=0}^n i", false).unwrap();
+        let display = draw(r"\sum_{i=0}^n i", true).unwrap();
+        assert!(display.img.starts_with("<img class=\"math-display\""), "{}", display.img);
+        assert!(!display.img.contains("height") && !display.img.contains("vertical-align"), "{}", display.img);
+        assert!(png_size(&display.image.png).1 > png_size(&inline.image.png).1);
+        assert_ne!(display.image.name, inline.image.name);
+    }
+
+    #[test]
+    fn the_same_formula_gives_the_same_file_and_tex_is_escaped_in_alt() {
+        let a = draw(r"a < b", false).unwrap();
+        assert_eq!(a.image, draw(r"a < b", false).unwrap().image);
+        assert!(a.img.contains("alt=\"a &lt; b\""), "{}", a.img);
+    }
+
+    #[test]
+    fn what_latex_rust_cannot_draw_is_an_error() {
+        assert!(draw(r"\frac{1}", false).is_err());
+        assert!(draw(r"\notacommand x", false).is_err());
+        assert_eq!(draw("  ", false).err().as_deref(), Some("it draws nothing"));
+    }
+
+    #[test]
+    fn lengths_are_written_short() {
+        assert_eq!(rounded(1.25), "1.25");
+        assert_eq!(rounded(2.0), "2");
+        assert_eq!(rounded(-0.0001), "0");
+        assert_eq!(rounded(-0.2504), "-0.25");
+    }
+}
