@@ -266,6 +266,17 @@ fn kindle_formulas_are_images_once_each_and_undrawable_ones_stay_mathml() {
     );
     assert!(!opf.contains("href=\"text/c001-one.xhtml\" media-type=\"application/xhtml+xml\" properties=\"mathml\""));
     epubcheck::assert_valid(&kindle);
+    // The images travel with each chapter in the cache: a book built from it is the same.
+    let cached: Vec<(Vec<u8>, String)> = (0..2)
+        .map(|_| {
+            let run = folio(dir.path(), &["build", "book", "-o", "cached.epub", "--target", "kindle"]);
+            assert_eq!(run.code, 0, "{}", run.stderr);
+            (fs::read(dir.path().join("cached.epub")).unwrap(), run.stderr)
+        })
+        .collect();
+    assert!(cached[1].1.contains("2 from cache"), "{}", cached[1].1);
+    assert_eq!(cached[0].0, cached[1].0);
+    assert_eq!(cached[1].0, fs::read(&kindle).unwrap());
 }
 
 #[test]
