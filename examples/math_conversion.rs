@@ -14,6 +14,7 @@ fn main() {
         eprintln!("cannot read {path}: {e}");
         std::process::exit(2);
     });
+    let location = folio::diagnostic::Location { path: path.clone().into(), position: None };
     // (section, converted, drawn, total)
     let mut sections: Vec<(String, usize, usize, usize)> = Vec::new();
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
@@ -30,7 +31,7 @@ fn main() {
             Ok(_) => section.1 += 1,
             Err(reason) => println!("fails: {line}\n       {reason}"),
         }
-        match folio::render::math_image::draw(line, false) {
+        match folio::render::math_image::draw(line, false, location.clone()) {
             Ok(_) => section.2 += 1,
             Err(reason) => println!("not drawn: {line}\n       {reason}"),
         }

@@ -4,11 +4,14 @@
 use std::collections::HashSet;
 use std::io;
 
+use rayon::prelude::*;
+
 use crate::config::BookConfig;
 use crate::diagnostic::Diagnostic;
 use crate::document::{Asset, Bytes};
 use crate::load::BookSources;
 use crate::render::RenderedChapter;
+use crate::render::math_image::{self, FormulaImage};
 use crate::{cache, cover, package, text};
 
 /// Package paths of the stylesheets, the default first; known before any is read.
@@ -56,15 +59,38 @@ pub(crate) fn cached_image(
     made.map(|((), image)| image.into_vec())
 }
 
-/// The images of formulas the chapters drew (`--target kindle`), each once, in the order first used.
-pub(crate) fn formula_images(chapters: &[&RenderedChapter]) -> Vec<Asset> {
+/// The images of formulas the chapters drew (`--target kindle`) as PNGs, each once, in the order first
+/// used: drawn in parallel, or taken from the cache. One that cannot be drawn is an error where it is
+/// first used, as its pages show it already.
+pub(crate) fn formula_images(
+    chapters: &[&RenderedChapter],
+    cache: Option<&cache::Cache>,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<Asset> {
     let mut packaged = HashSet::new();
-    chapters
-        .iter()
-        .flat_map(|c| &c.formula_images)
-        .filter(|formula| packaged.insert(formula.name.as_str()))
-        .map(|formula| Asset { href: formula.href(), media_type: "image/png", data: formula.png.clone() })
-        .collect()
+    let distinct: Vec<&FormulaImage> =
+        chapters.iter().flat_map(|c| &c.formula_images).filter(|f| packaged.insert(f.name.as_str())).collect();
+    let drawn: Vec<Result<Asset, Diagnostic>> = distinct
+        .par_iter()
+        .map(|formula| {
+            let svg = formula.svg.as_bytes();
+            let draw = || {
+                cover::rasterize_svg_within(svg, (math_image::MAX_SIDE, math_image::MAX_SIDE), math_image::PNG_SCALE)
+            };
+            match cached_image(cache, cache::key(&[b"formula image", svg]), draw) {
+                Ok(data) => Ok(Asset { href: formula.href(), media_type: "image/png", data }),
+                Err(e) => Err(formula.location.error(format!("formula cannot be drawn as an image for Kindle: {e}"))),
+            }
+        })
+        .collect();
+    let mut images = Vec::with_capacity(drawn.len());
+    for image in drawn {
+        match image {
+            Ok(image) => images.push(image),
+            Err(error) => diags.push(error),
+        }
+    }
+    images
 }
 
 /// A field the generated cover cannot show, at its key in book.toml.
@@ -96,6 +122,41 @@ pub(crate) fn unsettable_warning(book: &BookSources, unsettable: &cover::Unsetta
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formulas_are_drawn_once_each_at_their_size_in_ems() {
+        let at = crate::diagnostic::Location { path: "a.md".into(), position: None };
+        let drawn = |tex: &str| math_image::draw(tex, false, at.clone()).unwrap();
+        let (square, sum) = (drawn("x^2 + y_1"), drawn(r"\sum_i i"));
+        let chapter = |formulas: Vec<FormulaImage>| RenderedChapter { formula_images: formulas, ..Default::default() };
+        let one = chapter(vec![square.image.clone(), sum.image.clone()]);
+        let two = chapter(vec![square.image.clone()]);
+        let mut diags = Vec::new();
+        let images = formula_images(&[&one, &two], None, &mut diags);
+        assert!(diags.is_empty(), "{diags:?}");
+        let hrefs: Vec<&str> = images.iter().map(|i| i.href.as_str()).collect();
+        assert_eq!(hrefs, [square.image.href(), sum.image.href()]);
+        let png = &images[0].data;
+        assert!(png.starts_with(b"\x89PNG") && images[0].media_type == "image/png");
+        let number = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().unwrap()) as f32;
+        let style = square.img.split("style=\"").nth(1).unwrap();
+        let ems = |key: &str| -> f32 { style.split(key).nth(1).unwrap().split("em").next().unwrap().parse().unwrap() };
+        assert!((number(16) / ems("width: ") - math_image::PIXELS_PER_EM).abs() < 2.0, "{} px for {style}", number(16));
+        assert!(
+            (number(20) / ems("height: ") - math_image::PIXELS_PER_EM).abs() < 2.0,
+            "{} px for {style}",
+            number(20)
+        );
+        // An SVG that cannot be drawn is an error at the formula.
+        let broken = chapter(vec![FormulaImage { svg: "<svg".into(), ..square.image.clone() }]);
+        assert!(formula_images(&[&broken], None, &mut diags).is_empty());
+        assert_eq!(diags.len(), 1);
+        assert!(
+            diags[0].to_string().starts_with("a.md: error: formula cannot be drawn as an image for Kindle: "),
+            "{}",
+            diags[0]
+        );
+    }
 
     #[test]
     fn images_folio_makes_are_taken_from_the_cache() {

@@ -256,7 +256,7 @@ impl<'a> Run<'a> {
         let rendered: Vec<&RenderedChapter> = chapters.iter().map(|c| &c.rendered).collect();
         let mut assets = read_assets(&book.root, book, &rendered, target, images, cover, &mut self.diagnostics);
         self.stats.images = assets.image_stats;
-        assets.images.extend(formula_images(&rendered));
+        assets.images.extend(formula_images(&rendered, self.cache, &mut self.diagnostics));
         if target == Target::Kindle {
             assets.cover = kindle_checks(book, &rendered, &assets, &self.ctx.files, self.cache, &mut self.diagnostics);
         }

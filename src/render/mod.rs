@@ -492,9 +492,9 @@ impl<'a> ChapterRenderer<'a> {
         if let Some(h) = &mut self.heading {
             h.text.push_str(tex.trim());
         }
-        let undrawn = match self.ctx.formula_images.then(|| math_image::draw(tex, display)) {
+        let undrawn = match self.ctx.formula_images.then(|| math_image::draw(tex, display, self.location(range))) {
             Some(Ok(drawn)) => {
-                if !self.result.formula_images.contains(&drawn.image) {
+                if !self.result.formula_images.iter().any(|f| f.name == drawn.image.name) {
                     self.result.formula_images.push(drawn.image);
                 }
                 self.push(&drawn.img);
