@@ -14,7 +14,9 @@
 //! - headings aligned explicitly, since Kindle justifies all text by default (KPG 10.3.1), and left and
 //!   right margins in percent rather than em, so they do not grow with the font size (KPG 10.3.5);
 //! - images Kindle shows: not WebP (KPG 10.4.1 lists GIF, BMP, JPEG, PNG and SVG), and no inline SVG,
-//!   which Enhanced Typesetting does not support (KPG 10.4.1, 10.4.11).
+//!   which Enhanced Typesetting does not support (KPG 10.4.1, 10.4.11);
+//! - formulas as PNG images, since KPG does not document MathML, and Enhanced Typesetting takes at most
+//!   25 SVG images (KPG 10.4.11); drawn in `render::math_image`, styled here.
 //!
 //! Already true of every folio book, checked against the same guidelines: an XML declaration with the
 //! encoding on every document, a `dc:language`, no scripts, no forms, notes as `<aside epub:type="footnote">`
