@@ -120,7 +120,15 @@ impl Memo {
 
     /// Records an image just read and optimised with `settings`, its result cached under `key`, unless it had no stamp
     /// or had not settled when this build started.
-    pub fn record_image(&self, image: &Path, stamp: Option<Stamp>, settings: Key, key: Key, media_type: &str, len: u64) {
+    pub fn record_image(
+        &self,
+        image: &Path,
+        stamp: Option<Stamp>,
+        settings: Key,
+        key: Key,
+        media_type: &str,
+        len: u64,
+    ) {
         let mut next = self.next.lock().expect("not poisoned");
         match stamp.filter(|stamp| stamp.settled_at(self.started)) {
             Some(stamp) => next.images.insert(

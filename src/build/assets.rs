@@ -167,7 +167,12 @@ impl<'a> ImageWork<'a> {
 
     /// Optimizes an image, or takes the result from the cache when optimizing costs time; `cached_under`
     /// is told the key of a cached result.
-    pub(crate) fn optimize(&self, data: &[u8], media_type: &str, cached_under: impl FnOnce(cache::Key)) -> images::Optimized {
+    pub(crate) fn optimize(
+        &self,
+        data: &[u8],
+        media_type: &str,
+        cached_under: impl FnOnce(cache::Key),
+    ) -> images::Optimized {
         let cache = self.cache.filter(|_| images::is_expensive(media_type));
         let Some(cache) = cache else { return images::optimize(data, media_type, self.max_pixels, self.effort) };
         // The key starts with folio's version and sources (dependencies included), so a new encoder

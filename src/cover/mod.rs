@@ -429,7 +429,8 @@ impl Palette {
                 // At most 256 colours, so every index fits.
                 self.indices.push(last_index as u8);
             }
-            self.rows.extend(self.indices.iter().zip(&self.indices_above).map(|(index, above)| index.wrapping_sub(*above)));
+            self.rows
+                .extend(self.indices.iter().zip(&self.indices_above).map(|(index, above)| index.wrapping_sub(*above)));
             std::mem::swap(&mut self.indices, &mut self.indices_above);
             self.previous_row.clear();
             self.previous_row.extend_from_slice(row);
@@ -556,7 +557,8 @@ publisher = "P & <Q> \"R\""
         };
         let tree = usvg::Tree::from_data(svg, &options).unwrap();
         let scale = (WIDTH as f32 / tree.size().width()).min(HEIGHT as f32 / tree.size().height());
-        let (width, height) = ((tree.size().width() * scale).round() as u32, (tree.size().height() * scale).round() as u32);
+        let (width, height) =
+            ((tree.size().width() * scale).round() as u32, (tree.size().height() * scale).round() as u32);
         let mut canvas = Canvas {
             tree: &tree,
             scale,
@@ -594,10 +596,13 @@ publisher = "P & <Q> \"R\""
         let bands = |svg: &[u8]| {
             let tree = usvg::Tree::from_data(svg, &usvg::Options::default()).unwrap();
             let spans = varying_rows(tree.root(), HEIGHT as f32 / tree.size().height());
-            (0..HEIGHT).step_by(BAND_ROWS as usize).filter(|&top| {
-                let (first, last) = (top as f32, (top + BAND_ROWS) as f32);
-                spans.iter().all(|&(a, b)| b < first || a > last)
-            }).count()
+            (0..HEIGHT)
+                .step_by(BAND_ROWS as usize)
+                .filter(|&top| {
+                    let (first, last) = (top as f32, (top + BAND_ROWS) as f32);
+                    spans.iter().all(|&(a, b)| b < first || a > last)
+                })
+                .count()
         };
         // A cover's text leaves most bands to draw whole, the frame's sides few.
         assert!(bands(generated.as_bytes()) >= 4, "{}", bands(generated.as_bytes()));

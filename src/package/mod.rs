@@ -203,9 +203,8 @@ fn deflate_into(data: &[u8], out: &mut Vec<u8>) -> io::Result<()> {
         loop {
             let read = usize::try_from(compress.total_in()).map_err(io::Error::other)?;
             out.reserve(1024.max(out.capacity() / 4));
-            let status = compress
-                .compress_vec(&data[read..], out, flate2::FlushCompress::Finish)
-                .map_err(io::Error::other)?;
+            let status =
+                compress.compress_vec(&data[read..], out, flate2::FlushCompress::Finish).map_err(io::Error::other)?;
             if status == flate2::Status::StreamEnd {
                 return Ok(());
             }

@@ -699,8 +699,9 @@ mod tests {
     fn kept_fragments_are_written_as_browsers_read_them() {
         // Found by the property test: ` #aVa\tScRiPt:…` is the fragment `#aVa ScRiPt:…`, and must be written
         // so, not with the space a later reader might not strip.
-        let (svg, findings) =
-            clean("<svg xmlns=\"http://www.w3.org/2000/svg\" href=\" #aVa\tScRiPt:alert(1)\"><use href=\"\t#a \"/></svg>");
+        let (svg, findings) = clean(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" href=\" #aVa\tScRiPt:alert(1)\"><use href=\"\t#a \"/></svg>",
+        );
         assert_eq!(
             svg.unwrap(),
             "<svg xmlns=\"http://www.w3.org/2000/svg\" xmlns:xlink=\"http://www.w3.org/1999/xlink\" \

@@ -134,7 +134,10 @@ fn decode_rows(data: &[u8], channels: usize, mut row: impl FnMut((u32, u32), &[u
         let decompress = mozjpeg::Decompress::new_mem(data)?;
         let mut started = if channels == 1 { decompress.grayscale()? } else { decompress.rgb()? };
         let (width, height) = (started.width(), started.height());
-        let size = (u32::try_from(width).map_err(std::io::Error::other)?, u32::try_from(height).map_err(std::io::Error::other)?);
+        let size = (
+            u32::try_from(width).map_err(std::io::Error::other)?,
+            u32::try_from(height).map_err(std::io::Error::other)?,
+        );
         let mut buffer = vec![0u8; width * channels];
         for _ in 0..height {
             row(size, started.read_scanlines_into(&mut buffer)?);
@@ -236,7 +239,9 @@ fn header(data: &[u8]) -> Result<Header<'_>, &'static str> {
             }
             0xe1 if body.starts_with(b"Exif\0\0") => header.exif = Some(&body[6..]),
             // ICC_PROFILE, the part's number, how many parts there are, then the part.
-            0xe2 if body.starts_with(b"ICC_PROFILE\0") && body.len() > 14 => header.icc.push((body[12], body[13], &body[14..])),
+            0xe2 if body.starts_with(b"ICC_PROFILE\0") && body.len() > 14 => {
+                header.icc.push((body[12], body[13], &body[14..]))
+            }
             0xda => {
                 header.scan_start = at;
                 break;
@@ -315,7 +320,8 @@ pub(super) mod tests {
     #[test]
     fn the_icc_profile_is_joined_from_its_parts_in_order() {
         let plain = jpeg(16, 16, 75, false);
-        let parts = with_segments(&plain, &[(0xe2, b"ICC_PROFILE\0\x02\x02world"), (0xe2, b"ICC_PROFILE\0\x01\x02hello ")]);
+        let parts =
+            with_segments(&plain, &[(0xe2, b"ICC_PROFILE\0\x02\x02world"), (0xe2, b"ICC_PROFILE\0\x01\x02hello ")]);
         assert_eq!(header(&parts).unwrap().icc_profile().as_deref(), Some(&b"hello world"[..]));
         let missing = with_segments(&plain, &[(0xe2, b"ICC_PROFILE\0\x02\x02world")]);
         assert_eq!(header(&missing).unwrap().icc_profile(), None);

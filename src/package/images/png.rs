@@ -56,10 +56,8 @@ pub(super) fn optimize(data: &[u8], over: impl Fn((u32, u32)) -> Option<(u32, u3
         Err(cause) => return Optimized::undecodable(cause),
     };
     let Some((size, indexed)) = chunks.iter().find(|(name, _)| name == b"IHDR").and_then(|(_, ihdr)| {
-        let size = (
-            u32::from_be_bytes(ihdr.get(..4)?.try_into().ok()?),
-            u32::from_be_bytes(ihdr.get(4..8)?.try_into().ok()?),
-        );
+        let size =
+            (u32::from_be_bytes(ihdr.get(..4)?.try_into().ok()?), u32::from_be_bytes(ihdr.get(4..8)?.try_into().ok()?));
         // Colour type 3 is a palette; a bit depth under 8 packs several pixels in a byte.
         Some((size, *ihdr.get(9)? == 3 || *ihdr.get(8)? < 8))
     }) else {
