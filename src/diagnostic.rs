@@ -20,6 +20,16 @@ pub enum Severity {
     Warning,
 }
 
+impl Severity {
+    /// The word diagnostics show: `error` or `warning`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
 /// A 1-based line and column (columns count characters, not bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Position {
@@ -155,10 +165,7 @@ impl fmt::Display for Styled<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let Styled(d, palette) = self;
         let (location, label, hint) = (palette.location, palette.severity(d.severity), palette.hint);
-        let severity = match d.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        };
+        let severity = d.severity.name();
         // File names and messages carry the book's text: shown escaped, they cannot drive the terminal.
         write!(f, "{location}{}", escape_controls(&d.path.display().to_string()))?;
         if let Some(p) = d.position {

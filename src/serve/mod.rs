@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use folio::diagnostic::{Severity, escape_controls};
+use folio::diagnostic::escape_controls;
 use folio::document::{Entry, Epub};
 use tiny_http::{Header, Method, Request, Response};
 
@@ -196,11 +196,7 @@ impl Problem {
             Some(p) => format!("{}:{}:{}", path.display(), p.line, p.column),
             None => path.display().to_string(),
         };
-        let severity = match d.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        };
-        Self { location, severity, message: d.message.clone(), hint: d.hint.clone() }
+        Self { location, severity: d.severity.name(), message: d.message.clone(), hint: d.hint.clone() }
     }
 }
 
