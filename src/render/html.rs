@@ -1111,8 +1111,9 @@ impl<'a> XhtmlWriter<'a> {
             if is_active_url(&value) {
                 return;
             }
-            if svg && sanitize::as_read(&value).starts_with('#') {
-                value = sanitize::as_read(&value).to_string();
+            let read = sanitize::as_read(&value);
+            if svg && read.starts_with('#') {
+                value = read.to_string();
             }
             let reference = match (svg, local) {
                 (true, _) => match svg::href_use(tag) {
