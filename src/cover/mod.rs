@@ -300,25 +300,25 @@ struct Canvas<'a> {
 
 impl Canvas<'_> {
     /// Draws the bands from the top, handing each one's RGBA rows to `take`, until it returns false;
-    /// true when every band was taken.
-    fn draw(&mut self, mut take: impl FnMut(&[u8]) -> bool) -> bool {
+    /// true when every band was taken. A band whose rows are alike is handed as its one row and how many
+    /// times it stands, so that nothing copies or compares its rows.
+    fn draw(&mut self, mut take: impl FnMut(&[u8], usize) -> bool) -> bool {
         let row_bytes = self.band.width() as usize * tiny_skia::BYTES_PER_PIXEL;
         for top in (0..self.height).step_by(BAND_ROWS as usize) {
             let rows = (self.height - top).min(BAND_ROWS) as usize;
             let transform = tiny_skia::Transform::from_scale(self.scale, self.scale).post_translate(0.0, -(top as f32));
             let (first, last) = (top as f32, (top as usize + rows) as f32);
             let alike = self.varying.as_ref().is_some_and(|spans| spans.iter().all(|&(a, b)| b < first || a > last));
-            if alike {
+            let taken = if alike {
                 self.row.fill(tiny_skia::Color::WHITE);
                 resvg::render(self.tree, transform, &mut self.row.as_mut());
-                for copy in self.band.data_mut()[..rows * row_bytes].chunks_exact_mut(row_bytes) {
-                    copy.copy_from_slice(self.row.data());
-                }
+                take(self.row.data(), rows)
             } else {
                 self.band.fill(tiny_skia::Color::WHITE);
                 resvg::render(self.tree, transform, &mut self.band.as_mut());
-            }
-            if !take(&self.band.data()[..rows * row_bytes]) {
+                take(&self.band.data()[..rows * row_bytes], 1)
+            };
+            if !taken {
                 return false;
             }
         }
@@ -336,7 +336,7 @@ fn encode_png(canvas: &mut Canvas<'_>) -> Result<Vec<u8>, String> {
     let mut encoder = png::Encoder::new(&mut out, width, height);
     encoder.set_depth(png::BitDepth::Eight);
     let mut palette = Palette::new(width as usize, height as usize);
-    if canvas.draw(|rows| palette.add(rows)) {
+    if canvas.draw(|rows, times| palette.add(rows, times)) {
         encoder.set_color(png::ColorType::Indexed);
         encoder.set_palette(palette.colours.concat());
         let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
@@ -346,8 +346,10 @@ fn encode_png(canvas: &mut Canvas<'_>) -> Result<Vec<u8>, String> {
         encoder.set_color(png::ColorType::Rgb);
         encoder.set_compression(png::Compression::Balanced);
         let mut rgb = Vec::with_capacity(width as usize * height as usize * 3);
-        canvas.draw(|rows| {
-            rgb.extend(rows.chunks_exact(tiny_skia::BYTES_PER_PIXEL).flat_map(|p| [p[0], p[1], p[2]]));
+        canvas.draw(|rows, times| {
+            for _ in 0..times {
+                rgb.extend(rows.chunks_exact(tiny_skia::BYTES_PER_PIXEL).flat_map(|p| [p[0], p[1], p[2]]));
+            }
             true
         });
         let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
@@ -379,11 +381,10 @@ struct Palette {
     colours: Vec<[u8; 3]>,
     /// Each row: the Up filter's type, then each pixel's index minus the index above it.
     rows: Vec<u8>,
-    row_bytes: usize,
-    previous_row: Vec<u8>,
-    /// Indices of the row above (zeros above the first), and of the row being read.
+    /// The last row added, to tell whether the next band's first row is like it.
+    last_row: Vec<u8>,
+    /// Indices of the row above (zeros above the first).
     indices_above: Vec<u8>,
-    indices: Vec<u8>,
 }
 
 /// PNG's filter type for "each byte minus the byte above".
@@ -394,46 +395,62 @@ impl Palette {
         Self {
             colours: Vec::new(),
             rows: Vec::with_capacity((width + 1) * height),
-            row_bytes: width * tiny_skia::BYTES_PER_PIXEL,
-            previous_row: Vec::new(),
+            last_row: Vec::new(),
             indices_above: vec![0; width],
-            indices: Vec::with_capacity(width),
         }
     }
 
-    /// Adds rows of RGBA pixels; false once the image has more than 256 colours. A row like the one above
-    /// it (most rows of a flat cover) is compared whole, and is all zeros.
-    fn add(&mut self, rows: &[u8]) -> bool {
-        let width = self.row_bytes / tiny_skia::BYTES_PER_PIXEL;
-        for row in rows.chunks_exact(self.row_bytes) {
-            self.rows.push(UP_FILTER);
-            if row == self.previous_row.as_slice() {
+    /// Adds rows of RGBA pixels, each standing `times` times (a band of alike rows comes as one row);
+    /// false once the image has more than 256 colours. A row like the one above it (most rows of a flat
+    /// cover) is compared whole, and is all zeros.
+    fn add(&mut self, rows: &[u8], times: usize) -> bool {
+        let width = self.indices_above.len();
+        let row_bytes = width * tiny_skia::BYTES_PER_PIXEL;
+        let last_row = std::mem::take(&mut self.last_row);
+        let mut above = last_row.as_slice();
+        for row in rows.chunks_exact(row_bytes) {
+            let unlike = row != above;
+            if unlike && !self.index(row) {
+                return false;
+            }
+            // Every row after the first of a run is like the one above: its differences are all zeros.
+            for _ in usize::from(unlike)..times {
+                self.rows.push(UP_FILTER);
                 self.rows.resize(self.rows.len() + width, 0);
-                continue;
             }
-            self.indices.clear();
-            let (mut last, mut last_index) = (None, 0);
-            for pixel in row.chunks_exact(tiny_skia::BYTES_PER_PIXEL) {
-                if last != Some(pixel) {
-                    let colour = [pixel[0], pixel[1], pixel[2]];
-                    last_index = match self.colours.iter().position(|c| *c == colour) {
-                        Some(i) => i,
-                        None if self.colours.len() < 256 => {
-                            self.colours.push(colour);
-                            self.colours.len() - 1
-                        }
-                        None => return false,
-                    };
-                    last = Some(pixel);
-                }
-                // At most 256 colours, so every index fits.
-                self.indices.push(last_index as u8);
+            above = row;
+        }
+        self.last_row = last_row;
+        self.last_row.clear();
+        self.last_row.extend_from_slice(&rows[rows.len() - row_bytes..]);
+        true
+    }
+
+    /// Adds one row unlike the row above; false when it brings the colours over 256.
+    fn index(&mut self, row: &[u8]) -> bool {
+        self.rows.push(UP_FILTER);
+        let start = self.rows.len();
+        self.rows.resize(start + self.indices_above.len(), 0);
+        // Written through a slice: pushing a byte at a time would store the length at every pixel.
+        let differences = &mut self.rows[start..];
+        let (mut last, mut last_index) = (None, 0u8);
+        let pixels = row.chunks_exact(tiny_skia::BYTES_PER_PIXEL);
+        for ((pixel, difference), above) in pixels.zip(differences).zip(&mut self.indices_above) {
+            let pixel = [pixel[0], pixel[1], pixel[2]];
+            if last != Some(pixel) {
+                last_index = match self.colours.iter().position(|c| *c == pixel) {
+                    // At most 256 colours, so every index fits.
+                    Some(i) => i as u8,
+                    None if self.colours.len() < 256 => {
+                        self.colours.push(pixel);
+                        (self.colours.len() - 1) as u8
+                    }
+                    None => return false,
+                };
+                last = Some(pixel);
             }
-            self.rows
-                .extend(self.indices.iter().zip(&self.indices_above).map(|(index, above)| index.wrapping_sub(*above)));
-            std::mem::swap(&mut self.indices, &mut self.indices_above);
-            self.previous_row.clear();
-            self.previous_row.extend_from_slice(row);
+            *difference = last_index.wrapping_sub(*above);
+            *above = last_index;
         }
         true
     }
