@@ -436,13 +436,15 @@ impl Palette {
         let (mut last, mut last_index) = (None, 0u8);
         let pixels = row.chunks_exact(tiny_skia::BYTES_PER_PIXEL);
         for ((pixel, difference), above) in pixels.zip(differences).zip(&mut self.indices_above) {
-            let pixel = [pixel[0], pixel[1], pixel[2]];
+            // Compared as one word; the image is opaque, so alpha never tells two colours apart.
+            let pixel = u32::from_ne_bytes([pixel[0], pixel[1], pixel[2], pixel[3]]);
             if last != Some(pixel) {
-                last_index = match self.colours.iter().position(|c| *c == pixel) {
+                let [r, g, b, _] = pixel.to_ne_bytes();
+                last_index = match self.colours.iter().position(|c| *c == [r, g, b]) {
                     // At most 256 colours, so every index fits.
                     Some(i) => i as u8,
                     None if self.colours.len() < 256 => {
-                        self.colours.push(pixel);
+                        self.colours.push([r, g, b]);
                         (self.colours.len() - 1) as u8
                     }
                     None => return false,
