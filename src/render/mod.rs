@@ -1309,6 +1309,9 @@ impl<'a> ChapterRenderer<'a> {
 }
 
 #[cfg(test)]
+mod xhtml_tests;
+
+#[cfg(test)]
 mod tests {
     use std::path::PathBuf;
 
@@ -1318,8 +1321,8 @@ mod tests {
     use crate::outline::{Entry, Matter};
 
     /// Renders `markdown` as `chapter.md` of a book of two chapters (the other `sub/other.md`) whose
-    /// book.toml adds `toml` under [book]; gives the body, the images' package names and the messages.
-    fn render_in_book(toml: &str, markdown: &str) -> (String, Vec<String>, Vec<String>) {
+    /// book.toml adds `toml` under [book].
+    pub(super) fn render_chapter(toml: &str, markdown: &str) -> RenderedChapter {
         let config_source = SourceText::new("book.toml", format!("[book]\ntitle = \"T\"\n{toml}"));
         let config = crate::config::load(&config_source).0.expect("valid book.toml");
         let entry = |title: &str, path: &str| Entry {
@@ -1334,7 +1337,12 @@ mod tests {
         let ctx = Context::new(&config, &outline, None);
         let text = Expanded::plain(SourceText::new("src/chapter.md", markdown.to_string()));
         let chapter = ChapterSource { path: PathBuf::from("chapter.md"), title: "One".into(), text };
-        let rendered = render(&ctx, &chapter, 0, 0);
+        render(&ctx, &chapter, 0, 0)
+    }
+
+    /// The body `markdown` renders to in the book of [`render_chapter`], the images' package names and the messages.
+    fn render_in_book(toml: &str, markdown: &str) -> (String, Vec<String>, Vec<String>) {
+        let rendered = render_chapter(toml, markdown);
         let images = rendered.images.iter().map(|i| format!("{} {}", i.path.display(), i.name)).collect();
         let messages = rendered.diagnostics.iter().map(|d| d.message.clone()).collect();
         (rendered.body, images, messages)
