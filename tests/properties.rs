@@ -61,17 +61,26 @@ fn markdown() -> impl Strategy<Value = String> {
     prop::collection::vec(fragment(), 0..30).prop_map(|parts| parts.concat())
 }
 
-/// The ids a note reference points to, and the ids that exist.
-fn note_links(xhtml: &str) -> (HashSet<String>, HashSet<String>) {
-    let targets = xhtml
+/// What a well-formed body holds, read by an XML parser: its ids, and its images without alt text.
+fn parsed(document: &str) -> (HashSet<String>, usize) {
+    let parsed = roxmltree::Document::parse(document).expect("checked well-formed");
+    let elements = || parsed.descendants().filter(roxmltree::Node::is_element);
+    let ids = elements().filter_map(|n| n.attribute("id")).map(str::to_string).collect();
+    let undescribed =
+        elements().filter(|n| n.tag_name().name() == "img" && n.attribute("alt").is_none_or(str::is_empty)).count();
+    (ids, undescribed)
+}
+
+/// The ids the note references point to.
+fn note_targets(xhtml: &str) -> HashSet<String> {
+    xhtml
         .match_indices("role=\"doc-noteref\"")
         .filter_map(|(i, _)| {
             let rest = &xhtml[i..];
             let start = rest.find("href=\"#")? + 7;
             Some(rest[start..start + rest[start..].find('"')?].to_string())
         })
-        .collect();
-    (targets, folio::render::collect_ids(xhtml))
+        .collect()
 }
 
 proptest! {
@@ -84,8 +93,12 @@ proptest! {
         if let Err(e) = folio::validate::well_formed(&document) {
             prop_assert!(false, "{e}\nMarkdown: {md:?}\nXHTML: {}", chapter.body);
         }
-        let (targets, ids) = note_links(&chapter.body);
-        for target in targets {
+        // What the renderer recorded as it wrote is what it wrote.
+        let (ids, undescribed) = parsed(&document);
+        let recorded: HashSet<String> = chapter.ids.iter().map(str::to_string).collect();
+        prop_assert_eq!(&recorded, &ids, "Markdown: {:?}\nXHTML: {}", md, chapter.body);
+        prop_assert_eq!(chapter.undescribed_images, undescribed, "Markdown: {:?}\nXHTML: {}", md, chapter.body);
+        for target in note_targets(&chapter.body) {
             prop_assert!(ids.contains(&target), "note reference to missing #{target}\nMarkdown: {md:?}");
         }
     }

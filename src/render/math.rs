@@ -68,23 +68,9 @@ pub fn to_mathml(tex: &str, display: bool) -> Result<String, String> {
     escape(&mut tagged, tex.trim());
     tagged.push('"');
     tagged.push_str(rest);
-    let sanitized = html::sanitize(&tagged, &|_| None, &mut html::Ids::default()).xhtml;
-    Ok(without_ids(&sanitized))
-}
-
-/// `\label` gives an equation's number an id. Each formula is converted on its own, so `\eqref` reaches
-/// only labels of its own formula, and an id could clash with the chapter's: ids are left out. The
-/// sanitizer escapes every attribute value, so ` id="` starts an id and the next `"` ends it.
-fn without_ids(xhtml: &str) -> String {
-    let mut out = String::with_capacity(xhtml.len());
-    let mut rest = xhtml;
-    while let Some(at) = rest.find(" id=\"") {
-        out.push_str(&rest[..at]);
-        let value = &rest[at + 5..];
-        rest = value.find('"').map_or("", |end| &value[end + 1..]);
-    }
-    out.push_str(rest);
-    out
+    // `\label` gives an equation's number an id. Each formula is converted on its own, so `\eqref`
+    // reaches only labels of its own formula, and an id could clash with the chapter's: ids are left out.
+    Ok(html::sanitize_without_ids(&tagged, &|_| None).xhtml)
 }
 
 fn lower_first(message: &str) -> String {

@@ -18,7 +18,6 @@ use std::fmt::Write as _;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use memchr::memmem;
 use pulldown_cmark::{
     Alignment, BrokenLink, CodeBlockKind, CowStr, Event, HeadingLevel, LinkType, Options, Parser, Tag, TagEnd,
 };
@@ -227,6 +226,17 @@ enum LinkKind {
     Citation,
 }
 
+/// The chapter's headings: the one being written, and those done.
+#[derive(Default)]
+struct Headings {
+    open: Option<PendingHeading>,
+    /// How often each generated id was given, for mdBook's `-1`, `-2` suffixes.
+    counts: HashMap<String, usize>,
+    done: Vec<Heading>,
+    /// The ids of `done`, so that telling a repeat is quick however many headings a chapter has.
+    ids: HashSet<String>,
+}
+
 struct PendingHeading {
     level: HeadingLevel,
     explicit_id: Option<String>,
@@ -243,6 +253,41 @@ struct PendingImage {
     range: Range<usize>,
     title: String,
     alt: String,
+    /// Images nested in the alt text, whose own alt text joins this one.
+    nested: usize,
+}
+
+/// The table being written.
+#[derive(Default)]
+struct Table {
+    alignments: Vec<Alignment>,
+    /// Index of the cell in its row.
+    cell: usize,
+    in_head: bool,
+}
+
+/// Raw HTML met so far in the chapter.
+#[derive(Default)]
+struct RawHtml {
+    /// The HTML block being read, and where it starts.
+    block: Option<(String, usize)>,
+    /// Raw HTML that the fast path cannot write: the whole chapter goes through the HTML5 parser.
+    needs_sanitize: bool,
+    /// Raw inline tags opened and not yet closed, with the Markdown inline depth they were opened at.
+    open: Vec<(String, usize)>,
+    /// How many Markdown inline elements (emphasis, links, …) are open.
+    inline_depth: usize,
+    scan: html::ScanState,
+    /// Where raw HTML first nested deeper than [`html::MAX_DEPTH`].
+    too_deep: Option<usize>,
+}
+
+/// Output being written: the chapter, a heading or a footnote definition, with the ids and images
+/// written into it.
+#[derive(Default)]
+struct Buffer {
+    xhtml: String,
+    written: html::Written,
 }
 
 struct PendingCode {
@@ -281,32 +326,20 @@ struct ChapterRenderer<'a> {
     chapter: &'a ChapterSource,
     entry: usize,
     /// Output buffers: the chapter, then one per open heading or footnote definition.
-    buffers: Vec<String>,
-    heading: Option<PendingHeading>,
-    heading_counts: HashMap<String, usize>,
-    headings: Vec<Heading>,
-    /// The ids of `headings`, so that telling a repeat is quick however many headings a chapter has.
-    heading_ids: HashSet<String>,
+    buffers: Vec<Buffer>,
+    headings: Headings,
     notes: Notes,
     definitions: HashMap<String, Definition>,
+    /// What each footnote definition holds, by label key.
+    definitions_written: HashMap<String, html::Written>,
+    /// The label key of each footnote note, by note id: the notes section leaves out those without a definition.
+    footnote_keys: HashMap<String, String>,
     open_definitions: Vec<(String, Range<usize>)>,
     links: Vec<LinkKind>,
     image: Option<PendingImage>,
-    image_depth: usize,
     code: Option<PendingCode>,
-    table_alignments: Vec<Alignment>,
-    table_cell: usize,
-    in_table_head: bool,
-    html_block: Option<(String, usize)>,
-    /// Raw HTML that the fast path cannot write: the whole chapter goes through the HTML5 parser.
-    needs_sanitize: bool,
-    /// Raw inline tags opened and not yet closed, with the Markdown inline depth they were opened at.
-    raw_open: Vec<(String, usize)>,
-    /// How many Markdown inline elements (emphasis, links, …) are open.
-    inline_depth: usize,
-    html_scan: html::ScanState,
-    /// Where raw HTML first nested deeper than [`html::MAX_DEPTH`].
-    too_deep: Option<usize>,
+    table: Table,
+    raw: RawHtml,
     cited: HashSet<String>,
     result: RenderedChapter,
     local_fragments: Vec<(String, String, Location)>,
@@ -318,35 +351,33 @@ impl<'a> ChapterRenderer<'a> {
             ctx,
             chapter,
             entry,
-            buffers: vec![String::with_capacity(chapter.text.text().len() * 5 / 4 + 256)],
-            heading: None,
-            heading_counts: HashMap::new(),
-            headings: Vec::new(),
-            heading_ids: HashSet::new(),
+            buffers: vec![Buffer {
+                xhtml: String::with_capacity(chapter.text.text().len() * 5 / 4 + 256),
+                written: html::Written::default(),
+            }],
+            headings: Headings::default(),
             notes: Notes::new(note_offset),
             definitions: HashMap::new(),
+            definitions_written: HashMap::new(),
+            footnote_keys: HashMap::new(),
             open_definitions: Vec::new(),
             links: Vec::new(),
             image: None,
-            image_depth: 0,
             code: None,
-            table_alignments: Vec::new(),
-            table_cell: 0,
-            in_table_head: false,
-            html_block: None,
-            needs_sanitize: false,
-            raw_open: Vec::new(),
-            inline_depth: 0,
-            html_scan: html::ScanState::default(),
-            too_deep: None,
+            table: Table::default(),
+            raw: RawHtml::default(),
             cited: HashSet::new(),
             result: RenderedChapter { entry, ..RenderedChapter::default() },
             local_fragments: Vec::new(),
         }
     }
 
-    fn out(&mut self) -> &mut String {
+    fn buffer(&mut self) -> &mut Buffer {
         self.buffers.last_mut().expect("the chapter buffer is never popped")
+    }
+
+    fn out(&mut self) -> &mut String {
+        &mut self.buffer().xhtml
     }
 
     fn push(&mut self, s: &str) {
@@ -382,13 +413,12 @@ impl<'a> ChapterRenderer<'a> {
             return;
         }
         if self.image.is_some() {
+            let image = self.image.as_mut().expect("checked");
             match event {
-                Event::Start(Tag::Image { .. }) => self.image_depth += 1,
-                Event::End(TagEnd::Image) if self.image_depth > 0 => self.image_depth -= 1,
+                Event::Start(Tag::Image { .. }) => image.nested += 1,
+                Event::End(TagEnd::Image) if image.nested > 0 => image.nested -= 1,
                 Event::End(TagEnd::Image) => self.end_image(),
-                Event::Text(t) | Event::Code(t) | Event::InlineMath(t) | Event::DisplayMath(t) => {
-                    self.image.as_mut().expect("checked").alt.push_str(t)
-                }
+                Event::Text(t) | Event::Code(t) | Event::InlineMath(t) | Event::DisplayMath(t) => image.alt.push_str(t),
                 _ => {}
             }
             return;
@@ -404,7 +434,7 @@ impl<'a> ChapterRenderer<'a> {
                         | Tag::Subscript
                         | Tag::Link { .. }
                 ) {
-                    self.inline_depth += 1;
+                    self.raw.inline_depth += 1;
                 }
                 self.start(tag, range);
             }
@@ -416,7 +446,7 @@ impl<'a> ChapterRenderer<'a> {
                     | TagEnd::Superscript
                     | TagEnd::Subscript
                     | TagEnd::Link => {
-                        self.inline_depth = self.inline_depth.saturating_sub(1);
+                        self.raw.inline_depth = self.raw.inline_depth.saturating_sub(1);
                     }
                     TagEnd::Paragraph
                     | TagEnd::Heading(_)
@@ -435,7 +465,7 @@ impl<'a> ChapterRenderer<'a> {
                     code.text.push_str(text);
                     return;
                 }
-                if let Some(h) = &mut self.heading {
+                if let Some(h) = &mut self.headings.open {
                     h.text.push_str(text);
                 }
                 if text.as_ref() == "[" && self.is_undefined_footnote(events, i) {
@@ -444,11 +474,10 @@ impl<'a> ChapterRenderer<'a> {
                     self.error(range, format!("undefined footnote '[^{label}]'")).hint =
                         Some(format!("add a definition `[^{label}]: …` to this chapter"));
                 }
-                let out = self.buffers.last_mut().expect("chapter buffer");
-                escape(out, text);
+                escape(self.out(), text);
             }
             Event::Code(text) => {
-                if let Some(h) = &mut self.heading {
+                if let Some(h) = &mut self.headings.open {
                     h.text.push_str(text);
                 }
                 self.push("<code>");
@@ -456,21 +485,22 @@ impl<'a> ChapterRenderer<'a> {
                 self.push("</code>");
             }
             Event::Html(raw) => {
-                if let Some((block, _)) = &mut self.html_block {
+                if let Some((block, _)) = &mut self.raw.block {
                     block.push_str(raw);
                 }
-                self.needs_sanitize = true;
+                self.raw.needs_sanitize = true;
                 self.push(raw);
             }
             Event::InlineHtml(raw) => match self.scan_html(raw, range.start) {
                 Some(tag) => self.write_simple_tag(tag, raw),
                 None => {
-                    self.needs_sanitize = true;
+                    self.raw.needs_sanitize = true;
                     self.push(raw);
                 }
             },
             Event::FootnoteReference(label) => {
                 let reference = self.notes.footnote(label);
+                self.footnote_keys.insert(reference.note_id.clone(), label_key(label));
                 self.write_noteref(&reference);
             }
             Event::SoftBreak => self.push("\n"),
@@ -489,7 +519,7 @@ impl<'a> ChapterRenderer<'a> {
     /// A TeX formula as an image when the context asks for one, else as MathML, or its TeX as code when
     /// it cannot be converted.
     fn formula(&mut self, tex: &str, display: bool, range: &Range<usize>) {
-        if let Some(h) = &mut self.heading {
+        if let Some(h) = &mut self.headings.open {
             h.text.push_str(tex.trim());
         }
         let undrawn = match self.ctx.formula_images.then(|| math_image::draw(tex, display, self.location(range))) {
@@ -498,6 +528,8 @@ impl<'a> ChapterRenderer<'a> {
                     self.result.formula_images.push(drawn.image);
                 }
                 self.push(&drawn.img);
+                // Drawn formulas carry their TeX as alt text.
+                self.buffer().written.image(true);
                 return;
             }
             Some(Err(why)) => Some(why),
@@ -542,7 +574,7 @@ impl<'a> ChapterRenderer<'a> {
         match tag {
             Tag::Paragraph => self.push("<p>"),
             Tag::Heading { level, id, classes, attrs } => {
-                self.heading = Some(PendingHeading {
+                self.headings.open = Some(PendingHeading {
                     level: *level,
                     explicit_id: id.as_ref().map(|s| s.to_string()),
                     classes: classes.iter().map(|c| c.to_string()).collect(),
@@ -550,7 +582,7 @@ impl<'a> ChapterRenderer<'a> {
                     text: String::new(),
                     range: range.clone(),
                 });
-                self.buffers.push(String::new());
+                self.buffers.push(Buffer::default());
             }
             Tag::BlockQuote(_) => self.push("<blockquote>\n"),
             Tag::CodeBlock(kind) => {
@@ -561,8 +593,8 @@ impl<'a> ChapterRenderer<'a> {
                 self.code = Some(PendingCode { language, text: String::new() });
             }
             Tag::HtmlBlock => {
-                self.needs_sanitize = true;
-                self.html_block = Some((String::new(), range.start));
+                self.raw.needs_sanitize = true;
+                self.raw.block = Some((String::new(), range.start));
             }
             Tag::List(Some(1)) => self.push("<ol>\n"),
             Tag::List(Some(start)) => {
@@ -572,33 +604,33 @@ impl<'a> ChapterRenderer<'a> {
             Tag::Item => self.push("<li>"),
             Tag::FootnoteDefinition(label) => {
                 self.open_definitions.push((label.to_string(), range.clone()));
-                self.buffers.push(String::new());
+                self.buffers.push(Buffer::default());
             }
             Tag::DefinitionList => self.push("<dl>\n"),
             Tag::DefinitionListTitle => self.push("<dt>"),
             Tag::DefinitionListDefinition => self.push("<dd>"),
             Tag::Table(alignments) => {
-                self.table_alignments = alignments.clone();
+                self.table = Table { alignments: alignments.clone(), ..Table::default() };
                 self.push("<table>\n");
             }
             Tag::TableHead => {
-                self.in_table_head = true;
-                self.table_cell = 0;
+                self.table.in_head = true;
+                self.table.cell = 0;
                 self.push("<thead>\n<tr>");
             }
             Tag::TableRow => {
-                self.table_cell = 0;
+                self.table.cell = 0;
                 self.push("<tr>");
             }
             Tag::TableCell => {
-                let cell = if self.in_table_head { "<th" } else { "<td" };
-                let align = match self.table_alignments.get(self.table_cell) {
+                let cell = if self.table.in_head { "<th" } else { "<td" };
+                let align = match self.table.alignments.get(self.table.cell) {
                     Some(Alignment::Left) => " style=\"text-align: left\"",
                     Some(Alignment::Center) => " style=\"text-align: center\"",
                     Some(Alignment::Right) => " style=\"text-align: right\"",
                     _ => "",
                 };
-                let scope = if self.in_table_head { " scope=\"col\"" } else { "" };
+                let scope = if self.table.in_head { " scope=\"col\"" } else { "" };
                 let _ = write!(self.out(), "{cell}{scope}{align}>");
             }
             Tag::Emphasis => self.push("<em>"),
@@ -619,7 +651,7 @@ impl<'a> ChapterRenderer<'a> {
             TagEnd::BlockQuote(_) => self.push("</blockquote>\n"),
             TagEnd::CodeBlock => self.end_code_block(),
             TagEnd::HtmlBlock => {
-                if let Some((block, start)) = self.html_block.take() {
+                if let Some((block, start)) = self.raw.block.take() {
                     self.scan_html(&block, start);
                 }
             }
@@ -632,13 +664,13 @@ impl<'a> ChapterRenderer<'a> {
             TagEnd::DefinitionListDefinition => self.push("</dd>\n"),
             TagEnd::Table => self.push("</tbody>\n</table>\n"),
             TagEnd::TableHead => {
-                self.in_table_head = false;
+                self.table.in_head = false;
                 self.push("</tr>\n</thead>\n<tbody>\n");
             }
             TagEnd::TableRow => self.push("</tr>\n"),
             TagEnd::TableCell => {
-                self.push(if self.in_table_head { "</th>" } else { "</td>" });
-                self.table_cell += 1;
+                self.push(if self.table.in_head { "</th>" } else { "</td>" });
+                self.table.cell += 1;
             }
             TagEnd::Emphasis => self.push("</em>"),
             TagEnd::Strong => self.push("</strong>"),
@@ -657,13 +689,13 @@ impl<'a> ChapterRenderer<'a> {
 
     fn end_heading(&mut self) {
         let content = self.buffers.pop().expect("heading buffer");
-        let h = self.heading.take().expect("heading open");
+        let h = self.headings.open.take().expect("heading open");
         let id = match &h.explicit_id {
             Some(explicit) => xml_id(explicit),
             None => {
                 // mdBook's scheme: "intro", then "intro-1", "intro-2" for repeats.
                 let base = mdbook_id(&h.text);
-                let count = self.heading_counts.entry(base.clone()).or_insert(0);
+                let count = self.headings.counts.entry(base.clone()).or_insert(0);
                 let id = if *count == 0 { base.clone() } else { format!("{base}-{count}") };
                 *count += 1;
                 xml_id(&id)
@@ -673,7 +705,7 @@ impl<'a> ChapterRenderer<'a> {
             self.error(&h.range, format!("heading id '{id}' is reserved for notes")).hint =
                 Some("choose another `{#id}`".to_string());
         }
-        if self.heading_ids.contains(&id) {
+        if self.headings.ids.contains(&id) {
             self.error(&h.range, format!("duplicate heading id '{id}'")).hint =
                 Some("give one of the headings another `{#id}`".to_string());
         }
@@ -682,7 +714,7 @@ impl<'a> ChapterRenderer<'a> {
         // nested in SUMMARY.md may start one level down for each level it is nested, as mdBook books do.
         let nesting = self.ctx.outline.entries[self.entry].nesting;
         let start = u8::try_from(nesting).unwrap_or(u8::MAX).saturating_add(1);
-        if let Some(previous) = self.headings.last().map(|p| p.level).or((level > start).then_some(0))
+        if let Some(previous) = self.headings.done.last().map(|p| p.level).or((level > start).then_some(0))
             && level > previous + 1
         {
             let message = if previous == 0 {
@@ -727,9 +759,12 @@ impl<'a> ChapterRenderer<'a> {
             };
             self.warning(&h.range, message);
         }
-        let _ = writeln!(self.out(), "{tag}>{content}</h{level}>");
-        self.heading_ids.insert(id.clone());
-        self.headings.push(Heading { level, text: h.text.split_whitespace().collect::<Vec<_>>().join(" "), id });
+        let _ = writeln!(self.out(), "{tag}>{}</h{level}>", content.xhtml);
+        let buffer = self.buffer();
+        buffer.written.ids.push(id.clone());
+        buffer.written.append(content.written);
+        self.headings.ids.insert(id.clone());
+        self.headings.done.push(Heading { level, text: h.text.split_whitespace().collect::<Vec<_>>().join(" "), id });
     }
 
     fn end_code_block(&mut self) {
@@ -772,7 +807,7 @@ impl<'a> ChapterRenderer<'a> {
     }
 
     fn end_definition(&mut self) {
-        let xhtml = self.buffers.pop().expect("definition buffer");
+        let Buffer { xhtml, written } = self.buffers.pop().expect("definition buffer");
         let (label, range) = self.open_definitions.pop().expect("definition open");
         let key = label_key(&label);
         if let Some(first) = self.definitions.get(&key) {
@@ -780,6 +815,7 @@ impl<'a> ChapterRenderer<'a> {
             self.error(&range, format!("footnote '[^{label}]' is defined twice (first at line {line})"));
             return;
         }
+        self.definitions_written.insert(key.clone(), written);
         self.definitions.insert(key, Definition { xhtml, range, label });
     }
 
@@ -792,6 +828,7 @@ impl<'a> ChapterRenderer<'a> {
             self.out(),
             "<sup class=\"noteref-wrap\"><a class=\"noteref\" epub:type=\"noteref\" role=\"doc-noteref\" id=\"{ref_id}\" href=\"#{note_id}\">{number}</a></sup>"
         );
+        self.buffer().written.ids.push(ref_id.clone());
     }
 
     fn start_link(&mut self, dest: &str, title: &str, label: &str, range: &Range<usize>) {
@@ -1045,8 +1082,8 @@ impl<'a> ChapterRenderer<'a> {
 
     fn start_image(&mut self, dest: &str, title: &str, range: &Range<usize>) {
         let src = self.use_image(dest, range);
-        self.image = Some(PendingImage { src, range: range.clone(), title: title.to_string(), alt: String::new() });
-        self.image_depth = 0;
+        self.image =
+            Some(PendingImage { src, range: range.clone(), title: title.to_string(), alt: String::new(), nested: 0 });
     }
 
     fn end_image(&mut self) {
@@ -1060,7 +1097,10 @@ impl<'a> ChapterRenderer<'a> {
                 self.push("<img src=\"");
                 escape_href(self.out(), &src);
                 self.push("\" alt=\"");
+                let before = self.out().len();
                 escape(self.out(), &image.alt);
+                let described = self.out().len() > before;
+                self.buffer().written.image(described);
                 self.push("\"");
                 if !image.title.is_empty() {
                     self.push(" title=\"");
@@ -1088,15 +1128,15 @@ impl<'a> ChapterRenderer<'a> {
                 out.push_str(if void { "/>" } else { ">" });
                 self.push(&out);
                 if !void {
-                    self.raw_open.push((name, self.inline_depth));
+                    self.raw.open.push((name, self.raw.inline_depth));
                 }
             }
             html::SimpleTag::End(name) => {
-                if self.raw_open.last() == Some(&(name.clone(), self.inline_depth)) {
-                    self.raw_open.pop();
+                if self.raw.open.last() == Some(&(name.clone(), self.raw.inline_depth)) {
+                    self.raw.open.pop();
                     let _ = write!(self.out(), "</{name}>");
                 } else {
-                    self.needs_sanitize = true;
+                    self.raw.needs_sanitize = true;
                     self.push(raw);
                 }
             }
@@ -1105,18 +1145,18 @@ impl<'a> ChapterRenderer<'a> {
 
     /// At the end of an inline container every raw tag opened in it must be closed, or the chapter is sanitized.
     fn close_inline_container(&mut self) {
-        if !self.raw_open.is_empty() {
-            self.needs_sanitize = true;
-            self.raw_open.clear();
+        if !self.raw.open.is_empty() {
+            self.raw.needs_sanitize = true;
+            self.raw.open.clear();
         }
     }
 
     /// Reports, at their Markdown position, what raw HTML will lose, and registers its links and images.
     /// Returns the fragment as a tag folio can write itself, when it is that simple.
     fn scan_html(&mut self, raw: &str, start: usize) -> Option<html::SimpleTag> {
-        let report = html::scan(raw, &mut self.html_scan);
-        if self.html_scan.max_depth > html::MAX_DEPTH && self.too_deep.is_none() {
-            self.too_deep = Some(start);
+        let report = html::scan(raw, &mut self.raw.scan);
+        if self.raw.scan.max_depth > html::MAX_DEPTH && self.raw.too_deep.is_none() {
+            self.raw.too_deep = Some(start);
             let message = format!("raw HTML nests deeper than {} elements; folio refuses it", html::MAX_DEPTH);
             self.error(&(start..start), message);
         }
@@ -1161,10 +1201,11 @@ impl<'a> ChapterRenderer<'a> {
                 self.result.diagnostics.push(d);
             }
         }
-        let mut content = self.buffers.pop().expect("chapter buffer");
+        let Buffer { xhtml: mut content, mut written } = self.buffers.pop().expect("chapter buffer");
         let mut definitions = std::mem::take(&mut self.definitions);
+        let mut definitions_written = std::mem::take(&mut self.definitions_written);
         // Too deep was reported as an error; sanitizing it would only cost time.
-        if self.needs_sanitize && self.too_deep.is_none() {
+        if self.raw.needs_sanitize && self.raw.too_deep.is_none() {
             let this = &self;
             let own_images: HashSet<String> = (self.result.images.iter().map(|i| format!("../{IMAGE_DIR}/{}", i.name)))
                 .chain(self.result.formula_images.iter().map(|f| format!("../{}", f.href())))
@@ -1189,18 +1230,19 @@ impl<'a> ChapterRenderer<'a> {
             };
             // The notes' own ids are written outside the sanitizer, so no author element may take them.
             let mut ids = html::Ids {
-                headings: self.headings.iter().map(|h| h.id.clone()).collect(),
+                headings: self.headings.done.iter().map(|h| h.id.clone()).collect(),
                 taken: self.notes.note_ids().into_iter().collect(),
             };
             let clean = html::sanitize(&content, &rewrite, &mut ids);
-            content = clean.xhtml;
+            (content, written) = (clean.xhtml, clean.written);
             let (mut has_svg, mut has_mathml) = (clean.has_svg, clean.has_mathml);
             // Each note is sanitized on its own, so an unclosed tag in one cannot reach into the next.
-            let mut in_order: Vec<&mut Definition> = definitions.values_mut().collect();
-            in_order.sort_by_key(|d| d.range.start);
-            for definition in in_order {
+            let mut in_order: Vec<(&String, &mut Definition)> = definitions.iter_mut().collect();
+            in_order.sort_by_key(|(_, d)| d.range.start);
+            for (key, definition) in in_order {
                 let clean = html::sanitize(&definition.xhtml, &rewrite, &mut ids);
                 definition.xhtml = clean.xhtml;
+                definitions_written.insert(key.clone(), clean.written);
                 has_svg |= clean.has_svg;
                 has_mathml |= clean.has_mathml;
             }
@@ -1210,10 +1252,23 @@ impl<'a> ChapterRenderer<'a> {
         self.definitions = definitions;
         let mut notes = String::new();
         self.notes.write_section(&mut notes, &self.definitions, self.ctx.strings);
-        let ids: HashSet<String> = collect_ids(&content).into_iter().chain(collect_ids(&notes)).collect();
+        // The notes section holds each note that has a text (a citation, or a footnote with a definition)
+        // and, in it, the definition.
+        for note_id in self.notes.note_ids() {
+            let definition = match self.footnote_keys.get(&note_id) {
+                Some(key) => match definitions_written.remove(key) {
+                    Some(definition) => Some(definition),
+                    None => continue,
+                },
+                None => None,
+            };
+            written.ids.push(note_id);
+            written.append(definition.unwrap_or_default());
+        }
+        let ids: HashSet<String> = written.ids.into_iter().collect();
         // Malformed raw HTML can swallow a heading (`<a&` takes the next tag as attributes).
         let chapter_file = self.chapter.text.chapter_file().path.clone();
-        self.headings.retain(|h| {
+        self.headings.done.retain(|h| {
             let kept = ids.contains(&h.id);
             if !kept {
                 let message = format!("heading '{}' was swallowed by malformed raw HTML before it", h.text);
@@ -1227,7 +1282,7 @@ impl<'a> ChapterRenderer<'a> {
         if matter == crate::outline::Matter::Body {
             body.push_str(" epub:type=\"chapter\" role=\"doc-chapter\"");
         }
-        if let Some(first) = self.headings.first() {
+        if let Some(first) = self.headings.done.first() {
             let _ = write!(body, " aria-labelledby=\"{}\"", crate::text::escaped(&first.id));
         }
         body.push_str(">\n");
@@ -1235,12 +1290,7 @@ impl<'a> ChapterRenderer<'a> {
         body.push_str("</section>\n");
         body.push_str(&notes);
         self.result.ids = crate::document::IdList::new(&ids);
-        // memchr's searcher: these scan every byte of every chapter on a cold build.
-        let images = memmem::find_iter(body.as_bytes(), "<img ").count();
-        let described = memmem::find_iter(body.as_bytes(), " alt=\"")
-            .filter(|&i| body.as_bytes().get(i + 6) != Some(&b'"'))
-            .count();
-        self.result.undescribed_images = images.saturating_sub(described);
+        self.result.undescribed_images = written.undescribed;
         for (fragment, written, location) in std::mem::take(&mut self.local_fragments) {
             if !ids.contains(&fragment) {
                 let message = format!("no heading or anchor '#{written}' in this chapter; the link points to its top");
@@ -1252,21 +1302,14 @@ impl<'a> ChapterRenderer<'a> {
         }
         self.result.body = body;
         self.result.title = self.chapter.text.title().map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
-        self.result.headings = self.headings;
+        self.result.headings = self.headings.done;
         self.result.note_count = self.notes.len();
         self.result
     }
 }
 
-/// Every `id="…"` in XHTML folio wrote (attribute values are escaped, so the pattern is exact).
-pub fn collect_ids(xhtml: &str) -> HashSet<String> {
-    memmem::find_iter(xhtml.as_bytes(), " id=\"")
-        .filter_map(|i| {
-            let rest = &xhtml[i + 5..];
-            rest.find('"').map(|end| rest[..end].to_string())
-        })
-        .collect()
-}
+#[cfg(test)]
+mod xhtml_tests;
 
 #[cfg(test)]
 mod tests {
@@ -1278,8 +1321,8 @@ mod tests {
     use crate::outline::{Entry, Matter};
 
     /// Renders `markdown` as `chapter.md` of a book of two chapters (the other `sub/other.md`) whose
-    /// book.toml adds `toml` under [book]; gives the body, the images' package names and the messages.
-    fn render_in_book(toml: &str, markdown: &str) -> (String, Vec<String>, Vec<String>) {
+    /// book.toml adds `toml` under [book].
+    pub(super) fn render_chapter(toml: &str, markdown: &str) -> RenderedChapter {
         let config_source = SourceText::new("book.toml", format!("[book]\ntitle = \"T\"\n{toml}"));
         let config = crate::config::load(&config_source).0.expect("valid book.toml");
         let entry = |title: &str, path: &str| Entry {
@@ -1294,7 +1337,12 @@ mod tests {
         let ctx = Context::new(&config, &outline, None);
         let text = Expanded::plain(SourceText::new("src/chapter.md", markdown.to_string()));
         let chapter = ChapterSource { path: PathBuf::from("chapter.md"), title: "One".into(), text };
-        let rendered = render(&ctx, &chapter, 0, 0);
+        render(&ctx, &chapter, 0, 0)
+    }
+
+    /// The body `markdown` renders to in the book of [`render_chapter`], the images' package names and the messages.
+    fn render_in_book(toml: &str, markdown: &str) -> (String, Vec<String>, Vec<String>) {
+        let rendered = render_chapter(toml, markdown);
         let images = rendered.images.iter().map(|i| format!("{} {}", i.path.display(), i.name)).collect();
         let messages = rendered.diagnostics.iter().map(|d| d.message.clone()).collect();
         (rendered.body, images, messages)
