@@ -11,10 +11,9 @@ pub mod opf;
 pub mod stylesheets;
 pub mod xhtml;
 
-use std::io::{self, Cursor, Seek, Write};
+use std::io::{self, Write};
 
-use zip::write::StreamWriter;
-use zip::{CompressionMethod, ZipArchive, ZipWriter};
+use zip::CompressionMethod;
 
 use crate::config::BookConfig;
 use crate::document::{Asset, Entry, Epub, Finished};
@@ -482,10 +481,15 @@ pub fn image_href(name: &str) -> String {
 /// Zips the files into `sink`, front to back, and gives the zip's size: `mimetype` stored and first,
 /// raster images stored, the rest deflated, fixed timestamps.
 ///
-/// Every entry is copied whole from a zip of its own, so the writer never goes back to patch a header
-/// and the zip streams straight into a file, with no copy of the book in memory.
-pub fn write_zip<W: Write>(epub: &Epub, sink: W) -> io::Result<u64> {
-    let mut zip = ZipWriter::new(StreamWriter::new(sink));
+/// Every entry is a zip of its own ([`zip_alone`]): its local header and data are written as they are,
+/// its central directory header is kept with the offset where it now starts, and the end record counts
+/// them all. So the writer never goes back to patch a header and the zip streams straight into a file,
+/// with no copy of the book in memory. The bytes are those `zip`'s writer makes by copying each entry
+/// (a test holds them equal); framed here, the entries need no parsing.
+pub fn write_zip<W: Write>(epub: &Epub, mut sink: W) -> io::Result<u64> {
+    let too_large = || io::Error::other("the book is too large for a zip without ZIP64");
+    let mut central = Vec::new();
+    let mut written: u64 = 0;
     for (path, entry) in &epub.files {
         let zipped_here;
         let alone: &[u8] = match entry {
@@ -495,11 +499,42 @@ pub fn write_zip<W: Write>(epub: &Epub, sink: W) -> io::Result<u64> {
             }
             Entry::Deflated(alone) => alone,
         };
-        let mut archive = ZipArchive::new(Cursor::new(alone)).map_err(io::Error::other)?;
-        let file = archive.by_index_raw(0).map_err(io::Error::other)?;
-        zip.raw_copy_file(file).map_err(io::Error::other)?;
+        let (local, header) = split_alone(alone).ok_or_else(|| io::Error::other(format!("{path} is not a zip of one entry")))?;
+        let offset = u32::try_from(written).map_err(|_| too_large())?;
+        sink.write_all(local)?;
+        written += local.len() as u64;
+        let start = central.len();
+        central.extend_from_slice(header);
+        central[start + 42..start + 46].copy_from_slice(&offset.to_le_bytes());
     }
-    zip.finish().map_err(io::Error::other)?.stream_position()
+    let entries = u16::try_from(epub.files.len()).map_err(|_| too_large())?;
+    let central_start = u32::try_from(written).map_err(|_| too_large())?;
+    let central_len = u32::try_from(central.len()).map_err(|_| too_large())?;
+    sink.write_all(&central)?;
+    let mut end = Vec::with_capacity(END_RECORD);
+    end.extend_from_slice(&0x0605_4b50_u32.to_le_bytes());
+    for field in [0_u16, 0, entries, entries] {
+        end.extend_from_slice(&field.to_le_bytes());
+    }
+    for field in [central_len, central_start] {
+        end.extend_from_slice(&field.to_le_bytes());
+    }
+    end.extend_from_slice(&0_u16.to_le_bytes());
+    sink.write_all(&end)?;
+    Ok(written + u64::from(central_len) + END_RECORD as u64)
+}
+
+/// A zip of one entry split into its local header with the data, and its central directory header;
+/// `None` when it is not one as [`zip_alone`] makes them (a cache file that was tampered with).
+fn split_alone(alone: &[u8]) -> Option<(&[u8], &[u8])> {
+    let end = alone.len().checked_sub(END_RECORD)?;
+    let field = |at: usize| Some(u32::from_le_bytes(alone.get(at..at + 4)?.try_into().ok()?));
+    if field(end)? != 0x0605_4b50 || field(0)? != 0x0403_4b50 {
+        return None;
+    }
+    let central_start = usize::try_from(field(end + 16)?).ok()?;
+    let (local, header) = alone.get(..end)?.split_at_checked(central_start)?;
+    (header.len() >= CENTRAL_HEADER && field(central_start)? == 0x0201_4b50).then_some((local, header))
 }
 
 /// The zip in memory.
@@ -529,6 +564,10 @@ fn zip_datetime(unix_seconds: i64) -> zip::DateTime {
 
 #[cfg(test)]
 mod tests {
+    use std::io::{Cursor, Read};
+
+    use zip::ZipWriter;
+
     use super::*;
     use crate::diagnostic::SourceText;
 
@@ -595,6 +634,46 @@ mod tests {
         }
         // The chapter's text is deflated, not stored.
         assert!(zip_alone("EPUB/text/c001.xhtml", chapter.as_bytes(), 0).unwrap().len() < chapter.len() / 3);
+    }
+
+    /// The EPUB as `zip`'s writer makes it by copying each one-entry zip.
+    fn zipped_by_copying(epub: &Epub) -> Vec<u8> {
+        let mut zip = ZipWriter::new(zip::write::StreamWriter::new(Vec::new()));
+        for (path, entry) in &epub.files {
+            let alone = match entry {
+                Entry::Plain(data) => zip_alone(path, data, epub.modified).unwrap(),
+                Entry::Deflated(alone) => alone.to_vec(),
+            };
+            let mut archive = zip::ZipArchive::new(Cursor::new(alone)).unwrap();
+            zip.raw_copy_file(archive.by_index_raw(0).unwrap()).unwrap();
+        }
+        zip.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn archives_are_the_bytes_zip_writes() {
+        let text = |n: usize| (0..n).map(|i| format!("<p>{i}</p>")).collect::<String>().into_bytes();
+        let chapter = zip_alone("EPUB/text/c\u{e9}.xhtml", &text(400), 1_700_000_000).unwrap();
+        let epub = Epub {
+            files: vec![
+                ("mimetype".to_string(), Entry::Plain(b"application/epub+zip".to_vec())),
+                ("EPUB/package.opf".to_string(), Entry::Plain(text(50))),
+                ("EPUB/text/c\u{e9}.xhtml".to_string(), Entry::Deflated(chapter.into())),
+                ("EPUB/images/a.png".to_string(), Entry::Plain(vec![7; 3000])),
+                ("EPUB/empty.css".to_string(), Entry::Plain(Vec::new())),
+            ],
+            modified: 1_700_000_000,
+        };
+        let bytes = zip_bytes(&epub).unwrap();
+        assert!(bytes == zipped_by_copying(&epub));
+        let mut archive = zip::ZipArchive::new(Cursor::new(&bytes)).unwrap();
+        assert_eq!(archive.len(), 5);
+        let mut read = String::new();
+        archive.by_name("EPUB/text/c\u{e9}.xhtml").unwrap().read_to_string(&mut read).unwrap();
+        assert_eq!(read.as_bytes(), text(400));
+        // What is not a zip of one entry is refused, never copied.
+        let broken = Epub { files: vec![("x".to_string(), Entry::Deflated(b"PK\x03\x04 not a zip".to_vec().into()))], modified: 0 };
+        assert!(zip_bytes(&broken).is_err());
     }
 
     #[test]
