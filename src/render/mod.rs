@@ -546,7 +546,8 @@ impl<'a> ChapterRenderer<'a> {
             // Drawn formulas carry their TeX as alt text.
             self.buffer().written.image(true);
         } else {
-            match formula.mathml.get_or_insert_with(|| math::to_mathml(tex, display)) {
+            let image = drawn.filter(|_| target.formulas() == Formulas::MathMlAndImage);
+            match formula.mathml.get_or_insert_with(|| math::to_mathml(tex, display, image)) {
                 Ok(mathml) => {
                     if let Some(why) = undrawn {
                         let kept = match target.formulas() {
@@ -559,16 +560,11 @@ impl<'a> ChapterRenderer<'a> {
                         self.warning(range, message).hint =
                             Some(format!("{kept}; the guide's Math page lists what does not convert"));
                     }
-                    self.result.has_mathml = true;
-                    match drawn {
-                        // math-core writes `<math` first, and the sanitizer keeps it so.
-                        Some(drawn) => {
-                            self.use_formula_image(drawn);
-                            let altimg = drawn.altimg();
-                            self.push(&mathml.replacen("<math", &format!("<math{altimg}"), 1));
-                        }
-                        None => self.push(mathml),
+                    if let Some(image) = image {
+                        self.use_formula_image(image);
                     }
+                    self.result.has_mathml = true;
+                    self.push(mathml);
                 }
                 Err(message) => {
                     let message = match undrawn.filter(|_| target.formulas() == Formulas::Image) {
@@ -1455,5 +1451,17 @@ mod tests {
             messages,
             ["remote image 'https://x/y.png' is not embedded (folio works offline); its alt text stands in"]
         );
+    }
+
+    #[test]
+    fn an_authors_altimg_is_an_image_of_the_book_like_a_src() {
+        let (p, images, _) = paragraph("<math altimg=\"img/f.png\" alttext=\"x\"><mi>x</mi></math>");
+        assert!(p.contains(" altimg=\"../images/src-img-f-"), "{p}");
+        assert_eq!(images.len(), 1, "{images:?}");
+        assert!(images[0].starts_with("src/img/f.png src-img-f-"), "{images:?}");
+        // Remote or on another element, it goes.
+        let (p, images, _) = paragraph("<math altimg=\"https://x/f.png\"><mi altimg=\"f.png\">x</mi></math>");
+        assert!(!p.contains("altimg"), "{p}");
+        assert!(images.is_empty(), "{images:?}");
     }
 }
