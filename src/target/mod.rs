@@ -1,7 +1,8 @@
 //! Targets: the reader a book is built for, and what folio changes for it.
 //!
 //! - `epub`, the default: the standard EPUB 3 folio writes for every reader; nothing changes.
-//! - `kobo`: a `.kepub.epub`, each page carrying Kobo's span markup and note conventions ([`kobo`]).
+//! - `kobo`: a `.kepub.epub`, each page carrying Kobo's span markup and note conventions ([`kobo`]),
+//!   its formulas' MathML an image of each as fallback ([`Formulas`]).
 //! - `kindle`: an EPUB tuned for Send to Kindle ([`kindle`]).
 //!
 //! Page bodies are adapted as they are framed, right after rendering, so chapters are adapted in
