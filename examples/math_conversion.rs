@@ -27,7 +27,7 @@ fn main() {
         }
         let Some(section) = sections.last_mut() else { continue };
         section.3 += 1;
-        match folio::render::math::to_mathml(line, false) {
+        match folio::render::math::to_mathml(line, false, None) {
             Ok(_) => section.1 += 1,
             Err(reason) => println!("fails: {line}\n       {reason}"),
         }

@@ -199,7 +199,7 @@ fn element(
             "id" if !ids.insert(value.to_string()) => {
                 return Err(format!("duplicate id '{value}'"));
             }
-            "href" | "src" | "xlink:href" if !matches!(name, "item" | "rootfile") => {
+            "href" | "src" | "xlink:href" | "altimg" if !matches!(name, "item" | "rootfile") => {
                 match internal_link(document, &value) {
                     Some((target, Some(fragment))) if target == document => local.push((value.to_string(), fragment)),
                     Some((target, fragment)) => parsed.push_link(&value, &target, fragment.as_deref()),

@@ -235,6 +235,82 @@ fn nav_depth(nav: &str) -> usize {
     deepest
 }
 
+/// Kobo keeps each formula's MathML and names a PNG of it as `altimg`, for Kobo's apps without MathML:
+/// every `<math>` has one, sized in ems; its file is in the package and its manifest; its alt text (the
+/// `alttext`) is the formula's TeX, as on the standard page; and the images are Kindle's.
+#[test]
+fn kobo_formulas_are_mathml_with_a_png_as_altimg() {
+    let dir = fixture("math");
+    let (standard, _) = build(dir.path(), "epub");
+    let (kepub, stderr) = build(dir.path(), "kobo");
+    let (kindle, _) = build(dir.path(), "kindle");
+    assert!(!stderr.contains("cannot be drawn"), "{stderr}");
+    let standard = pages(&unzip(&standard).1);
+    let (_, files) = unzip(&kepub);
+    let opf = text(&files, "EPUB/package.opf");
+    let mut named = HashSet::new();
+    for (page, kobo) in pages(&files) {
+        let formulas = attribute_values(&kobo, "math", "alttext");
+        assert_eq!(formulas, attribute_values(&standard[&page], "math", "alttext"), "{page}: the TeX as alt text");
+        let altimgs = attribute_values(&kobo, "math", "altimg");
+        assert_eq!(altimgs.len(), formulas.len(), "{page}: every formula has an image");
+        for size in ["altimg-width", "altimg-height", "altimg-valign"] {
+            let values = attribute_values(&kobo, "math", size);
+            assert_eq!(values.len(), formulas.len(), "{page}: {size}");
+            assert!(values.iter().all(|v| v.ends_with("em") && v[..v.len() - 2].parse::<f32>().is_ok()), "{values:?}");
+        }
+        for src in altimgs {
+            let href = src.strip_prefix("../").unwrap();
+            assert!(href.starts_with("images/formulas/") && href.ends_with(".png"), "{src}");
+            assert!(files[&format!("EPUB/{href}")].starts_with(b"\x89PNG"), "{src}");
+            assert_eq!(opf.matches(&format!("href=\"{href}\" media-type=\"image/png\"")).count(), 1, "{src}");
+            named.insert(format!("EPUB/{href}"));
+        }
+        let item = format!("href=\"text/{page}\" media-type=\"application/xhtml+xml\" properties=\"mathml\"");
+        assert_eq!(opf.contains(&item), !formulas.is_empty(), "{page}");
+    }
+    let packaged = |files: &BTreeMap<String, Vec<u8>>| -> HashSet<String> {
+        files.keys().filter(|p| p.starts_with("EPUB/images/formulas/")).cloned().collect()
+    };
+    assert_eq!(packaged(&files), named, "every image packaged is some formula's");
+    assert_eq!(packaged(&unzip(&kindle).1), named, "Kobo and Kindle show the same drawings");
+    assert!(opf.contains("<meta property=\"schema:accessibilityFeature\">MathML</meta>"), "{opf}");
+}
+
+/// A formula latex-rust cannot draw keeps its MathML without an image, with a warning; one math-core
+/// cannot convert is TeX as code, and its image, though drawn, is not packaged; a repeat is one file.
+#[test]
+fn kobo_formulas_without_an_image_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    common::books::write_files(
+        dir.path(),
+        &[
+            ("book/book.toml", "[book]\ntitle = \"Sums\"\n[epub]\nmath = true\ncover = false\n"),
+            ("book/src/SUMMARY.md", "- [One](one.md)\n"),
+            ("book/src/one.md", "# One\n\n$x^2$, $x^2$, $a \\equiv b \\pmod n$ and $\\boxed{x}$.\n"),
+        ],
+    );
+    let (kepub, stderr) = build(dir.path(), "kobo");
+    assert!(
+        stderr.contains("book/src/one.md:3:15: warning: formula cannot be drawn as an image for Kobo: ")
+            && stderr.contains("hint: it is kept as MathML without an image, which Kobo's Windows app may show"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("book/src/one.md:3:40: warning: formula cannot be converted to MathML: "), "{stderr}");
+    let (_, files) = unzip(&kepub);
+    let formulas: Vec<&String> = files.keys().filter(|p| p.starts_with("EPUB/images/formulas/")).collect();
+    assert_eq!(formulas.len(), 1, "{formulas:?}");
+    let one = text(&files, "EPUB/text/c001-one.xhtml");
+    assert_eq!(attribute_values(&one, "math", "alttext"), ["x^2", "x^2", "a \\equiv b \\pmod n"], "{one}");
+    let image = format!("../{}", &formulas[0]["EPUB/".len()..]);
+    assert_eq!(attribute_values(&one, "math", "altimg"), [image.clone(), image], "{one}");
+    assert!(
+        one.contains("<code class=\"tex\"><span class=\"koboSpan\"") && one.contains(">\\boxed{x}</span></code>"),
+        "{one}"
+    );
+    epubcheck::assert_valid(&kepub);
+}
+
 #[test]
 fn kindle_formulas_are_images_once_each_and_undrawable_ones_stay_mathml() {
     let dir = tempfile::tempdir().unwrap();

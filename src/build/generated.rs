@@ -12,6 +12,7 @@ use crate::document::{Asset, Bytes};
 use crate::load::BookSources;
 use crate::render::RenderedChapter;
 use crate::render::math_image::{self, FormulaImage};
+use crate::target::Target;
 use crate::{cache, cover, package, text};
 
 /// Package paths of the stylesheets, the default first; known before any is read.
@@ -59,12 +60,13 @@ pub(crate) fn cached_image(
     made.map(|((), image)| image.into_vec())
 }
 
-/// The images of formulas the chapters drew (`--target kindle`) as PNGs, each once, in the order first
-/// used: drawn in parallel, or taken from the cache. One that cannot be drawn is an error where it is
-/// first used, as its pages show it already.
+/// The images of formulas the chapters drew (`--target kobo` and `kindle`) as PNGs, each once, in the
+/// order first used: drawn in parallel, or taken from the cache. One that cannot be drawn is an error
+/// where it is first used, as its pages show it already.
 pub(crate) fn formula_images(
     chapters: &[&RenderedChapter],
     cache: Option<&cache::Cache>,
+    target: Target,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Asset> {
     let mut packaged = HashSet::new();
@@ -79,7 +81,9 @@ pub(crate) fn formula_images(
             };
             match cached_image(cache, cache::key(&[b"formula image", svg]), draw) {
                 Ok(data) => Ok(Asset { href: formula.href(), media_type: "image/png", data }),
-                Err(e) => Err(formula.location.error(format!("formula cannot be drawn as an image for Kindle: {e}"))),
+                Err(e) => Err(formula
+                    .location
+                    .error(format!("formula cannot be drawn as an image for {}: {e}", target.reader()))),
             }
         })
         .collect();
@@ -132,14 +136,15 @@ mod tests {
         let one = chapter(vec![square.image.clone(), sum.image.clone()]);
         let two = chapter(vec![square.image.clone()]);
         let mut diags = Vec::new();
-        let images = formula_images(&[&one, &two], None, &mut diags);
+        let images = formula_images(&[&one, &two], None, Target::Kindle, &mut diags);
         assert!(diags.is_empty(), "{diags:?}");
         let hrefs: Vec<&str> = images.iter().map(|i| i.href.as_str()).collect();
         assert_eq!(hrefs, [square.image.href(), sum.image.href()]);
         let png = &images[0].data;
         assert!(png.starts_with(b"\x89PNG") && images[0].media_type == "image/png");
         let number = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().unwrap()) as f32;
-        let style = square.img.split("style=\"").nth(1).unwrap();
+        let img = square.img("x^2 + y_1");
+        let style = img.split("style=\"").nth(1).unwrap();
         let ems = |key: &str| -> f32 { style.split(key).nth(1).unwrap().split("em").next().unwrap().parse().unwrap() };
         assert!((number(16) / ems("width: ") - math_image::PIXELS_PER_EM).abs() < 2.0, "{} px for {style}", number(16));
         assert!(
@@ -149,7 +154,7 @@ mod tests {
         );
         // An SVG that cannot be drawn is an error at the formula.
         let broken = chapter(vec![FormulaImage { svg: "<svg".into(), ..square.image.clone() }]);
-        assert!(formula_images(&[&broken], None, &mut diags).is_empty());
+        assert!(formula_images(&[&broken], None, Target::Kindle, &mut diags).is_empty());
         assert_eq!(diags.len(), 1);
         assert!(
             diags[0].to_string().starts_with("a.md: error: formula cannot be drawn as an image for Kindle: "),

@@ -51,14 +51,14 @@ pub(crate) fn load_memo(cache: Option<&Cache>, settings: &Settings, started: Sys
     cache.filter(|_| settings.mdbook.is_none()).map(|cache| Memo::load(cache, started))
 }
 
-/// What rendering needs of the book, for the target: Kindle gets its formulas as images.
+/// What rendering needs of the book, for the target: Kobo and Kindle get images of their formulas.
 fn render_context<'a>(
     book: &'a BookSources,
     sources: Option<&'a cite::Sources>,
     target: Target,
 ) -> render::Context<'a> {
     let mut ctx = render::Context::new(&book.config, &book.outline, sources);
-    ctx.formula_images = target.formula_images();
+    ctx.target = target;
     ctx
 }
 
@@ -256,7 +256,7 @@ impl<'a> Run<'a> {
         let rendered: Vec<&RenderedChapter> = chapters.iter().map(|c| &c.rendered).collect();
         let mut assets = read_assets(&book.root, book, &rendered, target, images, cover, &mut self.diagnostics);
         self.stats.images = assets.image_stats;
-        assets.images.extend(formula_images(&rendered, self.cache, &mut self.diagnostics));
+        assets.images.extend(formula_images(&rendered, self.cache, target, &mut self.diagnostics));
         if target == Target::Kindle {
             assets.cover = kindle_checks(book, &rendered, &assets, &self.ctx.files, self.cache, &mut self.diagnostics);
         }

@@ -204,7 +204,8 @@ const DEFLATE_BOUND_SLACK: usize = 1024;
 /// chapter work. Documents are whole in memory, which is all libdeflate asks.
 fn deflate_into(data: &[u8], out: &mut Vec<u8>) -> io::Result<()> {
     DEFLATER.with_borrow_mut(|compressor| {
-        let compressor = compressor.get_or_insert_with(|| libdeflater::Compressor::new(libdeflater::CompressionLvl::default()));
+        let compressor =
+            compressor.get_or_insert_with(|| libdeflater::Compressor::new(libdeflater::CompressionLvl::default()));
         let start = out.len();
         out.resize(start + compressor.deflate_compress_bound(data.len()), 0);
         let written = compressor.deflate_compress(data, &mut out[start..]).map_err(io::Error::other)?;
@@ -499,7 +500,8 @@ pub fn write_zip<W: Write>(epub: &Epub, mut sink: W) -> io::Result<u64> {
             }
             Entry::Deflated(alone) => alone,
         };
-        let (local, header) = split_alone(alone).ok_or_else(|| io::Error::other(format!("{path} is not a zip of one entry")))?;
+        let (local, header) =
+            split_alone(alone).ok_or_else(|| io::Error::other(format!("{path} is not a zip of one entry")))?;
         let offset = u32::try_from(written).map_err(|_| too_large())?;
         sink.write_all(local)?;
         written += local.len() as u64;
@@ -672,7 +674,10 @@ mod tests {
         archive.by_name("EPUB/text/c\u{e9}.xhtml").unwrap().read_to_string(&mut read).unwrap();
         assert_eq!(read.as_bytes(), text(400));
         // What is not a zip of one entry is refused, never copied.
-        let broken = Epub { files: vec![("x".to_string(), Entry::Deflated(b"PK\x03\x04 not a zip".to_vec().into()))], modified: 0 };
+        let broken = Epub {
+            files: vec![("x".to_string(), Entry::Deflated(b"PK\x03\x04 not a zip".to_vec().into()))],
+            modified: 0,
+        };
         assert!(zip_bytes(&broken).is_err());
     }
 

@@ -14,7 +14,8 @@ use std::sync::LazyLock;
 use math_core::{LatexToMathML, MathCoreConfig, MathDisplay};
 use pulldown_cmark::{CowStr, Event, Tag, TagEnd};
 
-use super::html;
+use super::html::{self, Reference};
+use super::math_image::Drawn;
 use crate::text::escape;
 
 /// One converter for the whole process: it holds no state between formulas.
@@ -57,8 +58,9 @@ fn convert(tex: &str, layout: MathDisplay) -> Result<String, String> {
 }
 
 /// Converts one formula (without its delimiters) to sanitized MathML, `display="block"` for display
-/// math; or says, in lower case without a final period, why it cannot.
-pub fn to_mathml(tex: &str, display: bool) -> Result<String, String> {
+/// math, with `image` as its `altimg` when given; or says, in lower case without a final period, why
+/// it cannot.
+pub fn to_mathml(tex: &str, display: bool, image: Option<&Drawn>) -> Result<String, String> {
     let layout = if display { MathDisplay::Block } else { MathDisplay::Inline };
     let mathml = convert(tex, layout)?;
     // math-core writes `<math` first; the sanitizer adds the namespace.
@@ -67,10 +69,19 @@ pub fn to_mathml(tex: &str, display: bool) -> Result<String, String> {
     tagged.push_str("<math alttext=\"");
     escape(&mut tagged, tex.trim());
     tagged.push('"');
+    let image_src = image.map(|image| {
+        tagged.push_str(&image.altimg());
+        format!("../{}", image.image.href())
+    });
     tagged.push_str(rest);
-    // `\label` gives an equation's number an id. Each formula is converted on its own, so `\eqref`
-    // reaches only labels of its own formula, and an id could clash with the chapter's: ids are left out.
-    Ok(html::sanitize_without_ids(&tagged, &|_| None).xhtml)
+    // The formula's own image is the only reference kept. `\label` gives an equation's number an id.
+    // Each formula is converted on its own, so `\eqref` reaches only labels of its own formula, and an
+    // id could clash with the chapter's: ids are left out.
+    let keep_image = |reference: &Reference| match reference {
+        Reference::Image(src) if image_src.as_ref() == Some(src) => Some(src.clone()),
+        _ => None,
+    };
+    Ok(html::sanitize_without_ids(&tagged, &keep_image).xhtml)
 }
 
 fn lower_first(message: &str) -> String {
@@ -265,14 +276,28 @@ mod tests {
     const MATHML: &str = "xmlns=\"http://www.w3.org/1998/Math/MathML\"";
 
     #[test]
+    fn an_image_of_the_formula_is_its_altimg_after_its_alttext() {
+        let at = crate::diagnostic::Location { path: "a.md".into(), position: None };
+        let image = super::super::math_image::draw("x^2", false, at).unwrap();
+        let mathml = to_mathml(" x^2 ", false, Some(&image)).unwrap();
+        let src = format!("../{}", image.image.href());
+        assert!(
+            mathml.starts_with(&format!("<math {MATHML} alttext=\"x^2\" altimg=\"{src}\" altimg-width=\"")),
+            "{mathml}"
+        );
+        assert!(mathml.contains(" altimg-height=\"") && mathml.contains(" altimg-valign=\""), "{mathml}");
+        assert_eq!(mathml.replace(&image.altimg(), ""), to_mathml(" x^2 ", false, None).unwrap());
+    }
+
+    #[test]
     fn formulas_carry_their_tex_twice() {
         assert_eq!(
-            to_mathml(" x^2 ", false).unwrap(),
+            to_mathml(" x^2 ", false, None).unwrap(),
             format!(
                 "<math {MATHML} alttext=\"x^2\"><semantics><msup><mi>x</mi><mn>2</mn></msup><annotation encoding=\"application/x-tex\"> x^2 </annotation></semantics></math>"
             )
         );
-        let block = to_mathml("\\frac{a}{b} < c", true).unwrap();
+        let block = to_mathml("\\frac{a}{b} < c", true, None).unwrap();
         assert!(
             block.starts_with(&format!(
                 "<math {MATHML} alttext=\"\\frac{{a}}{{b}} &lt; c\" display=\"block\"><semantics><mrow><mfrac>"
@@ -303,14 +328,14 @@ mod tests {
         ] {
             let layout = if display { MathDisplay::Block } else { MathDisplay::Inline };
             let written = elements(&convert(tex, layout).unwrap());
-            let kept = elements(&to_mathml(tex, display).unwrap());
+            let kept = elements(&to_mathml(tex, display, None).unwrap());
             assert!(written.is_subset(&kept), "{tex}: {:?} removed", written.difference(&kept).collect::<Vec<_>>());
         }
     }
 
     #[test]
     fn equation_labels_leave_no_ids() {
-        let mathml = to_mathml("\\begin{equation} a = b \\label{eq:one} \\end{equation}", true).unwrap();
+        let mathml = to_mathml("\\begin{equation} a = b \\label{eq:one} \\end{equation}", true, None).unwrap();
         assert!(!mathml.contains(" id="), "{mathml}");
         assert!(mathml.contains("<mtext>(1)</mtext>"), "{mathml}");
     }
@@ -324,7 +349,7 @@ mod tests {
         let small_stack = std::thread::Builder::new().stack_size(2 << 20);
         let results = small_stack
             .spawn(move || {
-                [deep(1_000), chain(1_000), deep(MAX_LEVELS + 1)].map(|tex| to_mathml(&tex, true).map(|_| ()))
+                [deep(1_000), chain(1_000), deep(MAX_LEVELS + 1)].map(|tex| to_mathml(&tex, true, None).map(|_| ()))
             })
             .unwrap()
             .join()
@@ -349,7 +374,7 @@ mod tests {
             tex in r#"(\\(frac|sqrt|left|right|begin\{(matrix|cases|align)\}|end\{(matrix|cases|align)\}|text|mathbb|label|tag|eqref|operatorname|not|color|href)|[{}^_&<>'"a-z0-9 ()\[\]|\\#$%]){0,40}"#,
             display in proptest::bool::ANY,
         ) {
-            if let Ok(mathml) = to_mathml(&tex, display) {
+            if let Ok(mathml) = to_mathml(&tex, display, None) {
                 let wrapped = format!("<body xmlns=\"http://www.w3.org/1999/xhtml\">{mathml}</body>");
                 proptest::prop_assert!(roxmltree::Document::parse(&wrapped).is_ok(), "{}", mathml);
                 let again = html::sanitize(&mathml, &|_| None, &mut html::Ids::default()).xhtml;
@@ -360,7 +385,10 @@ mod tests {
 
     #[test]
     fn bad_tex_says_why_and_stays_as_code() {
-        assert_eq!(to_mathml("\\frac{a", false), Err("expected closing token \"}\", but reached end of input".into()));
+        assert_eq!(
+            to_mathml("\\frac{a", false, None),
+            Err("expected closing token \"}\", but reached end of input".into())
+        );
         assert_eq!(fallback(" a < \\frac{ "), "<code class=\"tex\">a &lt; \\frac{</code>");
     }
 

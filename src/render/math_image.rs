@@ -1,4 +1,5 @@
-//! TeX formulas → images, for readers that do not lay out MathML (`--target kindle`).
+//! TeX formulas → images, for readers that do not lay out MathML: instead of MathML (`--target
+//! kindle`), or as its `altimg` (`--target kobo`).
 //!
 //! latex-rust (STIX Two Math outlines built in, so no font of the machine's is read) lays a formula out
 //! and writes it as SVG; when the book is packaged, resvg draws that as a PNG, black on white, at
@@ -49,12 +50,16 @@ impl FormulaImage {
     }
 }
 
-/// A formula drawn, with the `<img>` that shows it in a page of the `text/` folder.
+/// A formula drawn, with its box in ems: what shows it in a page of the `text/` folder.
+#[derive(Debug, Clone)]
 pub struct Drawn {
     /// The image to package.
     pub image: FormulaImage,
-    /// The element that shows it, with the TeX as its alt text.
-    pub img: String,
+    display: bool,
+    /// Width, and height above and depth below the baseline.
+    width: f64,
+    height: f64,
+    depth: f64,
 }
 
 /// Draws one formula (without its delimiters); or says, in lower case, why latex-rust cannot.
@@ -71,19 +76,43 @@ pub fn draw(tex: &str, display: bool, location: Location) -> Result<Drawn, Strin
     let options = SvgOptions { font_size_pt: em_points, ..SvgOptions::new() };
     let svg = latex_rust::render_svg(&laid_out, font, &options).map_err(|e| e.to_string())?;
     let name = format!("{:016x}.png", xxhash_rust::xxh3::xxh3_64(svg.as_bytes()));
-    let image = FormulaImage { name, svg, location };
-    let mut img = format!("<img class=\"{}\" src=\"../", if display { "math-display" } else { "math" });
-    img.push_str(&image.href());
-    img.push_str("\" alt=\"");
-    escape(&mut img, tex.trim());
-    // Display formulas get their height from their width (the stylesheet lets them shrink to the
-    // page); inline ones sit their baseline on the text's.
-    let _ = write!(img, "\" style=\"width: {}em", rounded(width));
-    if !display {
-        let _ = write!(img, "; height: {}em; vertical-align: {}em", rounded(height + depth), rounded(-depth));
+    Ok(Drawn { image: FormulaImage { name, svg, location }, display, width, height, depth })
+}
+
+impl Drawn {
+    /// The `<img>` that shows the formula instead of MathML, with the TeX as its alt text.
+    pub fn img(&self, tex: &str) -> String {
+        let mut img = format!("<img class=\"{}\" src=\"../", if self.display { "math-display" } else { "math" });
+        img.push_str(&self.image.href());
+        img.push_str("\" alt=\"");
+        escape(&mut img, tex.trim());
+        // Display formulas get their height from their width (the stylesheet lets them shrink to the
+        // page); inline ones sit their baseline on the text's.
+        let _ = write!(img, "\" style=\"width: {}em", rounded(self.width));
+        if !self.display {
+            let (height, valign) = self.height_and_valign();
+            let _ = write!(img, "; height: {height}em; vertical-align: {valign}em");
+        }
+        img.push_str("\"/>");
+        img
     }
-    img.push_str("\"/>");
-    Ok(Drawn { image, img })
+
+    /// The attributes that make the image a `<math>` element's fallback (MathML 3, 2.2.1), for readers
+    /// that cannot lay out MathML: `altimg`, and its size and baseline in ems, as for [`Self::img`].
+    /// The TeX is already the element's `alttext`.
+    pub fn altimg(&self) -> String {
+        let (height, valign) = self.height_and_valign();
+        format!(
+            " altimg=\"../{}\" altimg-width=\"{}em\" altimg-height=\"{height}em\" altimg-valign=\"{valign}em\"",
+            self.image.href(),
+            rounded(self.width)
+        )
+    }
+
+    /// The whole height, and how far the image sits below the baseline (negative: its depth).
+    fn height_and_valign(&self) -> (String, String) {
+        (rounded(self.height + self.depth), rounded(-self.depth))
+    }
 }
 
 /// A length of latex-rust's box, in ems.
@@ -110,7 +139,7 @@ mod tests {
     fn an_inline_formula_is_sized_in_ems_on_the_baseline() {
         let drawn = draw(r" x^2 + y_1 ", false).unwrap();
         assert!(drawn.image.svg.contains("<path"), "{}", drawn.image.svg);
-        let img = &drawn.img;
+        let img = &drawn.img(r" x^2 + y_1 ");
         assert!(img.starts_with("<img class=\"math\" src=\"../images/formulas/"), "{img}");
         assert!(img.contains(&format!("/{}\"", drawn.image.name)) && drawn.image.name.ends_with(".png"), "{img}");
         assert!(img.contains(" alt=\"x^2 + y_1\""), "{img}");
@@ -125,8 +154,9 @@ mod tests {
     fn display_formulas_are_larger_and_scale_with_the_page() {
         let inline = draw(r"\sum_{i=0}^n i", false).unwrap();
         let display = draw(r"\sum_{i=0}^n i", true).unwrap();
-        assert!(display.img.starts_with("<img class=\"math-display\""), "{}", display.img);
-        assert!(!display.img.contains("height") && !display.img.contains("vertical-align"), "{}", display.img);
+        let img = display.img(r"\sum_{i=0}^n i");
+        assert!(img.starts_with("<img class=\"math-display\""), "{img}");
+        assert!(!img.contains("height") && !img.contains("vertical-align"), "{img}");
         assert_ne!(display.image.name, inline.image.name);
     }
 
@@ -134,7 +164,23 @@ mod tests {
     fn the_same_formula_gives_the_same_file_and_tex_is_escaped_in_alt() {
         let a = draw(r"a < b", false).unwrap();
         assert_eq!(a.image, draw(r"a < b", false).unwrap().image);
-        assert!(a.img.contains("alt=\"a &lt; b\""), "{}", a.img);
+        let img = a.img("a < b");
+        assert!(img.contains("alt=\"a &lt; b\""), "{img}");
+    }
+
+    #[test]
+    fn as_altimg_the_image_has_the_size_and_baseline_its_img_has() {
+        let drawn = draw(r"x_1", false).unwrap();
+        let (img, altimg) = (drawn.img("x_1"), drawn.altimg());
+        let href = format!("../{}", drawn.image.href());
+        assert!(altimg.starts_with(&format!(" altimg=\"{href}\" ")) && img.contains(&href), "{altimg}");
+        let value = |text: &str, key: &str| text.split(key).nth(1).unwrap().split("em").next().unwrap().to_string();
+        assert_eq!(value(&altimg, "altimg-width=\""), value(&img, "width: "));
+        assert_eq!(value(&altimg, "altimg-height=\""), value(&img, "height: "));
+        assert_eq!(value(&altimg, "altimg-valign=\""), value(&img, "vertical-align: "));
+        assert!(value(&altimg, "altimg-valign=\"").starts_with('-'), "{altimg}");
+        // A display formula's image gets its height too: the reader scales to both.
+        assert!(draw(r"x_1", true).unwrap().altimg().contains(" altimg-height=\""));
     }
 
     #[test]

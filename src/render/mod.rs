@@ -30,6 +30,7 @@ use crate::i18n::Strings;
 use crate::link::{self, percent_decode};
 use crate::load::ChapterSource;
 use crate::outline::{Outline, Target};
+use crate::target::Formulas;
 use crate::text::{asset_name, escape, escape_href, escape_text, mdbook_id, xml_id};
 
 use self::html::Reference;
@@ -77,9 +78,8 @@ pub struct Context<'a> {
     /// Fragments, by outline entry, that links name but that chapter does not have: such links point
     /// to the top of the chapter instead (found once every chapter is rendered, see `resolve`).
     pub dangling: HashSet<(usize, String)>,
-    /// Formulas are drawn as images rather than written as MathML, for readers that lack it (Kindle);
-    /// a formula that cannot be drawn stays MathML.
-    pub formula_images: bool,
+    /// The reader the book is for, which decides how formulas are written ([`crate::target::Formulas`]).
+    pub target: crate::target::Target,
 }
 
 impl<'a> Context<'a> {
@@ -114,7 +114,7 @@ impl<'a> Context<'a> {
             sources,
             strings: crate::i18n::strings(&config.language),
             dangling: HashSet::new(),
-            formula_images: false,
+            target: crate::target::Target::Epub,
         }
     }
 }
@@ -341,8 +341,17 @@ struct ChapterRenderer<'a> {
     table: Table,
     raw: RawHtml,
     cited: HashSet<String>,
+    /// Each formula of the chapter (TeX, display) as drawn and converted, so a repeat is laid out once.
+    formulas: HashMap<(String, bool), Formula>,
     result: RenderedChapter,
     local_fragments: Vec<(String, String, Location)>,
+}
+
+/// What folio made of a formula, each part made when first needed.
+#[derive(Default)]
+struct Formula {
+    drawn: Option<Result<math_image::Drawn, String>>,
+    mathml: Option<Result<String, String>>,
 }
 
 impl<'a> ChapterRenderer<'a> {
@@ -367,6 +376,7 @@ impl<'a> ChapterRenderer<'a> {
             table: Table::default(),
             raw: RawHtml::default(),
             cited: HashSet::new(),
+            formulas: HashMap::new(),
             result: RenderedChapter { entry, ..RenderedChapter::default() },
             local_fragments: Vec::new(),
         }
@@ -516,46 +526,68 @@ impl<'a> ChapterRenderer<'a> {
         }
     }
 
-    /// A TeX formula as an image when the context asks for one, else as MathML, or its TeX as code when
-    /// it cannot be converted.
+    /// A TeX formula as the target writes it ([`Formulas`]): MathML, MathML with an image as its
+    /// `altimg`, or an image; MathML when it cannot be drawn, its TeX as code when it cannot be converted.
     fn formula(&mut self, tex: &str, display: bool, range: &Range<usize>) {
         if let Some(h) = &mut self.headings.open {
             h.text.push_str(tex.trim());
         }
-        let undrawn = match self.ctx.formula_images.then(|| math_image::draw(tex, display, self.location(range))) {
-            Some(Ok(drawn)) => {
-                if !self.result.formula_images.iter().any(|f| f.name == drawn.image.name) {
-                    self.result.formula_images.push(drawn.image);
+        let target = self.ctx.target;
+        let key = (tex.to_string(), display);
+        let mut formula = self.formulas.remove(&key).unwrap_or_default();
+        if target.formulas() != Formulas::MathMl && formula.drawn.is_none() {
+            formula.drawn = Some(math_image::draw(tex, display, self.location(range)));
+        }
+        let drawn = formula.drawn.as_ref().and_then(|d| d.as_ref().ok());
+        let undrawn = formula.drawn.as_ref().and_then(|d| d.as_ref().err());
+        if let (Formulas::Image, Some(drawn)) = (target.formulas(), drawn) {
+            self.use_formula_image(drawn);
+            self.push(&drawn.img(tex));
+            // Drawn formulas carry their TeX as alt text.
+            self.buffer().written.image(true);
+        } else {
+            let image = drawn.filter(|_| target.formulas() == Formulas::MathMlAndImage);
+            match formula.mathml.get_or_insert_with(|| math::to_mathml(tex, display, image)) {
+                Ok(mathml) => {
+                    if let Some(why) = undrawn {
+                        let kept = match target.formulas() {
+                            Formulas::Image => "it is kept as MathML, which Kindle may show as plain text",
+                            _ => {
+                                "it is kept as MathML without an image, which Kobo's Windows app may show as plain text"
+                            }
+                        };
+                        let message = format!("formula cannot be drawn as an image for {}: {why}", target.reader());
+                        self.warning(range, message).hint =
+                            Some(format!("{kept}; the guide's Math page lists what does not convert"));
+                    }
+                    if let Some(image) = image {
+                        self.use_formula_image(image);
+                    }
+                    self.result.has_mathml = true;
+                    self.push(mathml);
                 }
-                self.push(&drawn.img);
-                // Drawn formulas carry their TeX as alt text.
-                self.buffer().written.image(true);
-                return;
-            }
-            Some(Err(why)) => Some(why),
-            None => None,
-        };
-        match math::to_mathml(tex, display) {
-            Ok(mathml) => {
-                if let Some(why) = undrawn {
-                    self.warning(range, format!("formula cannot be drawn as an image for Kindle: {why}")).hint =
-                        Some("it is kept as MathML, which Kindle may show as plain text; the guide's Math page lists what does not convert".into());
+                Err(message) => {
+                    let message = match undrawn.filter(|_| target.formulas() == Formulas::Image) {
+                        Some(why) => format!(
+                            "formula cannot be drawn as an image for {} ({why}) nor converted to MathML ({message})",
+                            target.reader()
+                        ),
+                        None => format!("formula cannot be converted to MathML: {message}"),
+                    };
+                    self.warning(range, message).hint = Some(
+                        "it is kept as its TeX, set as code; the guide's Math page lists what does not convert".into(),
+                    );
+                    self.push(&math::fallback(tex));
                 }
-                self.result.has_mathml = true;
-                self.push(&mathml);
             }
-            Err(message) => {
-                let message = match undrawn {
-                    Some(why) => format!(
-                        "formula cannot be drawn as an image for Kindle ({why}) nor converted to MathML ({message})"
-                    ),
-                    None => format!("formula cannot be converted to MathML: {message}"),
-                };
-                self.warning(range, message).hint = Some(
-                    "it is kept as its TeX, set as code; the guide's Math page lists what does not convert".into(),
-                );
-                self.push(&math::fallback(tex));
-            }
+        }
+        self.formulas.insert(key, formula);
+    }
+
+    /// Records a formula's image for the package, once however often the chapter shows it.
+    fn use_formula_image(&mut self, drawn: &math_image::Drawn) {
+        if !self.result.formula_images.iter().any(|f| f.name == drawn.image.name) {
+            self.result.formula_images.push(drawn.image.clone());
         }
     }
 
@@ -1419,5 +1451,17 @@ mod tests {
             messages,
             ["remote image 'https://x/y.png' is not embedded (folio works offline); its alt text stands in"]
         );
+    }
+
+    #[test]
+    fn an_authors_altimg_is_an_image_of_the_book_like_a_src() {
+        let (p, images, _) = paragraph("<math altimg=\"img/f.png\" alttext=\"x\"><mi>x</mi></math>");
+        assert!(p.contains(" altimg=\"../images/src-img-f-"), "{p}");
+        assert_eq!(images.len(), 1, "{images:?}");
+        assert!(images[0].starts_with("src/img/f.png src-img-f-"), "{images:?}");
+        // Remote or on another element, it goes.
+        let (p, images, _) = paragraph("<math altimg=\"https://x/f.png\"><mi altimg=\"f.png\">x</mi></math>");
+        assert!(!p.contains("altimg"), "{p}");
+        assert!(images.is_empty(), "{images:?}");
     }
 }

@@ -1,7 +1,8 @@
 //! Targets: the reader a book is built for, and what folio changes for it.
 //!
 //! - `epub`, the default: the standard EPUB 3 folio writes for every reader; nothing changes.
-//! - `kobo`: a `.kepub.epub`, each page carrying Kobo's span markup and note conventions ([`kobo`]).
+//! - `kobo`: a `.kepub.epub`, each page carrying Kobo's span markup and note conventions ([`kobo`]),
+//!   its formulas' MathML an image of each as fallback ([`Formulas`]).
 //! - `kindle`: an EPUB tuned for Send to Kindle ([`kindle`]).
 //!
 //! Page bodies are adapted as they are framed, right after rendering, so chapters are adapted in
@@ -62,10 +63,22 @@ impl Target {
         }
     }
 
-    /// Whether formulas are drawn as images instead of written as MathML, which Kindle's guidelines do
-    /// not list (see [`crate::render::math_image`]).
-    pub fn formula_images(self) -> bool {
-        self == Target::Kindle
+    /// The reader's name, as diagnostics about what this target changes give it.
+    pub fn reader(self) -> &'static str {
+        match self {
+            Target::Epub => "EPUB readers",
+            Target::Kobo => "Kobo",
+            Target::Kindle => "Kindle",
+        }
+    }
+
+    /// How TeX formulas are written for this reader (see [`crate::render::math_image`]).
+    pub fn formulas(self) -> Formulas {
+        match self {
+            Target::Epub => Formulas::MathMl,
+            Target::Kobo => Formulas::MathMlAndImage,
+            Target::Kindle => Formulas::Image,
+        }
     }
 
     /// Whether the cover image also gets a page of its own.
@@ -99,6 +112,18 @@ impl Target {
             Target::Epub | Target::Kobo => None,
         }
     }
+}
+
+/// How a target writes a TeX formula.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Formulas {
+    /// As MathML, which EPUB 3 carries.
+    MathMl,
+    /// As MathML whose `altimg` is a PNG of the formula, for Kobo's apps that lack MathML (Kobo's
+    /// guidelines: all but the Windows app lay it out).
+    MathMlAndImage,
+    /// As a PNG instead of MathML, which Kindle's guidelines do not list.
+    Image,
 }
 
 impl std::fmt::Display for Target {

@@ -22,6 +22,19 @@ fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {
     e.attributes().flatten().find(|a| a.key.as_ref() == name).map(|a| a.value.to_string())
 }
 
+/// A tag without its `altimg`, `altimg-width`, … attributes.
+fn without_altimg(tag: &str) -> String {
+    let mut out = String::with_capacity(tag.len());
+    let mut rest = tag;
+    while let Some(at) = rest.find(" altimg") {
+        out.push_str(&rest[..at]);
+        let value = &rest[at + rest[at..].find("=\"").expect("a quoted value") + 2..];
+        rest = &value[value.find('"').expect("a closing quote") + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
 fn is_kobo_markup(e: &BytesStart<'_>) -> bool {
     match e.name().as_ref() {
         "span" => attr(e, "class").as_deref() == Some("koboSpan"),
@@ -31,9 +44,9 @@ fn is_kobo_markup(e: &BytesStart<'_>) -> bool {
     }
 }
 
-/// The document as pieces, Kobo's own markup left out (spans, wrappers, head style) and the two
-/// things Kobo's flavour changes undone (`noteref endnote`, `←` in extra backlinks), so a kepub page
-/// and its standard page give the same pieces. Runs of white space only are dropped, since the
+/// The document as pieces, Kobo's own markup left out (spans, wrappers, head style) and the three
+/// things Kobo's flavour changes undone (`noteref endnote`, `←` in extra backlinks, formula images as
+/// `altimg`), so a kepub page and its standard page give the same pieces. Runs of white space only are dropped, since the
 /// wrappers bring line breaks of their own.
 pub fn without_kobo_markup(xml: &str) -> (Vec<Piece>, Spans) {
     let mut reader = Reader::from_str(xml);
@@ -65,6 +78,7 @@ pub fn without_kobo_markup(xml: &str) -> (Vec<Piece>, Spans) {
                 if !kobo {
                     flush(&mut text, &mut pieces);
                     let tag = e.to_string().replace("epub:type=\"noteref endnote\"", "epub:type=\"noteref\"");
+                    let tag = without_altimg(&tag);
                     pieces.push(Piece::Tag(tag));
                 }
             }

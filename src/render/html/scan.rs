@@ -186,7 +186,7 @@ impl TokenSink for ScanSink {
                 }
             } else if (href && in_math) || (name, attr_name) == ("a", "href") {
                 report.references.push((line, Reference::Link(value.to_string())));
-            } else if (name, attr_name) == ("img", "src") {
+            } else if matches!((name, attr_name), ("img", "src") | ("math", "altimg")) {
                 report.references.push((line, Reference::Image(value.to_string())));
             }
         }

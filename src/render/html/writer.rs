@@ -479,7 +479,8 @@ impl<'a> XhtmlWriter<'a, '_> {
         // What XML forbids goes first: dropped after the checks, it could join `u\x10rl(` into `url(`.
         let mut value = without_forbidden(&attr.value).into_owned();
         let mut name = qualified.as_str();
-        let is_url = matches!(local, "href" | "src");
+        // `<math altimg>` names an image shown for the formula by readers without MathML.
+        let is_url = matches!(local, "href" | "src") || (tag_is_mathml && local == "altimg");
         if is_url {
             if is_active_url(&value) {
                 return false;
@@ -496,8 +497,10 @@ impl<'a> XhtmlWriter<'a, '_> {
                     // `<use>`, gradients, `<textPath>`: only inside the document.
                     svg::HrefUse::Fragment => return false,
                 },
-                // MathML may make any element a link; it draws no images.
+                // MathML may make any element a link; it draws no images but `<math>`'s fallback.
                 (false, "src") if !html => return false,
+                (false, "altimg") if tag != "math" => return false,
+                (false, "altimg") => Some(Reference::Image(value.clone())),
                 (false, "src") => Some(Reference::Image(value.clone())),
                 _ => Some(Reference::Link(value.clone())),
             };
