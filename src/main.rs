@@ -343,7 +343,8 @@ fn report(diagnostics: &[Diagnostic], all: bool) {
     let mut shown: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     let mut elided = false;
     // anstream keeps the colours on a terminal and strips them in pipes, files and under NO_COLOR.
-    let mut err = anstream::stderr().lock();
+    // Buffered: unbuffered stderr took a system call for every piece of every line.
+    let mut err = std::io::BufWriter::new(anstream::stderr().lock());
     for d in diagnostics {
         let mut more = None;
         if !all && !d.is_error() {
@@ -369,6 +370,7 @@ fn report(diagnostics: &[Diagnostic], all: bool) {
     if elided {
         let _ = writeln!(err, "hint: `--all-warnings` shows every warning");
     }
+    let _ = err.flush();
 }
 
 /// A diagnostic's path as it is printed: relative to the current folder when under it.
@@ -527,7 +529,8 @@ fn run_build(args: &BuildArgs) -> Result<(PathBuf, Build), u8> {
             folio::FontStats { bytes_before: 0, .. } => String::new(),
             fonts => format!(", fonts {} → {}", size(fonts.bytes_before), size(fonts.bytes_after)),
         };
-        eprintln!(
+        // Formatted first: stderr is unbuffered, and written in pieces the line took a dozen system calls.
+        let line = format!(
             "built {} ({}{cached}, {}{images}{fonts}, {} KiB{}) in {} ms",
             escape_controls(&output.display().to_string()),
             counted(stats.chapters, "chapter"),
@@ -536,6 +539,7 @@ fn run_build(args: &BuildArgs) -> Result<(PathBuf, Build), u8> {
             warning_count(&build.diagnostics),
             started.elapsed().as_millis()
         );
+        eprintln!("{line}");
     }
     Ok((output, build))
 }

@@ -370,6 +370,8 @@ fn encode_png(canvas: &mut Canvas<'_>) -> Result<Vec<u8>, String> {
 struct Palette {
     colours: Vec<[u8; 3]>,
     deflate: zlib_rs::Deflate,
+    /// Room for what one call to deflate writes, and all it wrote.
+    out: Vec<u8>,
     compressed: Vec<u8>,
     /// The row being written: filter type, then differences.
     row: Vec<u8>,
@@ -392,6 +394,7 @@ impl Palette {
         Self {
             colours: Vec::new(),
             deflate: zlib_rs::Deflate::new_with_config(config),
+            out: vec![0; 16 << 10],
             compressed: Vec::new(),
             row: alike_row.clone(),
             alike_row,
@@ -459,13 +462,12 @@ impl Palette {
             Rows::Alike => &self.alike_row[..],
             Rows::Nothing => &[][..],
         };
-        let mut out = [0; 4096];
         let mut read = 0;
         loop {
             let (before_in, before_out) = (self.deflate.total_in(), self.deflate.total_out());
-            let status = self.deflate.compress(&input[read..], &mut out, flush);
+            let status = self.deflate.compress(&input[read..], &mut self.out, flush);
             read += (self.deflate.total_in() - before_in) as usize;
-            self.compressed.extend_from_slice(&out[..(self.deflate.total_out() - before_out) as usize]);
+            self.compressed.extend_from_slice(&self.out[..(self.deflate.total_out() - before_out) as usize]);
             match status {
                 Ok(zlib_rs::Status::StreamEnd) => return true,
                 Ok(_) if flush == zlib_rs::DeflateFlush::NoFlush && read == input.len() => return true,
