@@ -431,12 +431,16 @@ impl Palette {
 
     /// Writes one row unlike the row above into `row`; false when it brings the colours over 256.
     fn index(&mut self, row: &[u8]) -> bool {
-        let (mut last, mut last_index) = (None, 0u8);
-        let pixels = row.chunks_exact(tiny_skia::BYTES_PER_PIXEL);
-        for ((pixel, difference), above) in pixels.zip(&mut self.row[1..]).zip(&mut self.indices_above) {
-            // Compared as one word; the image is opaque, so alpha never tells two colours apart.
-            let pixel = u32::from_ne_bytes([pixel[0], pixel[1], pixel[2], pixel[3]]);
-            if last != Some(pixel) {
+        // First each pixel's index, a run of one colour costing a comparison a pixel; then the
+        // differences from the row above, in a loop the compiler vectorises.
+        let indices = &mut self.row[1..];
+        let pixels = row.chunks_exact(tiny_skia::BYTES_PER_PIXEL).map(|p| u32::from_ne_bytes([p[0], p[1], p[2], p[3]]));
+        // Unlike the first pixel, so that its colour is looked up. The image is opaque: alpha never tells
+        // two colours apart, and a pixel compares as one word.
+        let mut last = !pixels.clone().next().unwrap_or_default();
+        let mut last_index = 0;
+        for (pixel, index) in pixels.zip(indices.iter_mut()) {
+            if pixel != last {
                 let [r, g, b, _] = pixel.to_ne_bytes();
                 last_index = match self.colours.iter().position(|c| *c == [r, g, b]) {
                     // At most 256 colours, so every index fits.
@@ -447,10 +451,12 @@ impl Palette {
                     }
                     None => return false,
                 };
-                last = Some(pixel);
+                last = pixel;
             }
-            *difference = last_index.wrapping_sub(*above);
-            *above = last_index;
+            *index = last_index;
+        }
+        for (index, above) in indices.iter_mut().zip(self.indices_above.iter_mut()) {
+            (*index, *above) = (index.wrapping_sub(*above), *index);
         }
         true
     }
