@@ -227,7 +227,9 @@ pub fn render_markdown(markdown: &str) -> RenderedChapter {
         title: "Fragment".into(),
         text: include::Expanded::plain(diagnostic::SourceText::new("chapter.md", markdown.to_string())),
     };
-    render::render(&ctx, &chapter, 0, 0)
+    let mut rendered = render::render(&ctx, &chapter, 0);
+    render::notes::number(&mut rendered, 0, &ctx.files[0]);
+    rendered
 }
 
 /// The stable identifier: `[epub] identifier`, else the ISBN, else a UUID derived from title and authors.
