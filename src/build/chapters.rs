@@ -77,7 +77,7 @@ impl ChapterJob<'_> {
     /// Reads and renders one chapter, or takes it from the cache; a chapter whose files the memo knows
     /// unchanged is not even read. With `offset` known (notes numbered by chapter), the cache is asked for
     /// the finished chapter; else for the chapter as rendered, which is stored for the next build.
-    fn prepare(&self, book: &BookSources, entry: usize, offset: Option<usize>) -> Option<Prepared> {
+    fn render(&self, book: &BookSources, entry: usize, offset: Option<usize>) -> Option<Pending> {
         let outline_entry = &book.outline.entries[entry];
         let outline::Target::Chapter(path) = &outline_entry.target else { return None };
         let relative = book.config.src.join(path);
@@ -90,21 +90,22 @@ impl ChapterJob<'_> {
                 None => cache.get_bytes::<RenderedChapter>(key).map(|(rendered, _)| Step::Rendered(rendered)),
             }
         };
-        let prepared = |step: Step, key: cache::Key, origin, diagnostics| {
+        let pending = |step: Step, key: cache::Key, origin, diagnostics| {
             (self.start_images)(&step.rendered().images);
-            Some(Prepared { step: Some(step), key: Some(key), origin, diagnostics })
+            Some(Pending { step: Some(step), key: Some(key), origin, diagnostics })
         };
         // A chapter not read pays what reading it would; one that cannot is read, to say where.
         if let (Some(memo), Some(_)) = (self.memo, self.cache)
-            && let Some((texts, cost)) = memo.unchanged(&book.root, &relative)
-            && let Some(step) = lookup(self.rendered_key(entry, texts))
+            && let Some((key, cost)) =
+                memo.unchanged(&book.root, &relative).map(|(texts, cost)| (self.rendered_key(entry, texts), cost))
+            && let Some(step) = lookup(key)
             && book.text_budget.take(cost)
         {
-            return prepared(step, self.rendered_key(entry, texts), Origin::CacheUnread, Vec::new());
+            return pending(step, key, Origin::CacheUnread, Vec::new());
         }
         let (chapter, diagnostics) = book.read_chapter(outline_entry, path);
         let Some(chapter) = chapter else {
-            return Some(Prepared { step: None, key: None, origin: Origin::Rendered, diagnostics });
+            return Some(Pending { step: None, key: None, origin: Origin::Rendered, diagnostics });
         };
         let key = self.cache.map(|_| {
             let texts = memo::texts_key(&chapter.text);
@@ -116,7 +117,7 @@ impl ChapterJob<'_> {
         if let Some(key) = key
             && let Some(step) = lookup(key)
         {
-            return prepared(step, key, Origin::Cache, diagnostics);
+            return pending(step, key, Origin::Cache, diagnostics);
         }
         let rendered = render::render(self.ctx, &chapter, entry);
         if let (Some(cache), Some(key), None) = (self.cache, key, offset) {
@@ -124,13 +125,13 @@ impl ChapterJob<'_> {
             let _ = cache.put_bytes(key, &rendered, &[]);
         }
         (self.start_images)(&rendered.images);
-        Some(Prepared { step: Some(Step::Rendered(rendered)), key, origin: Origin::Rendered, diagnostics })
+        Some(Pending { step: Some(Step::Rendered(rendered)), key, origin: Origin::Rendered, diagnostics })
     }
 
     /// The notes stage and what follows it for one chapter: its notes numbered from `offset + 1`, then
     /// framed, checked and compressed, or the finished chapter taken from the cache.
-    fn finish(&self, prepared: Prepared, offset: usize) -> io::Result<FinishedChapter> {
-        let Prepared { step, key, origin, diagnostics } = prepared;
+    fn finish(&self, pending: Pending, offset: usize) -> io::Result<FinishedChapter> {
+        let Pending { step, key, origin, diagnostics } = pending;
         let file = match step {
             None => None,
             Some(Step::Finished(file)) => Some(file),
@@ -173,8 +174,8 @@ fn finished_key(rendered: cache::Key, offset: usize) -> cache::Key {
     cache::key(&[b"finished", &rendered.to_le_bytes(), &(offset as u64).to_le_bytes()])
 }
 
-/// One chapter of the outline before the notes stage.
-struct Prepared {
+/// One chapter of the outline waiting for the notes stage.
+struct Pending {
     /// None when the chapter could not be read.
     step: Option<Step>,
     /// Its key as rendered, with a cache.
@@ -189,6 +190,14 @@ enum Step {
     Rendered(RenderedChapter),
     /// Taken finished from the cache.
     Finished(package::ChapterFile),
+}
+
+impl Step {
+    fn rendered(&self) -> &RenderedChapter {
+        match self {
+            Step::Rendered(rendered) | Step::Finished(package::ChapterFile { rendered, .. }) => rendered,
+        }
+    }
 }
 
 /// One chapter of the outline after finishing: its file unless it could not be read, where it came from,
@@ -226,12 +235,12 @@ pub(crate) fn finish_chapters(job: &ChapterJob<'_>, book: &BookSources) -> io::R
     let done: Vec<FinishedChapter> = match book.config.footnote_numbering {
         FootnoteNumbering::Chapter => entries
             .into_par_iter()
-            .filter_map(|e| job.prepare(book, e, Some(0)).map(|p| job.finish(p, 0)))
+            .filter_map(|e| job.render(book, e, Some(0)).map(|p| job.finish(p, 0)))
             .collect::<io::Result<_>>()?,
         FootnoteNumbering::Book => {
-            let prepared: Vec<Prepared> = entries.into_par_iter().filter_map(|e| job.prepare(book, e, None)).collect();
+            let pending: Vec<Pending> = entries.into_par_iter().filter_map(|e| job.render(book, e, None)).collect();
             let mut before = 0;
-            let numbered: Vec<(Prepared, usize)> = prepared
+            let numbered: Vec<(Pending, usize)> = pending
                 .into_iter()
                 .map(|p| {
                     let offset = before;
@@ -276,7 +285,7 @@ pub(crate) fn relink(
     let redone: Vec<(usize, Option<FinishedChapter>)> = redo
         .into_par_iter()
         .map(|(i, entry, offset)| {
-            job.prepare(book, entry, Some(offset)).map(|p| job.finish(p, offset)).transpose().map(|f| (i, f))
+            job.render(book, entry, Some(offset)).map(|p| job.finish(p, offset)).transpose().map(|f| (i, f))
         })
         .collect::<io::Result<_>>()?;
     // What reading and rendering again reports was reported the first time.
@@ -298,12 +307,4 @@ pub(crate) fn relinked_key(book_key: cache::Key, dangling: &HashSet<(usize, Stri
         key.add(&(*entry as u64).to_le_bytes()).add(fragment.as_bytes());
     }
     key.finish()
-}
-
-impl Step {
-    fn rendered(&self) -> &RenderedChapter {
-        match self {
-            Step::Rendered(rendered) | Step::Finished(package::ChapterFile { rendered, .. }) => rendered,
-        }
-    }
 }
