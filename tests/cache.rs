@@ -186,8 +186,7 @@ fn a_note_added_to_one_chapter_renumbers_the_next_without_rendering_it() {
     let first_note_of_second = |settings: &folio::Settings| {
         let built = folio::build(&book, settings).unwrap();
         let epub = dir.path().join("out.epub");
-        fs::write(&epub, folio::package::zip_bytes(built.epub.as_ref().expect("the fixture builds")).unwrap())
-            .unwrap();
+        fs::write(&epub, folio::package::zip_bytes(built.epub.as_ref().expect("the fixture builds")).unwrap()).unwrap();
         let (_, files) = common::books::unzip(&epub);
         let second = files.iter().find(|(path, _)| path.ends_with("second.xhtml")).expect("the second chapter").1;
         let second = String::from_utf8(second.clone()).unwrap();

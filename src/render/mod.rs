@@ -1339,11 +1339,7 @@ impl<'a> ChapterRenderer<'a> {
                     body.replace(&format!("href=\"#{fragment}\""), &format!("href=\"{}\"", self.ctx.files[self.entry]));
             }
         }
-        (self.result.body, self.result.note_numbers) = self.notes.unmark(&body);
-        self.result.ids = crate::document::IdList::new(ids.iter().map(|id| self.notes.unmark(id).0));
-        for (_, ref_id) in &mut self.result.citations {
-            *ref_id = self.notes.unmark(ref_id).0;
-        }
+        self.notes.unmark_chapter(&mut self.result, body, &ids);
         self.result.title = self.chapter.text.title().map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
         self.result.headings = self.headings.done;
         self.result.note_count = self.notes.len();

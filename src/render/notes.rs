@@ -5,11 +5,12 @@
 //! the notes stage ([`number`]) shifts them when the book numbers notes across chapters, so chapters
 //! render in parallel, and their cache entries do not depend on the notes of the chapters before.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::hash::BuildHasher as _;
 use std::ops::Range;
 
+use crate::document::IdList;
 use crate::i18n::Strings;
 use crate::render::{RenderedChapter, collect_ids};
 use crate::text::escape;
@@ -53,6 +54,8 @@ pub struct Notes {
     /// Written before every note number while the chapter renders, and taken out by [`Notes::unmark`],
     /// which records where the numbers stand. Random, so no text of the book can hold it.
     token: String,
+    /// Finds the token.
+    finder: memchr::memmem::Finder<'static>,
 }
 
 /// The ids and number of one reference to a note, marked with the chapter's token.
@@ -70,7 +73,8 @@ pub struct Reference {
 impl Default for Notes {
     fn default() -> Self {
         let token = format!("folio{:016x}n", std::hash::RandomState::new().hash_one(0u8));
-        Self { notes: Vec::new(), by_label: HashMap::new(), token }
+        let finder = memchr::memmem::Finder::new(token.as_bytes()).into_owned();
+        Self { notes: Vec::new(), by_label: HashMap::new(), token, finder }
     }
 }
 
@@ -199,13 +203,30 @@ impl Notes {
         let mut out = String::with_capacity(text.len());
         let mut starts = Vec::new();
         let mut rest = 0;
-        for at in memchr::memmem::find_iter(text.as_bytes(), self.token.as_bytes()) {
+        for at in self.finder.find_iter(text.as_bytes()) {
             out.push_str(&text[rest..at]);
             starts.push(out.len());
             rest = at + self.token.len();
         }
         out.push_str(&text[rest..]);
         (out, starts)
+    }
+
+    /// Gives `chapter` its body and ids without the token, recording where the note numbers stand, and
+    /// takes the token out of the note references its citations name.
+    pub fn unmark_chapter(&self, chapter: &mut RenderedChapter, body: String, ids: &HashSet<String>) {
+        if self.notes.is_empty() {
+            chapter.body = body;
+            chapter.ids = IdList::new(ids);
+            return;
+        }
+        (chapter.body, chapter.note_numbers) = self.unmark(&body);
+        // Only folio's note ids carry the token.
+        chapter.ids =
+            IdList::new(ids.iter().map(|id| if id.starts_with("note") { self.unmark(id).0 } else { id.clone() }));
+        for (_, ref_id) in &mut chapter.citations {
+            *ref_id = self.unmark(ref_id).0;
+        }
     }
 }
 
@@ -215,7 +236,7 @@ impl Notes {
 pub fn number(chapter: &mut RenderedChapter, offset: usize, file: &str) {
     if offset > 0 && !chapter.note_numbers.is_empty() {
         chapter.body = shift_numbers(&chapter.body, &chapter.note_numbers, offset);
-        chapter.ids = crate::document::IdList::new(collect_ids(&chapter.body));
+        chapter.ids = IdList::new(collect_ids(&chapter.body));
         for (_, ref_id) in &mut chapter.citations {
             *ref_id = shift_ref_id(ref_id, offset);
         }
@@ -311,7 +332,10 @@ mod tests {
     fn numbering_shifts_only_the_marked_numbers() {
         let mut notes = Notes::new();
         let first = notes.footnote("a");
-        let body = format!("<p>Note 1 at id=\"noteref.1\"<a id=\"{}\">{}</a> and 9{}</p>", first.ref_id, first.mark, first.mark);
+        let body = format!(
+            "<p>Note 1 at id=\"noteref.1\"<a id=\"{}\">{}</a> and 9{}</p>",
+            first.ref_id, first.mark, first.mark
+        );
         let (body, starts) = notes.unmark(&body);
         assert_eq!(body, "<p>Note 1 at id=\"noteref.1\"<a id=\"noteref.1\">1</a> and 91</p>");
         assert_eq!(
