@@ -12,7 +12,7 @@ use std::ops::Range;
 
 use crate::document::IdList;
 use crate::i18n::Strings;
-use crate::render::{RenderedChapter, collect_ids};
+use crate::render::RenderedChapter;
 use crate::text::escape;
 
 /// Footnote labels match case-insensitively and ignore runs of white space, as in mdBook.
@@ -236,9 +236,9 @@ impl Notes {
 pub fn number(chapter: &mut RenderedChapter, offset: usize, file: &str) {
     if offset > 0 && !chapter.note_numbers.is_empty() {
         chapter.body = shift_numbers(&chapter.body, &chapter.note_numbers, offset);
-        chapter.ids = IdList::new(collect_ids(&chapter.body));
+        chapter.ids = IdList::new(chapter.ids.iter().map(|id| shift_id(id, offset)));
         for (_, ref_id) in &mut chapter.citations {
-            *ref_id = shift_ref_id(ref_id, offset);
+            *ref_id = shift_id(ref_id, offset);
         }
     }
     for (fragment, written, location) in std::mem::take(&mut chapter.note_links) {
@@ -266,10 +266,15 @@ fn shift_numbers(text: &str, starts: &[usize], offset: usize) -> String {
     out
 }
 
-/// A note reference's id (`noteref.N` or `noteref.N.K`) with `offset` added to its note's number.
-fn shift_ref_id(ref_id: &str, offset: usize) -> String {
-    let start = "noteref.".len();
-    shift_numbers(ref_id, &[start], offset)
+/// An id with `offset` added to its note's number if it is a note's (`note.N`) or a note reference's
+/// (`noteref.N`, `noteref.N.K`): those ids are folio's alone (a heading that takes one is an error).
+fn shift_id(id: &str, offset: usize) -> String {
+    match ["note.", "noteref."].iter().find(|prefix| id.starts_with(*prefix)) {
+        Some(prefix) if id[prefix.len()..].starts_with(|c: char| c.is_ascii_digit()) => {
+            shift_numbers(id, &[prefix.len()], offset)
+        }
+        _ => id.to_string(),
+    }
 }
 
 /// Whether XHTML text ends with a full stop, question or exclamation mark, closing tags aside.
@@ -342,7 +347,9 @@ mod tests {
             shift_numbers(&body, &starts, 9),
             "<p>Note 1 at id=\"noteref.1\"<a id=\"noteref.10\">10</a> and 910</p>"
         );
-        assert_eq!(shift_ref_id("noteref.3.2", 12), "noteref.15.2");
+        assert_eq!(shift_id("noteref.3.2", 12), "noteref.15.2");
+        assert_eq!(shift_id("note.3", 12), "note.15");
+        assert_eq!((shift_id("note.x", 1), shift_id("intro", 1)), ("note.x".to_string(), "intro".to_string()));
     }
 
     #[test]
