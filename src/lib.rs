@@ -4,10 +4,13 @@
 //!
 //! 1. load: `book.toml` ([`config`]) and `SUMMARY.md` ([`outline`]) → the book's sources
 //! 2. cite: the sources file → [`cite::Sources`]
-//! 3. [`render`]: each chapter's Markdown → XHTML, in parallel → [`render::RenderedChapter`]; a
-//!    chapter's text is read (and [`include`] expands mdBook's directives) just before, so a chapter
-//!    the build cache already holds is hashed and dropped, not kept, and one whose files the source
-//!    memo knows unchanged is not read at all
+//! 3. [`render`]: each chapter's Markdown → XHTML, in parallel → [`render::RenderedChapter`], its
+//!    notes numbered from 1; a chapter's text is read (and [`include`] expands mdBook's directives)
+//!    just before, so a chapter the build cache already holds is hashed and dropped, not kept, and one
+//!    whose files the source memo knows unchanged is not read at all. Then the notes stage
+//!    ([`render::notes::number`]) gives each chapter its first note number (the sum of the notes
+//!    before it, when the book numbers notes across chapters) without reading Markdown again, and the
+//!    chapter is framed, checked and compressed
 //! 4. resolve: links between chapters, the Sources page
 //! 5. [`package`]: assets, OPF, nav, NCX → [`document::Epub`] in memory, each page adapted to the
 //!    [`target`] reader (Kobo's kepub, Send to Kindle) as it is framed; [`fonts`] cuts the embedded
@@ -227,7 +230,9 @@ pub fn render_markdown(markdown: &str) -> RenderedChapter {
         title: "Fragment".into(),
         text: include::Expanded::plain(diagnostic::SourceText::new("chapter.md", markdown.to_string())),
     };
-    render::render(&ctx, &chapter, 0, 0)
+    let mut rendered = render::render(&ctx, &chapter, 0);
+    render::notes::number(&mut rendered, 0, &ctx.files[0]);
+    rendered
 }
 
 /// The stable identifier: `[epub] identifier`, else the ISBN, else a UUID derived from title and authors.

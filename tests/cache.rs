@@ -174,3 +174,37 @@ fn a_cache_made_by_someone_else_is_not_trusted() {
     assert_eq!(built, authored, "the same book, rendered afresh");
     assert_ne!(fs::read(author.join("folio/key")).unwrap(), fs::read(reader.join("folio/key")).unwrap());
 }
+
+/// Notes numbered across the book: a note added to the first chapter renders that chapter alone again.
+/// The next chapter is not read; its rendering comes from the cache and only its note numbers move.
+#[cfg(unix)]
+#[test]
+fn a_note_added_to_one_chapter_renumbers_the_next_without_rendering_it() {
+    let dir = fixture("citations");
+    let book = dir.path().join("book");
+    let settings = folio::Settings { cache_dir: Some(dir.path().join("cache")), ..folio::Settings::default() };
+    let first_note_of_second = |settings: &folio::Settings| {
+        let built = folio::build(&book, settings).unwrap();
+        let epub = dir.path().join("out.epub");
+        fs::write(&epub, folio::package::zip_bytes(built.epub.as_ref().expect("the fixture builds")).unwrap()).unwrap();
+        let (_, files) = common::books::unzip(&epub);
+        let second = files.iter().find(|(path, _)| path.ends_with("second.xhtml")).expect("the second chapter").1;
+        let second = String::from_utf8(second.clone()).unwrap();
+        let number = second.split("id=\"note.").nth(1).and_then(|rest| rest.split('"').next()).unwrap().to_string();
+        (built.stats, number.parse::<usize>().unwrap(), fs::read(&epub).unwrap())
+    };
+    first_note_of_second(&settings);
+    // Files that changed just before a build are not recorded; once settled, one more build records them.
+    std::thread::sleep(folio::files::SETTLE_TIME + std::time::Duration::from_millis(100));
+    let (unchanged, before, _) = first_note_of_second(&settings);
+    assert_eq!((unchanged.chapters, unchanged.cached), (2, 2));
+
+    let first = book.join("src/first.md");
+    let text = fs::read_to_string(&first).unwrap();
+    fs::write(&first, format!("{text}\nOne more.[^added]\n\n[^added]: An added note.\n")).unwrap();
+    let (edited, after, warm) = first_note_of_second(&settings);
+    assert_eq!((edited.cached, edited.unread), (1, 1), "only the first chapter is read and rendered");
+    assert_eq!(after, before + 1, "the second chapter's notes follow the added one");
+    let (_, _, clean) = first_note_of_second(&folio::Settings::default());
+    assert_eq!(warm, clean, "as a clean build");
+}

@@ -1,5 +1,12 @@
-//! The chapters: each rendered, framed, checked and compressed on the thread pool, or taken from the
-//! cache; a second pass relinks the chapters whose links pointed at anchors that do not exist.
+//! The chapters: each rendered, its notes numbered (the notes stage), framed, checked and compressed on
+//! the thread pool, or taken from the cache; a second pass relinks the chapters whose links pointed at
+//! anchors that do not exist.
+//!
+//! The cache holds a chapter at two levels: as rendered (notes numbered from 1, keyed by its texts
+//! alone), and finished (keyed by that key and its first note number). Notes numbered by chapter always
+//! start at 1, so only the finished level is used; notes numbered across the book take the rendering
+//! from the cache when the chapter's text is unchanged, and finish it again only when the notes before
+//! it changed in number.
 
 use std::collections::HashSet;
 use std::io;
@@ -11,7 +18,7 @@ use crate::config::FootnoteNumbering;
 use crate::diagnostic::Diagnostic;
 use crate::files::ReadRoot;
 use crate::load::BookSources;
-use crate::render::RenderedChapter;
+use crate::render::{RenderedChapter, notes};
 use crate::target::Target;
 use crate::{cache, cite, memo, outline, package, render};
 
@@ -56,73 +63,140 @@ impl ChapterJob<'_> {
         }
     }
 
-    /// The cache key of a chapter: the book, its place in it, and the hash of its texts.
-    pub(crate) fn chapter_key(&self, entry: usize, note_offset: usize, texts: cache::Key) -> cache::Key {
+    /// The cache key of a chapter as rendered, its notes numbered from 1: the book, its place in it, and
+    /// the hash of its texts. The notes of the chapters before it are no part of it.
+    pub(crate) fn rendered_key(&self, entry: usize, texts: cache::Key) -> cache::Key {
         cache::key(&[
             &self.book_key.to_le_bytes(),
             &(entry as u64).to_le_bytes(),
-            &(note_offset as u64).to_le_bytes(),
             &self.modified.to_le_bytes(),
             &texts.to_le_bytes(),
         ])
     }
 
-    /// A chapter the cache holds.
-    pub(crate) fn cached(
-        &self,
-        (rendered, finished): (RenderedChapter, crate::document::Finished),
-        origin: Origin,
-        diagnostics: Vec<Diagnostic>,
-    ) -> FinishedChapter {
-        (self.start_images)(&rendered.images);
-        self.tick();
-        FinishedChapter { file: Some(package::ChapterFile { rendered, finished }), origin, diagnostics }
-    }
-
-    /// Reads one chapter, then renders, frames, checks and compresses it, or takes it from the cache;
-    /// a chapter whose files the memo knows unchanged is not even read.
-    pub(crate) fn finish(
-        &self,
-        book: &BookSources,
-        entry: usize,
-        note_offset: usize,
-    ) -> io::Result<Option<FinishedChapter>> {
+    /// Reads and renders one chapter, or takes it from the cache; a chapter whose files the memo knows
+    /// unchanged is not even read. With `offset` known (notes numbered by chapter), the cache is asked for
+    /// the finished chapter; else for the chapter as rendered, which is stored for the next build.
+    fn render(&self, book: &BookSources, entry: usize, offset: Option<usize>) -> Option<Pending> {
         let outline_entry = &book.outline.entries[entry];
-        let outline::Target::Chapter(path) = &outline_entry.target else { return Ok(None) };
+        let outline::Target::Chapter(path) = &outline_entry.target else { return None };
         let relative = book.config.src.join(path);
+        let lookup = |key: cache::Key| -> Option<Step> {
+            let cache = self.cache?;
+            match offset {
+                Some(offset) => cache
+                    .get(finished_key(key, offset))
+                    .map(|(rendered, finished)| Step::Finished(package::ChapterFile { rendered, finished })),
+                None => cache.get_bytes::<RenderedChapter>(key).map(|(rendered, _)| Step::Rendered(rendered)),
+            }
+        };
+        let pending = |step: Step, key: cache::Key, origin, diagnostics| {
+            (self.start_images)(&step.rendered().images);
+            Some(Pending { step: Some(step), key: Some(key), origin, diagnostics })
+        };
         // A chapter not read pays what reading it would; one that cannot is read, to say where.
-        if let (Some(cache), Some(memo)) = (self.cache, self.memo)
-            && let Some((texts, cost)) = memo.unchanged(&book.root, &relative)
-            && let Some(hit) = cache.get(self.chapter_key(entry, note_offset, texts))
+        if let (Some(memo), Some(_)) = (self.memo, self.cache)
+            && let Some((key, cost)) =
+                memo.unchanged(&book.root, &relative).map(|(texts, cost)| (self.rendered_key(entry, texts), cost))
+            && let Some(step) = lookup(key)
             && book.text_budget.take(cost)
         {
-            return Ok(Some(self.cached(hit, Origin::CacheUnread, Vec::new())));
+            return pending(step, key, Origin::CacheUnread, Vec::new());
         }
         let (chapter, diagnostics) = book.read_chapter(outline_entry, path);
         let Some(chapter) = chapter else {
-            return Ok(Some(FinishedChapter { file: None, origin: Origin::Rendered, diagnostics }));
+            return Some(Pending { step: None, key: None, origin: Origin::Rendered, diagnostics });
         };
         let key = self.cache.map(|_| {
             let texts = memo::texts_key(&chapter.text);
             if let Some(memo) = self.memo {
                 memo.record(&relative, &chapter.text, texts, diagnostics.is_empty());
             }
-            self.chapter_key(entry, note_offset, texts)
+            self.rendered_key(entry, texts)
         });
-        if let (Some(cache), Some(key)) = (self.cache, key)
-            && let Some(hit) = cache.get::<RenderedChapter>(key)
+        if let Some(key) = key
+            && let Some(step) = lookup(key)
         {
-            return Ok(Some(self.cached(hit, Origin::Cache, diagnostics)));
+            return pending(step, key, Origin::Cache, diagnostics);
         }
-        let rendered = render::render(self.ctx, &chapter, entry, note_offset);
-        (self.start_images)(&rendered.images);
-        let done = package::finish_chapter(rendered, self.frame, self.ctx.outline, &self.ctx.files, self.modified)?;
-        if let (Some(cache), Some(key)) = (self.cache, key) {
+        let rendered = render::render(self.ctx, &chapter, entry);
+        if let (Some(cache), Some(key), None) = (self.cache, key, offset) {
             // A cache that cannot be written only makes the next build slower.
-            let _ = cache.put(key, &done.rendered, &done.finished);
+            let _ = cache.put_bytes(key, &rendered, &[]);
         }
-        self.tick();
-        Ok(Some(FinishedChapter { file: Some(done), origin: Origin::Rendered, diagnostics }))
+        (self.start_images)(&rendered.images);
+        Some(Pending { step: Some(Step::Rendered(rendered)), key, origin: Origin::Rendered, diagnostics })
+    }
+
+    /// The notes stage and what follows it for one chapter: its notes numbered from `offset + 1`, then
+    /// framed, checked and compressed, or the finished chapter taken from the cache.
+    fn finish(&self, pending: Pending, offset: usize) -> io::Result<FinishedChapter> {
+        let Pending { step, key, origin, diagnostics } = pending;
+        let file = match step {
+            None => None,
+            Some(Step::Finished(file)) => Some(file),
+            Some(Step::Rendered(mut rendered)) => {
+                let cached = key.map(|key| finished_key(key, offset));
+                // A rendering the cache held may come with its chapter finished for this offset too.
+                let hit = match (self.cache, cached) {
+                    (Some(cache), Some(key)) if origin != Origin::Rendered => cache.get(key),
+                    _ => None,
+                };
+                Some(match hit {
+                    Some((rendered, finished)) => package::ChapterFile { rendered, finished },
+                    None => {
+                        let file = &self.ctx.files[rendered.entry];
+                        notes::number(&mut rendered, offset, file);
+                        let done = package::finish_chapter(
+                            rendered,
+                            self.frame,
+                            self.ctx.outline,
+                            &self.ctx.files,
+                            self.modified,
+                        )?;
+                        if let (Some(cache), Some(key)) = (self.cache, cached) {
+                            let _ = cache.put(key, &done.rendered, &done.finished);
+                        }
+                        done
+                    }
+                })
+            }
+        };
+        if file.is_some() {
+            self.tick();
+        }
+        Ok(FinishedChapter { file, origin, diagnostics })
+    }
+}
+
+/// The cache key of a chapter finished with its notes numbered from `offset + 1`.
+fn finished_key(rendered: cache::Key, offset: usize) -> cache::Key {
+    cache::key(&[b"finished", &rendered.to_le_bytes(), &(offset as u64).to_le_bytes()])
+}
+
+/// One chapter of the outline waiting for the notes stage.
+struct Pending {
+    /// None when the chapter could not be read.
+    step: Option<Step>,
+    /// Its key as rendered, with a cache.
+    key: Option<cache::Key>,
+    origin: Origin,
+    diagnostics: Vec<Diagnostic>,
+}
+
+/// How far a chapter has come.
+enum Step {
+    /// Rendered, or its rendering taken from the cache: its notes are numbered from 1.
+    Rendered(RenderedChapter),
+    /// Taken finished from the cache.
+    Finished(package::ChapterFile),
+}
+
+impl Step {
+    fn rendered(&self) -> &RenderedChapter {
+        match self {
+            Step::Rendered(rendered) | Step::Finished(package::ChapterFile { rendered, .. }) => rendered,
+        }
     }
 }
 
@@ -154,23 +228,27 @@ pub(crate) struct FinishedChapters {
     pub(crate) diagnostics: Vec<Diagnostic>,
 }
 
-/// Reads and finishes every chapter, in parallel unless note numbers run across the book.
+/// Reads, renders and finishes every chapter in parallel. Notes numbered across the book are numbered
+/// once every chapter is rendered: each chapter's offset is the sum of the notes before it.
 pub(crate) fn finish_chapters(job: &ChapterJob<'_>, book: &BookSources) -> io::Result<FinishedChapters> {
     let entries = 0..book.outline.entries.len();
     let done: Vec<FinishedChapter> = match book.config.footnote_numbering {
-        FootnoteNumbering::Chapter => {
-            entries.into_par_iter().filter_map(|e| job.finish(book, e, 0).transpose()).collect::<io::Result<_>>()?
-        }
+        FootnoteNumbering::Chapter => entries
+            .into_par_iter()
+            .filter_map(|e| job.render(book, e, Some(0)).map(|p| job.finish(p, 0)))
+            .collect::<io::Result<_>>()?,
         FootnoteNumbering::Book => {
-            let mut offset = 0;
-            let mut done = Vec::new();
-            for entry in entries {
-                if let Some(finished) = job.finish(book, entry, offset)? {
-                    offset += finished.file.as_ref().map_or(0, |f| f.rendered.note_count);
-                    done.push(finished);
-                }
-            }
-            done
+            let pending: Vec<Pending> = entries.into_par_iter().filter_map(|e| job.render(book, e, None)).collect();
+            let mut before = 0;
+            let numbered: Vec<(Pending, usize)> = pending
+                .into_iter()
+                .map(|p| {
+                    let offset = before;
+                    before += p.step.as_ref().map_or(0, |step| step.rendered().note_count);
+                    (p, offset)
+                })
+                .collect();
+            numbered.into_par_iter().map(|(p, offset)| job.finish(p, offset)).collect::<io::Result<_>>()?
         }
     };
     let unread = done.iter().filter(|c| c.origin == Origin::CacheUnread).count();
@@ -206,7 +284,9 @@ pub(crate) fn relink(
     }
     let redone: Vec<(usize, Option<FinishedChapter>)> = redo
         .into_par_iter()
-        .map(|(i, entry, offset)| job.finish(book, entry, offset).map(|finished| (i, finished)))
+        .map(|(i, entry, offset)| {
+            job.render(book, entry, Some(offset)).map(|p| job.finish(p, offset)).transpose().map(|f| (i, f))
+        })
         .collect::<io::Result<_>>()?;
     // What reading and rendering again reports was reported the first time.
     for (i, finished) in redone {

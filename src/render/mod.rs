@@ -173,6 +173,12 @@ pub struct RenderedChapter {
     pub citations: Vec<(String, String)>,
     /// Number of notes.
     pub note_count: usize,
+    /// Where each note number in `body` starts (folio's own, not text that looks like one): rendering
+    /// numbers notes from 1, and the notes stage ([`notes::number`]) shifts them.
+    pub note_numbers: Vec<usize>,
+    /// Links within the chapter to a note or note reference (fragment, as written, where), checked by
+    /// the notes stage against the numbers the notes end up with.
+    pub note_links: Vec<(String, String, Location)>,
     /// The body has inline SVG.
     pub has_svg: bool,
     /// The body has MathML.
@@ -190,8 +196,8 @@ pub struct RenderedChapter {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// Renders one chapter. `note_offset` shifts note numbers when the book numbers them across chapters.
-pub fn render(ctx: &Context<'_>, chapter: &ChapterSource, entry: usize, note_offset: usize) -> RenderedChapter {
+/// Renders one chapter, its notes numbered from 1: the notes stage ([`notes::number`]) finishes them.
+pub fn render(ctx: &Context<'_>, chapter: &ChapterSource, entry: usize) -> RenderedChapter {
     let text = &chapter.text.text();
     let has_sources = ctx.sources.is_some();
     let mut callback = |link: BrokenLink<'_>| {
@@ -205,7 +211,7 @@ pub fn render(ctx: &Context<'_>, chapter: &ChapterSource, entry: usize, note_off
     if ctx.config.mathjax_delimiters {
         events = math::mathjax_delimiters(events, text);
     }
-    let mut renderer = ChapterRenderer::new(ctx, chapter, entry, note_offset);
+    let mut renderer = ChapterRenderer::new(ctx, chapter, entry);
     if text.trim().is_empty() {
         // A page with nothing on it is a dead end for every reader; a screen reader announces only its title.
         renderer.accessibility_warning(&(0..0), format!("chapter '{}' is empty", chapter.title)).hint =
@@ -355,7 +361,7 @@ struct Formula {
 }
 
 impl<'a> ChapterRenderer<'a> {
-    fn new(ctx: &'a Context<'a>, chapter: &'a ChapterSource, entry: usize, note_offset: usize) -> Self {
+    fn new(ctx: &'a Context<'a>, chapter: &'a ChapterSource, entry: usize) -> Self {
         Self {
             ctx,
             chapter,
@@ -365,7 +371,7 @@ impl<'a> ChapterRenderer<'a> {
                 written: html::Written::default(),
             }],
             headings: Headings::default(),
-            notes: Notes::new(note_offset),
+            notes: Notes::new(),
             definitions: HashMap::new(),
             definitions_written: HashMap::new(),
             footnote_keys: HashMap::new(),
@@ -852,13 +858,13 @@ impl<'a> ChapterRenderer<'a> {
     }
 
     fn write_noteref(&mut self, reference: &notes::Reference) {
-        let notes::Reference { number, ref_id, note_id } = reference;
+        let notes::Reference { mark, ref_id, note_id, .. } = reference;
         // "a day [^2]" is set as "a day²": a space before the mark would let a line break there.
         let out = self.out();
         out.truncate(out.trim_end_matches([' ', '\t', '\n']).len());
         let _ = write!(
             self.out(),
-            "<sup class=\"noteref-wrap\"><a class=\"noteref\" epub:type=\"noteref\" role=\"doc-noteref\" id=\"{ref_id}\" href=\"#{note_id}\">{number}</a></sup>"
+            "<sup class=\"noteref-wrap\"><a class=\"noteref\" epub:type=\"noteref\" role=\"doc-noteref\" id=\"{ref_id}\" href=\"#{note_id}\">{mark}</a></sup>"
         );
         self.buffer().written.ids.push(ref_id.clone());
     }
@@ -1260,10 +1266,10 @@ impl<'a> ChapterRenderer<'a> {
                     _ => None,
                 },
             };
-            // The notes' own ids are written outside the sanitizer, so no author element may take them.
             let mut ids = html::Ids {
                 headings: self.headings.done.iter().map(|h| h.id.clone()).collect(),
-                taken: self.notes.note_ids().into_iter().collect(),
+                note_token: self.notes.token().to_string(),
+                ..html::Ids::default()
             };
             let clean = html::sanitize(&content, &rewrite, &mut ids);
             (content, written) = (clean.xhtml, clean.written);
@@ -1321,10 +1327,11 @@ impl<'a> ChapterRenderer<'a> {
         body.push_str(&content);
         body.push_str("</section>\n");
         body.push_str(&notes);
-        self.result.ids = crate::document::IdList::new(&ids);
         self.result.undescribed_images = written.undescribed;
         for (fragment, written, location) in std::mem::take(&mut self.local_fragments) {
-            if !ids.contains(&fragment) {
+            if fragment.starts_with("note.") || fragment.starts_with("noteref.") {
+                self.result.note_links.push((fragment, written, location));
+            } else if !ids.contains(&fragment) {
                 let message = format!("no heading or anchor '#{written}' in this chapter; the link points to its top");
                 self.result.diagnostics.push(location.warning(message));
                 // Ids are XML names, written unescaped: the pattern is exact.
@@ -1332,7 +1339,7 @@ impl<'a> ChapterRenderer<'a> {
                     body.replace(&format!("href=\"#{fragment}\""), &format!("href=\"{}\"", self.ctx.files[self.entry]));
             }
         }
-        self.result.body = body;
+        self.notes.unmark_chapter(&mut self.result, body, &ids);
         self.result.title = self.chapter.text.title().map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
         self.result.headings = self.headings.done;
         self.result.note_count = self.notes.len();
@@ -1369,7 +1376,9 @@ mod tests {
         let ctx = Context::new(&config, &outline, None);
         let text = Expanded::plain(SourceText::new("src/chapter.md", markdown.to_string()));
         let chapter = ChapterSource { path: PathBuf::from("chapter.md"), title: "One".into(), text };
-        render(&ctx, &chapter, 0, 0)
+        let mut rendered = render(&ctx, &chapter, 0);
+        notes::number(&mut rendered, 0, &ctx.files[0]);
+        rendered
     }
 
     /// The body `markdown` renders to in the book of [`render_chapter`], the images' package names and the messages.

@@ -1,11 +1,18 @@
 //! Footnotes and citation notes of one chapter: numbering by first reference, backlinks to
 //! every reference, and the EPUB 3 note markup that pops up in Apple Books, Kobo and Kindle.
+//!
+//! Rendering numbers each chapter's notes from 1 and records where the numbers stand in the body;
+//! the notes stage ([`number`]) shifts them when the book numbers notes across chapters, so chapters
+//! render in parallel, and their cache entries do not depend on the notes of the chapters before.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
+use std::hash::BuildHasher as _;
 use std::ops::Range;
 
+use crate::document::IdList;
 use crate::i18n::Strings;
+use crate::render::RenderedChapter;
 use crate::text::escape;
 
 /// Footnote labels match case-insensitively and ignore runs of white space, as in mdBook.
@@ -40,28 +47,46 @@ pub struct Definition {
 }
 
 /// The notes of one chapter, in number order.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Notes {
     notes: Vec<Note>,
     by_label: HashMap<String, usize>,
-    /// Added to every number when the book numbers notes across chapters.
-    offset: usize,
+    /// Written before every note number while the chapter renders, and taken out by [`Notes::unmark`],
+    /// which records where the numbers stand. Random, so no text of the book can hold it.
+    token: String,
+    /// Finds the token.
+    finder: memchr::memmem::Finder<'static>,
 }
 
-/// The ids and number of one reference to a note.
+/// The ids and number of one reference to a note, marked with the chapter's token.
 pub struct Reference {
-    /// The note's number as shown.
+    /// The note's number in the chapter, from 1.
     pub number: usize,
+    /// The number as written while rendering: the token, then the number.
+    pub mark: String,
     /// The reference's own id (backlink target).
     pub ref_id: String,
     /// The note's id (link target).
     pub note_id: String,
 }
 
+impl Default for Notes {
+    fn default() -> Self {
+        let token = format!("folio{:016x}n", std::hash::RandomState::new().hash_one(0u8));
+        let finder = memchr::memmem::Finder::new(token.as_bytes()).into_owned();
+        Self { notes: Vec::new(), by_label: HashMap::new(), token, finder }
+    }
+}
+
 impl Notes {
-    /// Notes numbered from `offset + 1`.
-    pub fn new(offset: usize) -> Self {
-        Self { offset, ..Self::default() }
+    /// No notes yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// What every note number is marked with while the chapter renders.
+    pub fn token(&self) -> &str {
+        &self.token
     }
 
     /// Number of notes so far.
@@ -77,13 +102,14 @@ impl Notes {
     fn reference(&mut self, index: usize) -> Reference {
         let note = &mut self.notes[index];
         note.references += 1;
-        let number = self.offset + index + 1;
+        let number = index + 1;
+        let mark = format!("{}{number}", self.token);
         let ref_id = if note.references == 1 {
-            format!("noteref.{number}")
+            format!("noteref.{mark}")
         } else {
-            format!("noteref.{number}.{}", note.references)
+            format!("noteref.{mark}.{}", note.references)
         };
-        Reference { number, ref_id, note_id: format!("note.{number}") }
+        Reference { number, note_id: format!("note.{mark}"), mark, ref_id }
     }
 
     /// A reference to a `[^label]` footnote.
@@ -106,9 +132,9 @@ impl Notes {
         self.reference(self.notes.len() - 1)
     }
 
-    /// The ids of the notes themselves (`note.N`), which folio writes.
+    /// The ids of the notes themselves (`note.N`, marked), which folio writes.
     pub fn note_ids(&self) -> Vec<String> {
-        (1..=self.notes.len()).map(|i| format!("note.{}", self.offset + i)).collect()
+        (1..=self.notes.len()).map(|i| format!("note.{}{i}", self.token)).collect()
     }
 
     /// True if `label` was referenced.
@@ -123,7 +149,7 @@ impl Notes {
         }
         let _ = writeln!(out, "<section class=\"footnotes\" epub:type=\"footnotes\" aria-label=\"{}\">", strings.notes);
         for (index, note) in self.notes.iter().enumerate() {
-            let number = self.offset + index + 1;
+            let number = format!("{}{}", self.token, index + 1);
             let body = match &note.content {
                 Content::Footnote(key) => match definitions.get(key) {
                     Some(d) => d.xhtml.trim().to_string(),
@@ -171,6 +197,84 @@ impl Notes {
         }
         out.push_str("</section>\n");
     }
+
+    /// `text` without the token, and where each note number it marked now starts.
+    pub fn unmark(&self, text: &str) -> (String, Vec<usize>) {
+        let mut out = String::with_capacity(text.len());
+        let mut starts = Vec::new();
+        let mut rest = 0;
+        for at in self.finder.find_iter(text.as_bytes()) {
+            out.push_str(&text[rest..at]);
+            starts.push(out.len());
+            rest = at + self.token.len();
+        }
+        out.push_str(&text[rest..]);
+        (out, starts)
+    }
+
+    /// Gives `chapter` its body and ids without the token, recording where the note numbers stand, and
+    /// takes the token out of the note references its citations name.
+    pub fn unmark_chapter(&self, chapter: &mut RenderedChapter, body: String, ids: &HashSet<String>) {
+        if self.notes.is_empty() {
+            chapter.body = body;
+            chapter.ids = IdList::new(ids);
+            return;
+        }
+        (chapter.body, chapter.note_numbers) = self.unmark(&body);
+        // Only folio's note ids carry the token.
+        chapter.ids =
+            IdList::new(ids.iter().map(|id| if id.starts_with("note") { self.unmark(id).0 } else { id.clone() }));
+        for (_, ref_id) in &mut chapter.citations {
+            *ref_id = self.unmark(ref_id).0;
+        }
+    }
+}
+
+/// The notes stage: numbers a rendered chapter's notes from `offset + 1` (its numbers, ids and back-links,
+/// and the note references its citations name), then checks the links within the chapter to its notes,
+/// pointing those that find no note at the chapter's top (`file`). Markdown is not read again.
+pub fn number(chapter: &mut RenderedChapter, offset: usize, file: &str) {
+    if offset > 0 && !chapter.note_numbers.is_empty() {
+        chapter.body = shift_numbers(&chapter.body, &chapter.note_numbers, offset);
+        chapter.ids = IdList::new(chapter.ids.iter().map(|id| shift_id(id, offset)));
+        for (_, ref_id) in &mut chapter.citations {
+            *ref_id = shift_id(ref_id, offset);
+        }
+    }
+    for (fragment, written, location) in std::mem::take(&mut chapter.note_links) {
+        if !chapter.ids.contains(&fragment) {
+            let message = format!("no heading or anchor '#{written}' in this chapter; the link points to its top");
+            chapter.diagnostics.push(location.warning(message));
+            // Ids are XML names, written unescaped: the pattern is exact.
+            chapter.body = chapter.body.replace(&format!("href=\"#{fragment}\""), &format!("href=\"{file}\""));
+        }
+    }
+}
+
+/// `text` with `offset` added to the number that starts at each of `starts`.
+fn shift_numbers(text: &str, starts: &[usize], offset: usize) -> String {
+    let mut out = String::with_capacity(text.len() + starts.len() * 2);
+    let mut rest = 0;
+    for &start in starts {
+        let digits = text[start..].bytes().take_while(u8::is_ascii_digit).count();
+        let number: usize = text[start..start + digits].parse().expect("rendering wrote a number here");
+        out.push_str(&text[rest..start]);
+        let _ = write!(out, "{}", number + offset);
+        rest = start + digits;
+    }
+    out.push_str(&text[rest..]);
+    out
+}
+
+/// An id with `offset` added to its note's number if it is a note's (`note.N`) or a note reference's
+/// (`noteref.N`, `noteref.N.K`): those ids are folio's alone (a heading that takes one is an error).
+fn shift_id(id: &str, offset: usize) -> String {
+    match ["note.", "noteref."].iter().find(|prefix| id.starts_with(*prefix)) {
+        Some(prefix) if id[prefix.len()..].starts_with(|c: char| c.is_ascii_digit()) => {
+            shift_numbers(id, &[prefix.len()], offset)
+        }
+        _ => id.to_string(),
+    }
 }
 
 /// Whether XHTML text ends with a full stop, question or exclamation mark, closing tags aside.
@@ -191,15 +295,18 @@ mod tests {
 
     #[test]
     fn numbered_by_first_reference_with_all_backlinks() {
-        let mut notes = Notes::new(0);
+        let mut notes = Notes::new();
         assert_eq!(notes.footnote("B").number, 1);
         assert_eq!(notes.citation("Ref".into()).number, 2);
         let again = notes.footnote("b");
-        assert_eq!((again.number, again.ref_id.as_str()), (1, "noteref.1.2"));
+        assert_eq!((again.number, notes.unmark(&again.ref_id).0.as_str()), (1, "noteref.1.2"));
         let mut defs = HashMap::new();
         defs.insert("b".to_string(), Definition { xhtml: "<p>Text.</p>\n".into(), range: 0..0, label: "B".into() });
         let mut out = String::new();
         notes.write_section(&mut out, &defs, crate::i18n::strings("en"));
+        let (out, starts) = notes.unmark(&out);
+        assert_eq!(starts.len(), 7, "the id, back-link and number of each note, and the second back-link");
+        assert!(starts.iter().all(|&s| out[s..].starts_with(['1', '2'])));
         assert_eq!(
             out,
             "<section class=\"footnotes\" epub:type=\"footnotes\" aria-label=\"Notes\">\n\
@@ -213,7 +320,7 @@ mod tests {
 
     #[test]
     fn citations_end_with_one_mark() {
-        let mut notes = Notes::new(0);
+        let mut notes = Notes::new();
         for text in ["“Title”", "“Victory!”", "<em>What Now?</em>", "Done.", "“<span lang=\"ko\">끝.</span>”"]
         {
             notes.citation(text.into());
@@ -224,6 +331,25 @@ mod tests {
         {
             assert!(out.contains(ending), "{ending} not in {out}");
         }
+    }
+
+    #[test]
+    fn numbering_shifts_only_the_marked_numbers() {
+        let mut notes = Notes::new();
+        let first = notes.footnote("a");
+        let body = format!(
+            "<p>Note 1 at id=\"noteref.1\"<a id=\"{}\">{}</a> and 9{}</p>",
+            first.ref_id, first.mark, first.mark
+        );
+        let (body, starts) = notes.unmark(&body);
+        assert_eq!(body, "<p>Note 1 at id=\"noteref.1\"<a id=\"noteref.1\">1</a> and 91</p>");
+        assert_eq!(
+            shift_numbers(&body, &starts, 9),
+            "<p>Note 1 at id=\"noteref.1\"<a id=\"noteref.10\">10</a> and 910</p>"
+        );
+        assert_eq!(shift_id("noteref.3.2", 12), "noteref.15.2");
+        assert_eq!(shift_id("note.3", 12), "note.15");
+        assert_eq!((shift_id("note.x", 1), shift_id("intro", 1)), ("note.x".to_string(), "intro".to_string()));
     }
 
     #[test]

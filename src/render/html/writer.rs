@@ -67,16 +67,21 @@ pub struct Ids {
     pub taken: HashSet<String>,
     /// Ids of the chapter's Markdown headings.
     pub headings: HashSet<String>,
+    /// The token that marks folio's own note numbers in this chapter (see [`crate::render::notes::Notes`]).
+    pub note_token: String,
 }
 
 impl Ids {
     /// Whether an element may carry `id`: the first to claim an id gets it, except that folio's own ids
     /// (notes, note references, headings) belong to the elements folio writes for them.
     fn claim(&mut self, id: &str, tag: &str, class: Option<&str>) -> bool {
+        // Note ids are folio's alone (an author's `note.3` could meet a note renumbered to 3 when the book
+        // numbers notes across chapters): the notes are written after sanitizing, and folio's references
+        // carry the chapter's token.
         let owner_ok = if id.starts_with("note.") {
-            class == Some("footnote")
+            false
         } else if id.starts_with("noteref.") {
-            class == Some("noteref")
+            class == Some("noteref") && !self.note_token.is_empty() && id.contains(self.note_token.as_str())
         } else if self.headings.contains(id) {
             matches!(tag, "h1" | "h2" | "h3" | "h4" | "h5" | "h6")
         } else {
@@ -586,12 +591,14 @@ mod tests {
 
     #[test]
     fn folios_own_ids_belong_to_folios_elements() {
-        let mut ids = Ids { headings: ["intro".to_string()].into(), ..Ids::default() };
-        let body = "<span id=\"note.1\">a</span><p id=\"intro\">b</p><h2 id=\"intro\">c</h2><aside class=\"footnote\" id=\"note.1\">n</aside>";
+        let mut ids = Ids { headings: ["intro".to_string()].into(), note_token: "T".into(), ..Ids::default() };
+        let body = "<span id=\"note.1\">a</span><p id=\"intro\">b</p><h2 id=\"intro\">c</h2><aside class=\"footnote\" id=\"note.1\">n</aside>\
+                    <a class=\"noteref\" id=\"noteref.1\">1</a><a class=\"noteref\" id=\"noteref.T1\">1</a>";
         let out = sanitize(body, &|_| None, &mut ids).xhtml;
         assert_eq!(
             out,
-            "<span>a</span><p>b</p><h2 id=\"intro\">c</h2><aside class=\"footnote\" id=\"note.1\">n</aside>"
+            "<span>a</span><p>b</p><h2 id=\"intro\">c</h2><aside class=\"footnote\">n</aside>\
+             <a class=\"noteref\">1</a><a class=\"noteref\" id=\"noteref.T1\">1</a>"
         );
         // A second pass over the same chapter sees the ids the first one wrote.
         assert_eq!(
