@@ -9,6 +9,8 @@
 //!    camera photo is never held at full size ([`resample::RowScaler`]); then turned upright by its
 //!    EXIF orientation and encoded again in its own format with its colour profile: a PNG without
 //!    loss, a JPEG with the quantization tables and chroma subsampling it was saved with ([`jpeg`]).
+//!    A PNG that this would make larger than it was (a screenshot of sharp text) is binned by a whole
+//!    factor instead ([`png`]).
 //! 3. GIF, WebP, animated PNG and CMYK JPEG are never re-encoded (folio has no encoder that would
 //!    not lose their animation, their compression or their colours), nor is SVG; one over the
 //!    limit is packaged as it is and the caller warns.
@@ -191,12 +193,6 @@ struct Pixels {
 }
 
 impl Pixels {
-    /// Scales to `to` with a Lanczos3 filter.
-    fn resize(self, to: (u32, u32)) -> Self {
-        let data = resample::resize(&self.data, (self.width, self.height), self.channels, to);
-        Self { data, width: to.0, height: to.1, channels: self.channels }
-    }
-
     /// Applies an EXIF orientation (1–8), so the pixels stand as the photographer saw them and
     /// the EXIF data can be dropped: e-readers disagree on whether they honour it.
     fn orient(self, orientation: u16) -> Self {
