@@ -34,6 +34,9 @@ struct Header<'a> {
     icc: Vec<(u8, u8, &'a [u8])>,
     /// Where the first scan's segment starts.
     scan_start: usize,
+    /// Whether its scans each hold part of the image (progressive, or one component a scan), so that
+    /// libjpeg buffers the coefficients of the whole image before it hands over a row.
+    buffered: bool,
 }
 
 impl Header<'_> {
@@ -67,7 +70,7 @@ pub(super) fn optimize(data: &[u8], over: impl Fn((u32, u32)) -> Option<(u32, u3
     if !matches!(header.components.len(), 1 | 3) {
         return Optimized::not_resized(header.size, NotResized::CmykJpeg);
     }
-    let _permit = match budget::admit(data, "image/jpeg") {
+    let _permit = match budget::admit_scaled(data, "image/jpeg", to) {
         Ok(permit) => permit,
         Err(refused) => return Optimized::refused(refused),
     };
@@ -190,6 +193,15 @@ pub(super) fn declared_size(data: &[u8]) -> Option<(u32, u32)> {
     header(data).ok().map(|header| header.size)
 }
 
+/// What libjpeg holds for the whole image while decoding a JPEG row by row: nothing for one scan of
+/// every component; otherwise its coefficients, 2 bytes each, at most one per pixel and component.
+pub(super) fn buffered_bytes(data: &[u8]) -> u64 {
+    header(data)
+        .ok()
+        .filter(|header| header.buffered)
+        .map_or(0, |header| u64::from(header.size.0) * u64::from(header.size.1) * header.components.len() as u64 * 2)
+}
+
 /// Walks the segments from the start of image to the start of scan.
 fn header(data: &[u8]) -> Result<Header<'_>, &'static str> {
     const CUT: &str = "it is cut short";
@@ -214,6 +226,8 @@ fn header(data: &[u8]) -> Result<Header<'_>, &'static str> {
         match marker {
             // Start of frame (every coding but DHT, JPG and DAC, which share the range).
             0xc0..=0xcf if !matches!(marker, 0xc4 | 0xc8 | 0xcc) => {
+                // SOF2, SOF6, SOF10, SOF14: progressive.
+                header.buffered = matches!(marker, 0xc2 | 0xc6 | 0xca | 0xce);
                 let [_, h1, h0, w1, w0, count, ..] = *body else { return Err(CUT) };
                 header.size = (u32::from(u16::from_be_bytes([w1, w0])), u32::from(u16::from_be_bytes([h1, h0])));
                 let components = body.get(6..6 + 3 * usize::from(count)).ok_or(CUT)?;
@@ -244,6 +258,7 @@ fn header(data: &[u8]) -> Result<Header<'_>, &'static str> {
             }
             0xda => {
                 header.scan_start = at;
+                header.buffered |= body.first().is_some_and(|&count| usize::from(count) < header.components.len());
                 break;
             }
             0xd9 => return Err("it has no image data"),

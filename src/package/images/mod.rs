@@ -15,8 +15,9 @@
 //!    not lose their animation, their compression or their colours), nor is SVG; one over the
 //!    limit is packaged as it is and the caller warns.
 //!
-//! Nothing is decoded before [`budget::admit`] has checked the size the header declares: an image too
-//! large to decode safely is packaged as it is, and the caller warns.
+//! Nothing is decoded before [`budget::admit`] (or [`budget::admit_scaled`], for a decode that streams
+//! into the scaler) has checked the size the header declares: an image too large to decode safely is
+//! packaged as it is, and the caller warns.
 //!
 //! Nothing here depends on the processor's extensions or on timing: resampling works on integers
 //! ([`resample`]), the JPEG decoder (libjpeg, as MozJPEG builds it) is built without its SIMD code, the
@@ -112,7 +113,7 @@ impl Optimized {
         Self { data: None, outcome: Outcome::NotResized { size, why } }
     }
 
-    /// The outcome of an image [`budget::admit`] refused.
+    /// The outcome of an image [`budget`] refused.
     fn refused(refused: budget::Refused) -> Self {
         match refused {
             budget::Refused::TooLarge(size) => Self { data: None, outcome: Outcome::TooLarge { size } },

@@ -74,7 +74,11 @@ pub(super) fn optimize(data: &[u8], over: impl Fn((u32, u32)) -> Option<(u32, u3
         return Optimized { data: None, outcome: unchanged };
     }
     // Recompressing decodes the image as surely as scaling it does.
-    let _permit = match budget::admit(data, "image/png") {
+    let admitted = match to {
+        Some(to) if !animated => budget::admit_scaled(data, "image/png", to),
+        _ => budget::admit(data, "image/png"),
+    };
+    let _permit = match admitted {
         Ok(permit) => permit,
         Err(refused) => return Optimized::refused(refused),
     };
