@@ -389,7 +389,15 @@ impl ImageReport<'_> {
                 });
                 self.diags.push(warning);
             }
-            Outcome::Kept | Outcome::Recompressed | Outcome::Downscaled { .. } => {}
+            Outcome::Downscaled { damaged: Some(cause), .. } => self.diags.push(
+                location
+                    .warning(format!(
+                        "image '{}' is damaged ({cause}); it is packaged as far as it decodes",
+                        shown.display()
+                    ))
+                    .with_hint("open it in an image editor and save it again, or use an undamaged copy"),
+            ),
+            Outcome::Kept | Outcome::Recompressed | Outcome::Downscaled { damaged: None, .. } => {}
         }
         if image.data.len() > images::ADVISED_MAX_BYTES {
             self.diags.push(

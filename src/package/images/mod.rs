@@ -48,6 +48,8 @@ pub enum Outcome {
         from: (u32, u32),
         /// Width and height after.
         to: (u32, u32),
+        /// What its decoder warned of: data it found damaged and decoded as best it could.
+        damaged: Option<String>,
     },
     /// Over the pixel limit, but packaged as it is (then recompressed without loss if a PNG).
     NotResized {

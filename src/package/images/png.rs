@@ -85,7 +85,7 @@ pub(super) fn optimize(data: &[u8], over: impl Fn((u32, u32)) -> Option<(u32, u3
     match to {
         Some(to) if !animated => match downscale(data, &chunks, size, to) {
             Ok((png, to)) => {
-                let outcome = Outcome::Downscaled { from: size, to };
+                let outcome = Outcome::Downscaled { from: size, to, damaged: None };
                 match effort {
                     // oxipng's search may still find a smaller file.
                     Effort::Max => match recompress(&png, outcome.clone(), effort, false) {
@@ -428,7 +428,7 @@ pub(super) mod tests {
         let original =
             plain_png(300, 200, png::ColorType::Rgba, |x, _| vec![200, 10, 10, if x < 150 { 0 } else { 255 }]);
         let optimized = optimize(&original, |size| super::super::fit(size, 15_000), Effort::None);
-        assert_eq!(optimized.outcome, Outcome::Downscaled { from: (300, 200), to: (150, 100) });
+        assert_eq!(optimized.outcome, Outcome::Downscaled { from: (300, 200), to: (150, 100), damaged: None });
         let (w, h, pixels) = rgba(&optimized.data.unwrap());
         assert_eq!((w, h), (150, 100));
         // The opaque half keeps its red; the transparent half stays transparent.
@@ -466,7 +466,7 @@ pub(super) mod tests {
         let original = screenshot(480, 320);
         let optimized = optimize(&original, |size| super::super::fit(size, 150_000), Effort::Fast);
         // Scaled by 0.99 it would fit 150,000 pixels, but come out larger than it was.
-        assert_eq!(optimized.outcome, Outcome::Downscaled { from: (480, 320), to: (240, 160) });
+        assert_eq!(optimized.outcome, Outcome::Downscaled { from: (480, 320), to: (240, 160), damaged: None });
         let binned = optimized.data.unwrap();
         assert!(binned.len() <= original.len(), "{} bytes from {}", binned.len(), original.len());
         // Each pixel the average of its square (rounded twice: across, then down).
@@ -487,7 +487,7 @@ pub(super) mod tests {
         let original = plain_png(480, 320, png::ColorType::Rgb, |x, y| vec![(x / 2) as u8, (y / 2) as u8, 90]);
         let optimized = optimize(&original, |size| super::super::fit(size, 150_000), Effort::Fast);
         let to = super::super::fit((480, 320), 150_000).unwrap();
-        assert_eq!(optimized.outcome, Outcome::Downscaled { from: (480, 320), to });
+        assert_eq!(optimized.outcome, Outcome::Downscaled { from: (480, 320), to, damaged: None });
         assert!(optimized.data.unwrap().len() < original.len());
     }
 
