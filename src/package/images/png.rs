@@ -24,13 +24,12 @@ type Chunk<'a> = ([u8; 4], &'a [u8]);
 /// oxipng's options for `effort`, in one thread, without a time limit, for an image whose pixels are
 /// `indexed` (a palette, or grey of fewer than 8 bits) or not. What they save and cost on real
 /// screenshots, diagrams and photos is in the guide's "Images" (`examples/image_levels.rs`).
-/// - `fast`: one cheap try of each colour reduction with one fixed
-///   filter, none for indexed pixels and Sub (each byte minus the one to its left) for the others, and
-///   libdeflate at level 5; a try that grows past the original stops early. On the benchmark book's
-///   screenshots Sub saves 13% in 36% of the instructions that none and oxipng's per-row Bigrams
-///   heuristic took to save 11%; none and Sub together saved 15% in 54%, as a screenshot of few colours
-///   does better as a palette unfiltered. Preset 1 (level 10, near-optimal) saved 5 points more in 3 to 4
-///   times the time.
+/// - `fast`: one cheap try of each colour reduction with one fixed filter, none for indexed pixels and
+///   Sub (each byte minus the one to its left) for the others, and libdeflate at level 5; a try that
+///   grows past the original stops early. On the benchmark book's screenshots Sub saves 13% in 36% of
+///   the instructions that none and oxipng's per-row Bigrams heuristic took to save 11%; none and Sub
+///   together saved 15% in 54%, as a screenshot of few colours does better as a palette unfiltered.
+///   Preset 1 (level 10, near-optimal) saved 5 points more in 3 to 4 times the time.
 /// - `max`: preset 4 (six filter strategies, libdeflate at level 12). Preset 6 saved nothing more on
 ///   the same images in 5 times the time.
 fn options(effort: Effort, indexed: bool) -> oxipng::Options {
@@ -189,11 +188,12 @@ fn decode_scaled(data: &[u8], chunks: &[Chunk<'_>], scaler: impl Fn(usize) -> Ro
 }
 
 /// Writes scaled pixels as a PNG with the original's colour chunks, itself rather than through oxipng:
-/// row by row into a deflate stream, so nothing but the pixels and the result is held (oxipng held three
-/// more copies of a scaled 4-megapixel image). It makes the reductions oxipng would find for scaled
-/// pixels: no alpha channel when every pixel is opaque, grey when every pixel is, and a palette for 256
-/// colours or fewer, which a binned screenshot often has. Rows are not filtered: on scaled screenshots
-/// that deflated smaller than Sub, Paeth or a per-row choice, whose residues of scaled text vary more.
+/// row by row into a deflate stream, so nothing but the pixels (and a palette's indices) and the result
+/// is held (oxipng held three more copies of a scaled 4-megapixel image). It makes the reductions oxipng
+/// would find for scaled pixels: no alpha channel when every pixel is opaque, grey when every pixel is,
+/// and a palette for 256 colours or fewer, which a binned screenshot often has. Filters as `fast`
+/// recompresses: none for a palette, Sub for other pixels (on the binned hi-DPI screenshots with a
+/// photo in them Sub took 0.58 MB where none took 0.68 and png's per-row choice 0.75).
 ///
 /// `None` as soon as the image data written is longer than `within` bytes.
 fn encode(pixels: Pixels, chunks: &[Chunk<'_>], within: usize) -> Result<Option<Vec<u8>>, String> {
@@ -203,7 +203,7 @@ fn encode(pixels: Pixels, chunks: &[Chunk<'_>], within: usize) -> Result<Option<
     encoder.set_depth(png::BitDepth::Eight);
     encoder.set_deflate_compression(png::DeflateCompression::Level(DEFLATE_LEVEL));
     let indexed = Palette::of(&pixels);
-    // As `fast` recompresses: indices unfiltered, other pixels each minus the one to its left.
+    // Indices unfiltered, other pixels each minus the one to its left.
     encoder.set_filter(if indexed.is_some() { png::Filter::NoFilter } else { png::Filter::Sub });
     match &indexed {
         Some(palette) => {
