@@ -174,12 +174,7 @@ impl<'a> ImageWork<'a> {
         let Some(cache) = cache else { return images::optimize(data, media_type, self.max_pixels, self.effort) };
         // The key starts with folio's version and sources (dependencies included), so a new encoder
         // never reuses old results.
-        let key = cache::KeyBuilder::new()
-            .add(media_type.as_bytes())
-            .add(&self.max_pixels.unwrap_or(0).to_le_bytes())
-            .add(&[self.effort as u8])
-            .add(data)
-            .finish();
+        let key = cache::key(&[media_type.as_bytes(), &self.settings().to_le_bytes(), data]);
         cached_under(key);
         if let Some(((outcome, changed), bytes)) = cache.get_bytes::<(Outcome, bool)>(key) {
             return images::Optimized { data: changed.then(|| bytes.to_vec()), outcome };
@@ -394,7 +389,15 @@ impl ImageReport<'_> {
                 });
                 self.diags.push(warning);
             }
-            Outcome::Kept | Outcome::Recompressed | Outcome::Downscaled { .. } => {}
+            Outcome::Downscaled { damaged: Some(cause), .. } => self.diags.push(
+                location
+                    .warning(format!(
+                        "image '{}' is damaged ({cause}); it is packaged as far as it decodes",
+                        shown.display()
+                    ))
+                    .with_hint("open it in an image editor and save it again, or use an undamaged copy"),
+            ),
+            Outcome::Kept | Outcome::Recompressed | Outcome::Downscaled { damaged: None, .. } => {}
         }
         if image.data.len() > images::ADVISED_MAX_BYTES {
             self.diags.push(
@@ -440,10 +443,8 @@ pub(crate) fn kindle_checks(
         .iter()
         .filter(|c| c.has_svg)
         .filter_map(|c| sources.get(&package::text_path(&files[c.entry])).map(PathBuf::as_path));
-    let rasterize = |svg: &[u8]| {
-        let key = cache::key(&[b"rasterized cover", svg]);
-        cached_image(cache, key, || cover::rasterize_svg(svg))
-    };
+    let rasterize =
+        |svg: &[u8]| cached_image(cache, || cache::key(&[b"rasterized cover", svg]), || cover::rasterize_svg(svg));
     let (cover, warnings) = target::kindle::check(assets.cover.clone(), rasterize, &cover_key, images, svg_chapters);
     diags.extend(warnings);
     cover

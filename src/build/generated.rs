@@ -45,18 +45,18 @@ pub(crate) const GENERATED_COVER: &str = "images/cover.png";
 /// Draws the generated cover, or takes it from the cache, keyed by the text it shows.
 pub(crate) fn draw_cover(cache: Option<&cache::Cache>, text: &cover::CoverText) -> Result<Vec<u8>, String> {
     let shown = postcard::to_stdvec(text).map_err(|e| e.to_string())?;
-    cached_image(cache, cache::key(&[b"generated cover", &shown]), || text.render())
+    cached_image(cache, || cache::key(&[b"generated cover", &shown]), || text.render())
 }
 
-/// An image folio makes (a cover), from the cache when it holds one under `key`, else made and stored.
-/// The key starts with folio's version and sources, fonts and dependencies included, so a changed
-/// design never reuses old images.
+/// An image folio makes (a cover), from the cache when it holds one under `key`, else made and stored;
+/// `key` is computed only when there is a cache. The key starts with folio's version and sources, fonts
+/// and dependencies included, so a changed design never reuses old images.
 pub(crate) fn cached_image(
     cache: Option<&cache::Cache>,
-    key: cache::Key,
+    key: impl FnOnce() -> cache::Key,
     make: impl FnOnce() -> Result<Vec<u8>, String>,
 ) -> Result<Vec<u8>, String> {
-    let made = cache::cached(cache, || key, || make().map(|image| ((), Bytes::from(image))));
+    let made = cache::cached(cache, key, || make().map(|image| ((), Bytes::from(image))));
     made.map(|((), image)| image.into_vec())
 }
 
@@ -79,7 +79,7 @@ pub(crate) fn formula_images(
             let draw = || {
                 cover::rasterize_svg_within(svg, (math_image::MAX_SIDE, math_image::MAX_SIDE), math_image::PNG_SCALE)
             };
-            match cached_image(cache, cache::key(&[b"formula image", svg]), draw) {
+            match cached_image(cache, || cache::key(&[b"formula image", svg]), draw) {
                 Ok(data) => Ok(Asset { href: formula.href(), media_type: "image/png", data }),
                 Err(e) => Err(formula
                     .location
@@ -167,14 +167,16 @@ mod tests {
     fn images_folio_makes_are_taken_from_the_cache() {
         let dir = tempfile::tempdir().unwrap();
         let cache = cache::Cache::new(dir.path(), 1);
-        let drawn = cached_image(Some(&cache), 7, || Ok(b"drawn".to_vec())).unwrap();
+        let drawn = cached_image(Some(&cache), || 7, || Ok(b"drawn".to_vec())).unwrap();
         assert_eq!(drawn, b"drawn");
         // What the cache holds is used as it is, without drawing again.
-        let again = cached_image(Some(&cache), 7, || panic!("drawn again")).unwrap();
+        let again = cached_image(Some(&cache), || 7, || panic!("drawn again")).unwrap();
         assert_eq!(again, b"drawn");
         // A failure is reported and nothing is stored.
-        assert_eq!(cached_image(Some(&cache), 8, || Err("no".into())), Err("no".to_string()));
-        assert_eq!(cached_image(Some(&cache), 8, || Ok(b"now".to_vec())).unwrap(), b"now");
-        assert_eq!(cached_image(None, 7, || Ok(b"uncached".to_vec())).unwrap(), b"uncached");
+        assert_eq!(cached_image(Some(&cache), || 8, || Err("no".into())), Err("no".to_string()));
+        assert_eq!(cached_image(Some(&cache), || 8, || Ok(b"now".to_vec())).unwrap(), b"now");
+        // Without a cache, nothing is hashed.
+        let uncached = cached_image(None, || panic!("a key made without a cache"), || Ok(b"uncached".to_vec()));
+        assert_eq!(uncached.unwrap(), b"uncached");
     }
 }

@@ -11,6 +11,11 @@
 //!    the total past it waits until it can run alone. So small images are decoded side by side, a large
 //!    one by itself, and a build's peak memory is about that of its largest decode, not the sum of two.
 //!
+//! An image scaled as it is decoded ([`admit_scaled`]) is never held at full size: its cost is that of
+//! its scaled pixels and a band of its rows, plus what its decoder holds whole (an interlaced PNG's
+//! pixels, a progressive JPEG's coefficients). So a 60-megapixel photo can be scaled, within
+//! [`MAX_STREAMED_PIXELS`].
+//!
 //! The cap is not a setting: `max-image-pixels` chooses what images are scaled down to, not whether folio
 //! may run out of memory. Whether an image is decoded depends only on its header, never on timing.
 
@@ -28,6 +33,17 @@ pub const SHARED_DECODE_BYTES: u64 = 48 << 20;
 /// encoder's or scaler's working copy, and the decoder's own buffers (measured on oxipng, the PNG and
 /// JPEG decoders and resvg; see SECURITY.md).
 pub const WORKING_COPIES: u64 = 3;
+
+/// The most pixels an image scaled as it is decoded may have: the memory it takes hardly grows with its
+/// size, but the time does, and a PNG of a few MB may declare 100 million blank pixels (a 54-megapixel
+/// PNG took 4.6 s to scale on one core of the benchmark machine). 2^26 (8,192 × 8,192, 67 million) is
+/// more than cameras take but medium-format ones (100 million).
+pub const MAX_STREAMED_PIXELS: u64 = 1 << 26;
+
+/// Rows at the image's full width that a decode handing over rows holds at most: libjpeg's band of up to
+/// 16 rows and its output row, the PNG decoder's row and the one above, the scaler's row weighted by its
+/// alpha.
+const STREAMED_ROWS: u64 = 24;
 
 /// Why an image is not decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +81,34 @@ pub fn decode_cost(data: &[u8], media_type: &str) -> Result<u64, Refused> {
 /// Checks an image's declared size and waits for room to decode it: decode only while holding the permit.
 pub fn admit(data: &[u8], media_type: &str) -> Result<Permit, Refused> {
     decode_cost(data, media_type).map(Permit::acquire)
+}
+
+/// What scaling a PNG or JPEG to `to` takes when its rows go to the scaler as they are decoded: the
+/// scaled pixels, taken [`WORKING_COPIES`] times at 4 bytes (the scaler's result, a palette's indices or
+/// the encoder's working copy, the file written), [`STREAMED_ROWS`] rows of the full width, and what
+/// the decoder holds whole. Refused over [`MAX_STREAMED_PIXELS`] or [`MAX_DECODE_BYTES`].
+pub fn scaling_cost(data: &[u8], media_type: &str, to: (u32, u32)) -> Result<u64, Refused> {
+    let ((width, height), bytes_per_pixel) = declared(data, media_type).ok_or(Refused::Unreadable)?;
+    let pixels = u64::from(width) * u64::from(height);
+    let held_whole = match media_type {
+        // The interlace method, the last byte of IHDR: its passes each cover the whole image.
+        "image/png" if data.get(28) == Some(&1) => pixels * bytes_per_pixel,
+        "image/jpeg" => super::jpeg::buffered_bytes(data),
+        _ => 0,
+    };
+    let cost = u64::from(to.0) * u64::from(to.1) * 4 * WORKING_COPIES
+        + u64::from(width) * bytes_per_pixel * STREAMED_ROWS
+        + held_whole;
+    if pixels > MAX_STREAMED_PIXELS || cost > MAX_DECODE_BYTES {
+        Err(Refused::TooLarge((width, height)))
+    } else {
+        Ok(cost)
+    }
+}
+
+/// [`admit`] for an image scaled to `to` as it is decoded ([`scaling_cost`]).
+pub fn admit_scaled(data: &[u8], media_type: &str, to: (u32, u32)) -> Result<Permit, Refused> {
+    scaling_cost(data, media_type, to).map(Permit::acquire)
 }
 
 /// Bytes taken by decodes running now.
@@ -127,6 +171,41 @@ mod tests {
         webp.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
         assert_eq!(decode_cost(&webp, "image/webp"), Err(Refused::TooLarge((1 << 24, 1 << 24))));
         assert_eq!(decode_cost(b"<svg/>", "image/svg+xml"), Err(Refused::Unreadable));
+    }
+
+    #[test]
+    fn images_scaled_as_they_are_decoded_cost_their_scaled_size() {
+        let to = (2449, 1632);
+        let scaled = 2449 * 1632 * 4 * WORKING_COPIES;
+        // 63 megapixels: refused whole, scaled as rows come within the shared budget and a band of rows.
+        let png = png_header(9_000, 7_000, 8);
+        assert_eq!(decode_cost(&png, "image/png"), Err(Refused::TooLarge((9_000, 7_000))));
+        let cost = scaling_cost(&png, "image/png", to).unwrap();
+        assert_eq!(cost, scaled + 9_000 * 4 * STREAMED_ROWS);
+        assert!(cost < SHARED_DECODE_BYTES, "{cost}");
+        // Interlaced, it is decoded whole: at 16 bits, refused.
+        let mut interlaced = png_header(9_000, 7_000, 16);
+        interlaced[28] = 1;
+        assert_eq!(scaling_cost(&interlaced, "image/png", to), Err(Refused::TooLarge((9_000, 7_000))));
+        // Past MAX_STREAMED_PIXELS the time, not the memory, refuses it.
+        let huge = png_header(10_000, 10_000, 8);
+        assert_eq!(scaling_cost(&huge, "image/png", to), Err(Refused::TooLarge((10_000, 10_000))));
+    }
+
+    #[test]
+    fn a_progressive_jpeg_costs_its_coefficients() {
+        // SOI, then a frame header (SOF0 or SOF2) of 9,000 × 6,000 in three components, then a scan of all three.
+        let jpeg = |frame: u8| {
+            let mut data = vec![0xff, 0xd8, 0xff, frame, 0, 17, 8, 0x17, 0x70, 0x23, 0x28, 3];
+            data.extend_from_slice(&[1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1]);
+            data.extend_from_slice(&[0xff, 0xda, 0, 12, 3, 1, 0, 2, 0x11, 3, 0x11, 0, 63, 0]);
+            data
+        };
+        let to = (2449, 1632);
+        let baseline = scaling_cost(&jpeg(0xc0), "image/jpeg", to).unwrap();
+        assert_eq!(baseline, 2449 * 1632 * 4 * WORKING_COPIES + 9000 * 4 * STREAMED_ROWS);
+        let progressive = scaling_cost(&jpeg(0xc2), "image/jpeg", to).unwrap();
+        assert_eq!(progressive, baseline + 9000 * 6000 * 3 * 2);
     }
 
     /// The most decodes of `bytes` each that ran at once, out of six started together.

@@ -34,6 +34,9 @@ struct Header<'a> {
     icc: Vec<(u8, u8, &'a [u8])>,
     /// Where the first scan's segment starts.
     scan_start: usize,
+    /// Whether its scans each hold part of the image (progressive, or one component a scan), so that
+    /// libjpeg buffers the coefficients of the whole image before it hands over a row.
+    buffered: bool,
 }
 
 impl Header<'_> {
@@ -67,19 +70,22 @@ pub(super) fn optimize(data: &[u8], over: impl Fn((u32, u32)) -> Option<(u32, u3
     if !matches!(header.components.len(), 1 | 3) {
         return Optimized::not_resized(header.size, NotResized::CmykJpeg);
     }
-    let _permit = match budget::admit(data, "image/jpeg") {
+    let _permit = match budget::admit_scaled(data, "image/jpeg", to) {
         Ok(permit) => permit,
         Err(refused) => return Optimized::refused(refused),
     };
     match downscale(data, &header, to) {
-        Ok(jpeg) => Optimized { data: Some(jpeg), outcome: Outcome::Downscaled { from: header.size, to } },
+        Ok((jpeg, damaged)) => {
+            Optimized { data: Some(jpeg), outcome: Outcome::Downscaled { from: header.size, to, damaged } }
+        }
         Err(cause) => Optimized::undecodable(cause),
     }
 }
 
-fn downscale(data: &[u8], header: &Header<'_>, to: (u32, u32)) -> Result<Vec<u8>, String> {
+/// The JPEG scaled to `to`, and the first warning libjpeg gave decoding it.
+fn downscale(data: &[u8], header: &Header<'_>, to: (u32, u32)) -> Result<(Vec<u8>, Option<String>), String> {
     let grey = header.components.len() == 1;
-    let pixels = decode_scaled(data, header, to)?;
+    let (pixels, warning) = decode_scaled(data, header, to)?;
     let pixels = pixels.orient(header.exif.and_then(exif_orientation).unwrap_or(1));
 
     let mut jpeg = Vec::new();
@@ -103,7 +109,7 @@ fn downscale(data: &[u8], header: &Header<'_>, to: (u32, u32)) -> Result<Vec<u8>
     let (width, height) = (u16::try_from(pixels.width), u16::try_from(pixels.height));
     let (Ok(width), Ok(height)) = (width, height) else { return Err("it is too wide for a JPEG".into()) };
     encoder.encode(&pixels.data, width, height, color_type).map_err(|e| e.to_string())?;
-    Ok(jpeg)
+    Ok((jpeg, warning))
 }
 
 /// Decodes a JPEG scaled to `to`: libjpeg decodes it row by row, and each row goes straight to the
@@ -111,27 +117,29 @@ fn downscale(data: &[u8], header: &Header<'_>, to: (u32, u32)) -> Result<Vec<u8>
 /// (libjpeg can also scale by eighths while it decodes, which saved a quarter of the time on camera
 /// photos, but its result was visibly softer on sharp detail: 34 to 39 dB from a whole decode scaled
 /// with Lanczos3, against 49 dB for this.)
-fn decode_scaled(data: &[u8], header: &Header<'_>, to: (u32, u32)) -> Result<Pixels, String> {
+fn decode_scaled(data: &[u8], header: &Header<'_>, to: (u32, u32)) -> Result<(Pixels, Option<String>), String> {
     // libjpeg makes up the end of a file that is cut short; folio reports it instead.
     if memchr::memmem::find(&data[header.scan_start..], b"\xff\xd9").is_none() {
         return Err("it is cut short".into());
     }
     let channels = if header.components.len() == 1 { 1 } else { 3 };
     let mut scaler = None;
-    decode_rows(data, channels, |size, row| {
+    let warning = decode_rows(data, channels, |size, row| {
         scaler.get_or_insert_with(|| RowScaler::new(size, channels, to)).push(row);
     })?;
     let data = scaler.ok_or("it has no rows")?.finish();
-    Ok(Pixels { data, width: to.0, height: to.1, channels })
+    Ok((Pixels { data, width: to.0, height: to.1, channels }, warning))
 }
 
 /// Decodes a JPEG into `channels` (grey or RGB), handing each row, top to bottom, to `row` with the
-/// width and height.
-fn decode_rows(data: &[u8], channels: usize, mut row: impl FnMut((u32, u32), &[u8])) -> Result<(), String> {
+/// width and height; gives the first warning libjpeg gave, if any: data it found damaged and decoded
+/// as best it could (a row of blocks left grey, say), which the reader will see.
+fn decode_rows(data: &[u8], channels: usize, mut row: impl FnMut((u32, u32), &[u8])) -> Result<Option<String>, String> {
     // libjpeg's fatal errors unwind out of it (without the panic hook, so nothing is printed) and are
-    // caught here; its warnings are not reported.
+    // caught here.
+    FIRST_WARNING.with_borrow_mut(Option::take);
     let decode = std::panic::AssertUnwindSafe(|| -> std::io::Result<()> {
-        let decompress = mozjpeg::Decompress::new_mem(data)?;
+        let decompress = mozjpeg::Decompress::with_err(error_manager()).from_mem(data)?;
         let mut started = if channels == 1 { decompress.grayscale()? } else { decompress.rgb()? };
         let (width, height) = (started.width(), started.height());
         let size = (
@@ -144,13 +152,62 @@ fn decode_rows(data: &[u8], channels: usize, mut row: impl FnMut((u32, u32), &[u
         }
         started.finish()
     });
-    match std::panic::catch_unwind(decode) {
+    let decoded = match std::panic::catch_unwind(decode) {
         Ok(result) => result.map_err(|e| e.to_string()),
-        Err(cause) => Err(match cause.downcast::<String>() {
-            Ok(message) => message.trim_start_matches("libjpeg fatal error: ").to_string(),
-            Err(_) => "its decoder failed".to_string(),
-        }),
+        Err(cause) => Err(cause.downcast::<String>().map_or_else(|_| "its decoder failed".to_string(), |m| *m)),
+    };
+    let warning = FIRST_WARNING.with_borrow_mut(Option::take);
+    decoded.map(|()| warning)
+}
+
+thread_local! {
+    /// The first warning libjpeg gave in the decode running on this thread, in its words.
+    static FIRST_WARNING: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// libjpeg's standard error manager, but for what it does with messages: a fatal error unwinds out of
+/// libjpeg with its message (as the mozjpeg crate's own manager does), and the first warning is kept
+/// in [`FIRST_WARNING`] instead of being dropped.
+fn error_manager() -> mozjpeg_sys::jpeg_error_mgr {
+    // SAFETY: an all-zero jpeg_error_mgr is what jpeg_std_error expects to fill in (pointers null,
+    // handlers none), and it fills in every field.
+    let mut manager: mozjpeg_sys::jpeg_error_mgr = unsafe { std::mem::zeroed() };
+    unsafe { mozjpeg_sys::jpeg_std_error(&mut manager) };
+    manager.error_exit = Some(unwind_with_message);
+    manager.emit_message = Some(keep_first_warning);
+    manager
+}
+
+extern "C-unwind" fn unwind_with_message(cinfo: &mut mozjpeg_sys::jpeg_common_struct) {
+    std::panic::resume_unwind(Box::new(libjpeg_message(cinfo)));
+}
+
+/// libjpeg calls this with level -1 for a warning, 0 and up for trace messages.
+extern "C-unwind" fn keep_first_warning(cinfo: &mut mozjpeg_sys::jpeg_common_struct, level: std::os::raw::c_int) {
+    if level < 0 {
+        let message = libjpeg_message(cinfo);
+        FIRST_WARNING.with_borrow_mut(|first| first.get_or_insert(message).len());
     }
+}
+
+/// The message of the code libjpeg last set in `cinfo`'s error manager, in its words.
+fn libjpeg_message(cinfo: &mut mozjpeg_sys::jpeg_common_struct) -> String {
+    // libjpeg's JMSG_LENGTH_MAX: format_message writes at most this much, its closing NUL included.
+    const LENGTH_MAX: usize = 200;
+    // SAFETY: libjpeg sets `err` before it calls a handler; the binding declares format_message's
+    // buffer 80 bytes long, but libjpeg writes up to LENGTH_MAX, so it is given that much, by pointer.
+    let format = unsafe { cinfo.err.as_ref() }.and_then(|manager| manager.format_message);
+    let Some(format) = format else { return "its decoder failed".to_string() };
+    let mut buffer = [0u8; LENGTH_MAX];
+    unsafe {
+        let format = std::mem::transmute::<
+            unsafe extern "C-unwind" fn(&mut mozjpeg_sys::jpeg_common_struct, &[u8; 80]),
+            unsafe extern "C-unwind" fn(&mut mozjpeg_sys::jpeg_common_struct, *mut u8),
+        >(format);
+        format(cinfo, buffer.as_mut_ptr());
+    }
+    let text = buffer.split(|&byte| byte == 0).next().unwrap_or_default();
+    String::from_utf8_lossy(text).into_owned()
 }
 
 /// The JPEG without the `unshown` segments, when it has any.
@@ -190,6 +247,15 @@ pub(super) fn declared_size(data: &[u8]) -> Option<(u32, u32)> {
     header(data).ok().map(|header| header.size)
 }
 
+/// What libjpeg holds for the whole image while decoding a JPEG row by row: nothing for one scan of
+/// every component; otherwise its coefficients, 2 bytes each, at most one per pixel and component.
+pub(super) fn buffered_bytes(data: &[u8]) -> u64 {
+    header(data)
+        .ok()
+        .filter(|header| header.buffered)
+        .map_or(0, |header| u64::from(header.size.0) * u64::from(header.size.1) * header.components.len() as u64 * 2)
+}
+
 /// Walks the segments from the start of image to the start of scan.
 fn header(data: &[u8]) -> Result<Header<'_>, &'static str> {
     const CUT: &str = "it is cut short";
@@ -214,6 +280,8 @@ fn header(data: &[u8]) -> Result<Header<'_>, &'static str> {
         match marker {
             // Start of frame (every coding but DHT, JPG and DAC, which share the range).
             0xc0..=0xcf if !matches!(marker, 0xc4 | 0xc8 | 0xcc) => {
+                // SOF2, SOF6, SOF10, SOF14: progressive.
+                header.buffered = matches!(marker, 0xc2 | 0xc6 | 0xca | 0xce);
                 let [_, h1, h0, w1, w0, count, ..] = *body else { return Err(CUT) };
                 header.size = (u32::from(u16::from_be_bytes([w1, w0])), u32::from(u16::from_be_bytes([h1, h0])));
                 let components = body.get(6..6 + 3 * usize::from(count)).ok_or(CUT)?;
@@ -244,6 +312,7 @@ fn header(data: &[u8]) -> Result<Header<'_>, &'static str> {
             }
             0xda => {
                 header.scan_start = at;
+                header.buffered |= body.first().is_some_and(|&count| usize::from(count) < header.components.len());
                 break;
             }
             0xd9 => return Err("it has no image data"),
@@ -296,7 +365,7 @@ pub(super) mod tests {
         let data = jpeg(400, 200, 75, true);
         let optimized = optimize(&data, |size| super::super::fit(size, 20_000), Effort::Fast);
         // Stored 400×200, scaled to 200×100, then turned upright: 100×200.
-        assert_eq!(optimized.outcome, Outcome::Downscaled { from: (400, 200), to: (200, 100) });
+        assert_eq!(optimized.outcome, Outcome::Downscaled { from: (400, 200), to: (200, 100), damaged: None });
         let smaller = optimized.data.unwrap();
         assert!(smaller.len() < data.len());
         let header = header(&smaller).unwrap();
@@ -313,8 +382,26 @@ pub(super) mod tests {
         assert_eq!(rows.len(), 200);
         assert!(rows.iter().all(|&(size, len)| size == (400, 200) && len == 400 * 3), "{:?}", rows[0]);
         let header = header(&data).unwrap();
-        let pixels = decode_scaled(&data, &header, (90, 45)).unwrap();
+        let (pixels, warning) = decode_scaled(&data, &header, (90, 45)).unwrap();
         assert_eq!((pixels.width, pixels.height, pixels.data.len()), (90, 45, 90 * 45 * 3));
+        assert_eq!(warning, None);
+    }
+
+    #[test]
+    fn damage_libjpeg_decodes_past_is_told() {
+        // The image data stops two thirds of the way, then the file ends as it should: libjpeg warns and
+        // leaves the rest grey.
+        let mut data = jpeg(400, 200, 75, false);
+        data.truncate(data.len() * 2 / 3);
+        data.extend_from_slice(b"\xff\xd9");
+        let optimized = optimize(&data, |size| super::super::fit(size, 20_000), Effort::Fast);
+        let Outcome::Downscaled { damaged: Some(warning), .. } = &optimized.outcome else {
+            panic!("{:?}", optimized.outcome)
+        };
+        assert!(warning.contains("premature end of data segment"), "{warning}");
+        // The next decode on the thread starts without it.
+        let clean = optimize(&jpeg(400, 200, 75, false), |size| super::super::fit(size, 20_000), Effort::Fast);
+        assert!(matches!(clean.outcome, Outcome::Downscaled { damaged: None, .. }), "{:?}", clean.outcome);
     }
 
     #[test]

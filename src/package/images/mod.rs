@@ -9,12 +9,15 @@
 //!    camera photo is never held at full size ([`resample::RowScaler`]); then turned upright by its
 //!    EXIF orientation and encoded again in its own format with its colour profile: a PNG without
 //!    loss, a JPEG with the quantization tables and chroma subsampling it was saved with ([`jpeg`]).
+//!    A PNG that this would make larger than it was (a screenshot of sharp text) is binned by a whole
+//!    factor instead ([`png`]).
 //! 3. GIF, WebP, animated PNG and CMYK JPEG are never re-encoded (folio has no encoder that would
 //!    not lose their animation, their compression or their colours), nor is SVG; one over the
 //!    limit is packaged as it is and the caller warns.
 //!
-//! Nothing is decoded before [`budget::admit`] has checked the size the header declares: an image too
-//! large to decode safely is packaged as it is, and the caller warns.
+//! Nothing is decoded before [`budget::admit`] (or [`budget::admit_scaled`], for a decode that streams
+//! into the scaler) has checked the size the header declares: an image too large to decode safely is
+//! packaged as it is, and the caller warns.
 //!
 //! Nothing here depends on the processor's extensions or on timing: resampling works on integers
 //! ([`resample`]), the JPEG decoder (libjpeg, as MozJPEG builds it) is built without its SIMD code, the
@@ -45,6 +48,8 @@ pub enum Outcome {
         from: (u32, u32),
         /// Width and height after.
         to: (u32, u32),
+        /// What its decoder warned of: data it found damaged and decoded as best it could.
+        damaged: Option<String>,
     },
     /// Over the pixel limit, but packaged as it is (then recompressed without loss if a PNG).
     NotResized {
@@ -110,7 +115,7 @@ impl Optimized {
         Self { data: None, outcome: Outcome::NotResized { size, why } }
     }
 
-    /// The outcome of an image [`budget::admit`] refused.
+    /// The outcome of an image [`budget`] refused.
     fn refused(refused: budget::Refused) -> Self {
         match refused {
             budget::Refused::TooLarge(size) => Self { data: None, outcome: Outcome::TooLarge { size } },
@@ -191,12 +196,6 @@ struct Pixels {
 }
 
 impl Pixels {
-    /// Scales to `to` with a Lanczos3 filter.
-    fn resize(self, to: (u32, u32)) -> Self {
-        let data = resample::resize(&self.data, (self.width, self.height), self.channels, to);
-        Self { data, width: to.0, height: to.1, channels: self.channels }
-    }
-
     /// Applies an EXIF orientation (1–8), so the pixels stand as the photographer saw them and
     /// the EXIF data can be dropped: e-readers disagree on whether they honour it.
     fn orient(self, orientation: u16) -> Self {

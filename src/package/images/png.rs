@@ -1,9 +1,10 @@
-//! PNG: recompressed without loss by oxipng; over the limit, decoded, scaled and written again.
+//! PNG: recompressed without loss by oxipng; over the limit, decoded, scaled and written again by folio
+//! ([`downscale`], [`encode`]).
 //!
 //! Kept: every chunk that changes how the image looks (colour profile, sRGB, gamma, chromaticities,
 //! cICP, animation) and EXIF. Dropped: text (tEXt, zTXt, iTXt, which hold editors' XMP) and the
 //! modification time, which no reader shows. A downscaled PNG keeps only its colour chunks and is
-//! written with 8 bits per channel: screens show no more.
+//! written with 8 bits per channel (or a palette of them): screens show no more.
 
 use std::io::Cursor;
 
@@ -23,13 +24,12 @@ type Chunk<'a> = ([u8; 4], &'a [u8]);
 /// oxipng's options for `effort`, in one thread, without a time limit, for an image whose pixels are
 /// `indexed` (a palette, or grey of fewer than 8 bits) or not. What they save and cost on real
 /// screenshots, diagrams and photos is in the guide's "Images" (`examples/image_levels.rs`).
-/// - `none` (for a PNG it must scale) and `fast`: one cheap try of each colour reduction with one fixed
-///   filter, none for indexed pixels and Sub (each byte minus the one to its left) for the others, and
-///   libdeflate at level 5; a try that grows past the original stops early. On the benchmark book's
-///   screenshots Sub saves 13% in 36% of the instructions that none and oxipng's per-row Bigrams
-///   heuristic took to save 11%; none and Sub together saved 15% in 54%, as a screenshot of few colours
-///   does better as a palette unfiltered. Preset 1 (level 10, near-optimal) saved 5 points more in 3 to 4
-///   times the time.
+/// - `fast`: one cheap try of each colour reduction with one fixed filter, none for indexed pixels and
+///   Sub (each byte minus the one to its left) for the others, and libdeflate at level 5; a try that
+///   grows past the original stops early. On the benchmark book's screenshots Sub saves 13% in 36% of
+///   the instructions that none and oxipng's per-row Bigrams heuristic took to save 11%; none and Sub
+///   together saved 15% in 54%, as a screenshot of few colours does better as a palette unfiltered.
+///   Preset 1 (level 10, near-optimal) saved 5 points more in 3 to 4 times the time.
 /// - `max`: preset 4 (six filter strategies, libdeflate at level 12). Preset 6 saved nothing more on
 ///   the same images in 5 times the time.
 fn options(effort: Effort, indexed: bool) -> oxipng::Options {
@@ -73,13 +73,27 @@ pub(super) fn optimize(data: &[u8], over: impl Fn((u32, u32)) -> Option<(u32, u3
         return Optimized { data: None, outcome: unchanged };
     }
     // Recompressing decodes the image as surely as scaling it does.
-    let _permit = match budget::admit(data, "image/png") {
+    let admitted = match to {
+        Some(to) if !animated => budget::admit_scaled(data, "image/png", to),
+        _ => budget::admit(data, "image/png"),
+    };
+    let _permit = match admitted {
         Ok(permit) => permit,
         Err(refused) => return Optimized::refused(refused),
     };
     match to {
-        Some(to) if !animated => match downscale(data, &chunks, to, effort) {
-            Ok(png) => Optimized { data: Some(png), outcome: Outcome::Downscaled { from: size, to } },
+        Some(to) if !animated => match downscale(data, &chunks, size, to) {
+            Ok((png, to)) => {
+                let outcome = Outcome::Downscaled { from: size, to, damaged: None };
+                match effort {
+                    // oxipng's search may still find a smaller file.
+                    Effort::Max => match recompress(&png, outcome.clone(), effort, false) {
+                        Optimized { data: None, .. } => Optimized { data: Some(png), outcome },
+                        smaller => smaller,
+                    },
+                    Effort::None | Effort::Fast => Optimized { data: Some(png), outcome },
+                }
+            }
             Err(cause) => Optimized::undecodable(cause),
         },
         _ => recompress(data, unchanged, effort, indexed),
@@ -102,7 +116,41 @@ fn recompress(data: &[u8], unchanged: Outcome, effort: Effort, indexed: bool) ->
     }
 }
 
-fn downscale(data: &[u8], chunks: &[Chunk<'_>], to: (u32, u32), effort: Effort) -> Result<Vec<u8>, String> {
+/// The PNG of `size` scaled to fit within `to`, and the size it got.
+///
+/// Scaled to `to` with Lanczos3 first. Resampling a screenshot by a factor that is not whole gives each
+/// sharp edge new in-between colours that differ wherever the edge falls between pixels, so text that
+/// repeated exactly no longer does: a 2,560 × 1,600 screenshot of 0.4 MB came out at 4.1 MB scaled by
+/// 0.99. An image that scaling would make larger than it was is binned instead, by the smallest whole
+/// factor that fits (2 for a hi-DPI screenshot: the size its screen showed), each output pixel the
+/// average of a square, so edges take few colours and repeat as the input did (that screenshot: 0.2 MB).
+/// Should that too be larger than the original, the scaled image is kept, as it has more pixels. A try
+/// stops as soon as it is larger than the original.
+fn downscale(
+    data: &[u8],
+    chunks: &[Chunk<'_>],
+    size: (u32, u32),
+    to: (u32, u32),
+) -> Result<(Vec<u8>, (u32, u32)), String> {
+    let scaled = decode_scaled(data, chunks, |channels| RowScaler::new(size, channels, to))?;
+    if let Some(png) = encode(scaled, chunks, data.len())? {
+        return Ok((png, to));
+    }
+    let factor = size.0.div_ceil(to.0).max(size.1.div_ceil(to.1));
+    let binned = decode_scaled(data, chunks, |channels| RowScaler::binned(size, channels, factor))?;
+    match encode(binned, chunks, data.len())? {
+        Some(png) => Ok((png, (size.0.div_ceil(factor), size.1.div_ceil(factor)))),
+        // Binned, it is still larger than it was: scaled to fit after all, as it fits more pixels.
+        None => {
+            let scaled = decode_scaled(data, chunks, |channels| RowScaler::new(size, channels, to))?;
+            Ok((encode(scaled, chunks, usize::MAX)?.ok_or("it cannot be written")?, to))
+        }
+    }
+}
+
+/// Decodes a PNG through the scaler `scaler` makes for its channel count, turned upright by its EXIF
+/// orientation: 8-bit grey, grey and alpha, RGB or RGBA.
+fn decode_scaled(data: &[u8], chunks: &[Chunk<'_>], scaler: impl Fn(usize) -> RowScaler) -> Result<Pixels, String> {
     // The decoder's limit covers what it allocates besides the pixels: a few rows, and the ancillary
     // chunks it inflates, which it need not (an iCCP chunk can inflate to gigabytes); the colour chunks
     // are copied as they are.
@@ -113,22 +161,17 @@ fn downscale(data: &[u8], chunks: &[Chunk<'_>], to: (u32, u32), effort: Effort) 
     decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
     let mut reader = decoder.read_info().map_err(|e| e.to_string())?;
     let (width, height) = (reader.info().width, reader.info().height);
-    let (channels, color_type) = match reader.output_color_type().0 {
-        png::ColorType::Grayscale => (1, oxipng::ColorType::Grayscale { transparent_shade: None }),
-        png::ColorType::GrayscaleAlpha => (2, oxipng::ColorType::GrayscaleAlpha),
-        png::ColorType::Rgb => (3, oxipng::ColorType::RGB { transparent_color: None }),
-        png::ColorType::Rgba => (4, oxipng::ColorType::RGBA),
-        png::ColorType::Indexed => return Err("its palette could not be expanded".into()),
-    };
-    let pixels = if reader.info().interlaced {
+    let channels = reader.output_color_type().0.samples();
+    let mut scaler = scaler(channels);
+    if reader.info().interlaced {
         // Its passes each cover the whole image: it is decoded whole, then scaled.
         let mut buffer = vec![0; reader.output_buffer_size().ok_or("it is too large")?];
         let frame = reader.next_frame(&mut buffer).map_err(|e| e.to_string())?;
-        buffer.truncate(frame.buffer_size());
-        Pixels { data: buffer, width, height, channels }.resize(to)
+        for row in buffer[..frame.buffer_size()].chunks_exact(width as usize * channels) {
+            scaler.push(row);
+        }
     } else {
         // Scaled row by row as they are decoded, so the image is never held at full size.
-        let mut scaler = RowScaler::new((width, height), channels, to);
         let mut rows = 0;
         while let Some(row) = reader.next_row().map_err(|e| e.to_string())? {
             scaler.push(row.data());
@@ -137,18 +180,176 @@ fn downscale(data: &[u8], chunks: &[Chunk<'_>], to: (u32, u32), effort: Effort) 
         if rows != height {
             return Err("it is cut short".into());
         }
-        Pixels { data: scaler.finish(), width: to.0, height: to.1, channels }
-    };
-    let orientation = chunks.iter().find(|(name, _)| name == b"eXIf").and_then(|(_, exif)| exif_orientation(exif));
-    let pixels = pixels.orient(orientation.unwrap_or(1));
-    let mut image =
-        oxipng::RawImage::new(pixels.width, pixels.height, color_type, oxipng::BitDepth::Eight, pixels.data)
-            .map_err(|e| e.to_string())?;
-    for (name, body) in chunks.iter().filter(|(name, _)| COLOUR_CHUNKS.contains(&name)) {
-        image.add_png_chunk(*name, body.to_vec());
     }
-    // Scaled pixels are 8-bit grey or colour.
-    image.create_optimized_png(&options(effort, false)).map_err(|e| e.to_string())
+    let (width, height) = scaler.size();
+    let pixels = Pixels { data: scaler.finish(), width, height, channels };
+    let orientation = chunks.iter().find(|(name, _)| name == b"eXIf").and_then(|(_, exif)| exif_orientation(exif));
+    Ok(pixels.orient(orientation.unwrap_or(1)))
+}
+
+/// Writes scaled pixels as a PNG with the original's colour chunks, itself rather than through oxipng:
+/// row by row into a deflate stream, so nothing but the pixels (and a palette's indices) and the result
+/// is held (oxipng held three more copies of a scaled 4-megapixel image). It makes the reductions oxipng
+/// would find for scaled pixels: no alpha channel when every pixel is opaque, grey when every pixel is,
+/// and a palette for 256 colours or fewer, which a binned screenshot often has. Filters as `fast`
+/// recompresses: none for a palette, Sub for other pixels (on the binned hi-DPI screenshots with a
+/// photo in them Sub took 0.58 MB where none took 0.68 and png's per-row choice 0.75).
+///
+/// `None` as soon as the image data written is longer than `within` bytes.
+fn encode(pixels: Pixels, chunks: &[Chunk<'_>], within: usize) -> Result<Option<Vec<u8>>, String> {
+    let pixels = pixels.without_opaque_alpha().without_grey_colour();
+    let mut out = Capped { data: Vec::new(), within, over: false };
+    let mut encoder = png::Encoder::new(&mut out, pixels.width, pixels.height);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.set_deflate_compression(png::DeflateCompression::Level(DEFLATE_LEVEL));
+    let indexed = Palette::of(&pixels);
+    // Indices unfiltered, other pixels each minus the one to its left.
+    encoder.set_filter(if indexed.is_some() { png::Filter::NoFilter } else { png::Filter::Sub });
+    match &indexed {
+        Some(palette) => {
+            encoder.set_color(png::ColorType::Indexed);
+            encoder.set_palette(palette.colours.as_slice());
+            if let Some(alphas) = &palette.alphas {
+                encoder.set_trns(alphas.as_slice());
+            }
+        }
+        None => encoder.set_color(match pixels.channels {
+            1 => png::ColorType::Grayscale,
+            2 => png::ColorType::GrayscaleAlpha,
+            3 => png::ColorType::Rgb,
+            _ => png::ColorType::Rgba,
+        }),
+    }
+    let written = encoder.write_header().and_then(|mut writer| {
+        match indexed {
+            Some(palette) => writer.write_image_data(&palette.indices),
+            None => writer.write_image_data(&pixels.data),
+        }?;
+        writer.finish()
+    });
+    let mut out = match written {
+        Ok(()) => out.data,
+        Err(_) if out.over => return Ok(None),
+        Err(e) => return Err(e.to_string()),
+    };
+    // The colour chunks go right after IHDR (signature and IHDR take 33 bytes): iCCP, sRGB, gAMA, cHRM,
+    // cICP, mDCV and cLLI must come before PLTE, which the encoder writes with the header.
+    let mut colour = Vec::new();
+    for (name, body) in chunks.iter().filter(|(name, _)| COLOUR_CHUNKS.contains(&name)) {
+        let len = u32::try_from(body.len()).map_err(|e| e.to_string())?;
+        colour.extend_from_slice(&len.to_be_bytes());
+        colour.extend_from_slice(name);
+        colour.extend_from_slice(body);
+        colour.extend_from_slice(&zlib_rs::crc32::crc32(zlib_rs::crc32::crc32(0, name), body).to_be_bytes());
+    }
+    out.splice(33..33, colour);
+    Ok(Some(out))
+}
+
+/// Bytes written up to a length: a write that would take them past `within` fails and sets `over`.
+struct Capped {
+    data: Vec<u8>,
+    within: usize,
+    over: bool,
+}
+
+impl std::io::Write for Capped {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if self.data.len() + bytes.len() > self.within {
+            self.over = true;
+            return Err(std::io::Error::other("longer than allowed"));
+        }
+        self.data.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// zlib's level for scaled images: on the benchmark book's binned hi-DPI screenshots level 9 saved 1% to
+/// 6% more in more than twice the time, level 5 as much as 6.
+const DEFLATE_LEVEL: u8 = 6;
+
+impl Pixels {
+    /// The same pixels without their alpha channel when every pixel is opaque.
+    fn without_opaque_alpha(mut self) -> Self {
+        let channels = self.channels;
+        if channels % 2 == 1 || self.data.chunks_exact(channels).any(|pixel| pixel[channels - 1] != u8::MAX) {
+            return self;
+        }
+        self.keep(channels - 1, |pixel, out| out.extend_from_slice(&pixel[..channels - 1]));
+        self
+    }
+
+    /// The same pixels as grey (and alpha) when every pixel's red, green and blue are equal.
+    fn without_grey_colour(mut self) -> Self {
+        let channels = self.channels;
+        if channels < 3 || self.data.chunks_exact(channels).any(|pixel| pixel[0] != pixel[1] || pixel[1] != pixel[2]) {
+            return self;
+        }
+        self.keep(channels - 2, |pixel, out| {
+            out.push(pixel[0]);
+            out.extend_from_slice(&pixel[3..]);
+        });
+        self
+    }
+
+    /// Rewrites each pixel in place as the `channels` bytes `write` makes of it.
+    fn keep(&mut self, channels: usize, write: impl Fn(&[u8], &mut Vec<u8>)) {
+        let mut pixel = Vec::with_capacity(self.channels);
+        let mut out = Vec::with_capacity(self.channels);
+        for at in 0..self.data.len() / self.channels {
+            pixel.clear();
+            pixel.extend_from_slice(&self.data[at * self.channels..][..self.channels]);
+            out.clear();
+            write(&pixel, &mut out);
+            self.data[at * channels..][..channels].copy_from_slice(&out);
+        }
+        self.data.truncate(self.data.len() / self.channels * channels);
+        self.channels = channels;
+    }
+}
+
+/// The colours of an image with 256 or fewer, and its pixels as indices into them.
+struct Palette {
+    /// RGB triples, in order of first appearance.
+    colours: Vec<u8>,
+    /// Each colour's alpha, when the image has an alpha channel.
+    alphas: Option<Vec<u8>>,
+    indices: Vec<u8>,
+}
+
+impl Palette {
+    /// The palette of colour pixels with 256 colours or fewer; `None` for more, or for grey, which a
+    /// grey PNG holds as compactly.
+    fn of(pixels: &Pixels) -> Option<Self> {
+        let channels = pixels.channels;
+        if channels < 3 {
+            return None;
+        }
+        let mut seen: std::collections::HashMap<&[u8], u8> = std::collections::HashMap::new();
+        let mut order: Vec<&[u8]> = Vec::new();
+        let mut indices = Vec::new();
+        for pixel in pixels.data.chunks_exact(channels) {
+            let index = match seen.get(pixel) {
+                Some(&index) => index,
+                None => {
+                    let index = u8::try_from(order.len()).ok()?;
+                    seen.insert(pixel, index);
+                    order.push(pixel);
+                    index
+                }
+            };
+            indices.push(index);
+        }
+        Some(Self {
+            colours: order.iter().flat_map(|pixel| &pixel[..3]).copied().collect(),
+            alphas: (channels == 4).then(|| order.iter().map(|pixel| pixel[3]).collect()),
+            indices,
+        })
+    }
 }
 
 /// The chunks of a PNG, by name, up to IEND; their checksums are left to the decoders.
@@ -227,12 +428,94 @@ pub(super) mod tests {
         let original =
             plain_png(300, 200, png::ColorType::Rgba, |x, _| vec![200, 10, 10, if x < 150 { 0 } else { 255 }]);
         let optimized = optimize(&original, |size| super::super::fit(size, 15_000), Effort::None);
-        assert_eq!(optimized.outcome, Outcome::Downscaled { from: (300, 200), to: (150, 100) });
+        assert_eq!(optimized.outcome, Outcome::Downscaled { from: (300, 200), to: (150, 100), damaged: None });
         let (w, h, pixels) = rgba(&optimized.data.unwrap());
         assert_eq!((w, h), (150, 100));
         // The opaque half keeps its red; the transparent half stays transparent.
         assert_eq!(&pixels[(10 * 150 + 140) * 4..][..4], &[200, 10, 10, 255]);
         assert_eq!(pixels[(10 * 150 + 5) * 4 + 3], 0);
+    }
+
+    /// Pixel rows as a PNG, deflated at png's default level as a screenshot tool would.
+    fn screenshot(width: u32, height: u32) -> Vec<u8> {
+        // Lines of "words" drawn from eight glyphs of ink, half-tone and paper, on 11-pixel lines 20 apart.
+        let (ink, half, paper) = ([36u8, 38, 44], [144u8, 145, 147], [252u8, 252, 250]);
+        let glyph = |g: u32, x: u32, y: u32| match (g * 7 + x * 3 + y * 5) % 11 {
+            0..=3 => ink,
+            4 => half,
+            _ => paper,
+        };
+        let pixel = |x: u32, y: u32| {
+            let (line, row, cell) = (y / 20, y % 20, x / 8);
+            let word = (cell * 7 + line * 13) % 9;
+            if row >= 11 || x % 8 == 7 || word == 0 { paper } else { glyph((cell + line) % 8, x % 8, row) }
+        };
+        let mut out = Vec::new();
+        let mut encoder = png::Encoder::new(&mut out, width, height);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        let mut writer = encoder.write_header().unwrap();
+        let data: Vec<u8> = (0..height).flat_map(|y| (0..width).flat_map(move |x| pixel(x, y))).collect();
+        writer.write_image_data(&data).unwrap();
+        writer.finish().unwrap();
+        out
+    }
+
+    #[test]
+    fn a_screenshot_just_over_the_limit_is_binned_and_not_larger() {
+        let original = screenshot(480, 320);
+        let optimized = optimize(&original, |size| super::super::fit(size, 150_000), Effort::Fast);
+        // Scaled by 0.99 it would fit 150,000 pixels, but come out larger than it was.
+        assert_eq!(optimized.outcome, Outcome::Downscaled { from: (480, 320), to: (240, 160), damaged: None });
+        let binned = optimized.data.unwrap();
+        assert!(binned.len() <= original.len(), "{} bytes from {}", binned.len(), original.len());
+        // Each pixel the average of its square (rounded twice: across, then down).
+        let ((_, _, big), (w, h, small)) = (rgba(&original), rgba(&binned));
+        assert_eq!((w, h), (240, 160));
+        for (x, y) in [(0, 0), (3, 4), (17, 5), (100, 90), (239, 159)] {
+            for c in 0..3 {
+                let at = |dx: usize, dy: usize| i32::from(big[((2 * y + dy) * 480 + 2 * x + dx) * 4 + c]);
+                let mean = (at(0, 0) + at(1, 0) + at(0, 1) + at(1, 1)) / 4;
+                let got = i32::from(small[(y * 240 + x) * 4 + c]);
+                assert!((got - mean).abs() <= 1, "({x}, {y}) channel {c}: {got}, the square's mean {mean}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_smooth_image_is_scaled_to_fit_not_binned() {
+        let original = plain_png(480, 320, png::ColorType::Rgb, |x, y| vec![(x / 2) as u8, (y / 2) as u8, 90]);
+        let optimized = optimize(&original, |size| super::super::fit(size, 150_000), Effort::Fast);
+        let to = super::super::fit((480, 320), 150_000).unwrap();
+        assert_eq!(optimized.outcome, Outcome::Downscaled { from: (480, 320), to, damaged: None });
+        assert!(optimized.data.unwrap().len() < original.len());
+    }
+
+    #[test]
+    fn scaled_pixels_are_written_as_compactly_as_they_allow() {
+        let header = |png: &[u8]| -> (u8, Vec<[u8; 4]>) {
+            let names = chunks(png).unwrap().iter().map(|(name, _)| *name).collect();
+            (png[25], names)
+        };
+        // Opaque RGBA in two colours: a palette, after the colour chunk (which must come before PLTE).
+        let two =
+            plain_png(
+                64,
+                64,
+                png::ColorType::Rgba,
+                |x, _| if x < 32 { vec![200, 0, 0, 255] } else { vec![0, 0, 200, 255] },
+            );
+        let scaled = optimize(&two, |_| Some((32, 32)), Effort::Fast).data.unwrap();
+        let names: Vec<[u8; 4]> = vec![*b"IHDR", *b"sRGB", *b"PLTE", *b"IDAT"];
+        assert_eq!(header(&scaled), (3, names));
+        assert_eq!(&rgba(&scaled).2[..4], &[200, 0, 0, 255]);
+        // Opaque grey pixels stored as RGBA, of many shades: grey without alpha.
+        let grey = plain_png(300, 64, png::ColorType::Rgba, |x, _| vec![x as u8, x as u8, x as u8, 255]);
+        let scaled = optimize(&grey, |_| Some((150, 32)), Effort::Fast).data.unwrap();
+        assert_eq!(header(&scaled).0, 0);
+        // Transparency kept: grey and alpha.
+        let faded = plain_png(300, 64, png::ColorType::Rgba, |x, _| vec![9, 9, 9, x as u8]);
+        assert_eq!(header(&optimize(&faded, |_| Some((150, 32)), Effort::Fast).data.unwrap()).0, 4);
     }
 
     #[test]

@@ -17,7 +17,8 @@ const HALF: i32 = ONE / 2;
 struct Taps(Vec<(usize, Vec<i32>)>);
 
 impl Taps {
-    fn new(input: usize, output: usize) -> Self {
+    /// Lanczos3 weights from `input` positions to `output`.
+    fn lanczos3(input: usize, output: usize) -> Self {
         let scale = input as f64 / output as f64;
         // Shrinking widens the filter so that every input pixel contributes.
         let stretch = scale.max(1.0);
@@ -41,6 +42,23 @@ impl Taps {
                 .collect(),
         )
     }
+
+    /// Each output position the plain average of `factor` input positions (the last of what is left):
+    /// no weight reaches past its square, so edges stay as sharp as the factor allows and an area of
+    /// one pattern repeats exactly wherever the pattern does in the input.
+    fn binned(input: usize, factor: usize) -> Self {
+        Self(
+            (0..input.div_ceil(factor))
+                .map(|out| {
+                    let first = out * factor;
+                    let count = factor.min(input - first);
+                    let mut weights = vec![ONE / count as i32; count];
+                    weights[0] += ONE - weights.iter().sum::<i32>();
+                    (first, weights)
+                })
+                .collect(),
+        )
+    }
 }
 
 fn lanczos3(x: f64) -> f64 {
@@ -58,9 +76,9 @@ fn to_u8(sum: i32) -> u8 {
     (sum >> BITS).clamp(0, 255) as u8
 }
 
-/// Resamples `pixels` (`size`, `channels` interleaved; with 2 or 4 channels the last is alpha) to `to`.
-/// Colours are weighted by their alpha while filtering, so that invisible pixels lend the edges no colour.
-pub(super) fn resize(pixels: &[u8], size: (u32, u32), channels: usize, to: (u32, u32)) -> Vec<u8> {
+/// `pixels` of `size` through a Lanczos3 [`RowScaler`] to `to`, at once.
+#[cfg(test)]
+fn resize(pixels: &[u8], size: (u32, u32), channels: usize, to: (u32, u32)) -> Vec<u8> {
     let mut scaler = RowScaler::new(size, channels, to);
     for row in pixels.chunks_exact(size.0 as usize * channels) {
         scaler.push(row);
@@ -68,9 +86,11 @@ pub(super) fn resize(pixels: &[u8], size: (u32, u32), channels: usize, to: (u32,
     scaler.finish()
 }
 
-/// [`resize`] fed one row at a time, top to bottom: each row is resampled across as it comes, and each
-/// output row is made as soon as the rows under its filter have come, so only those few rows are held
-/// besides the output, never the whole input. The bytes are those of [`resize`].
+/// Resamples pixels (`channels` interleaved; with 2 or 4 channels the last is alpha) fed one row at a
+/// time, top to bottom: each row is resampled across as it comes, and each output row is made as soon as
+/// the rows under its filter have come, so only those few rows are held besides the output, never the
+/// whole input. Colours are weighted by their alpha while filtering, so that invisible pixels lend the
+/// edges no colour.
 pub(super) struct RowScaler {
     channels: usize,
     across: Taps,
@@ -92,18 +112,33 @@ pub(super) struct RowScaler {
 }
 
 impl RowScaler {
+    /// Scales `size` to `to` with a Lanczos3 filter.
     pub(super) fn new(size: (u32, u32), channels: usize, to: (u32, u32)) -> Self {
-        let row_len = to.0 as usize * channels;
+        let across = Taps::lanczos3(size.0 as usize, to.0 as usize);
+        Self::with_taps(channels, across, Taps::lanczos3(size.1 as usize, to.1 as usize))
+    }
+
+    /// Shrinks `size` by a whole `factor`, each output pixel the average of a `factor` × `factor` square
+    /// (at the right and bottom edges, of what is left of it): the output is `size` divided by `factor`,
+    /// rounded up.
+    pub(super) fn binned(size: (u32, u32), channels: usize, factor: u32) -> Self {
+        let across = Taps::binned(size.0 as usize, factor as usize);
+        Self::with_taps(channels, across, Taps::binned(size.1 as usize, factor as usize))
+    }
+
+    fn with_taps(channels: usize, across: Taps, down: Taps) -> Self {
+        let row_len = across.0.len() * channels;
+        let out_rows = down.0.len();
         Self {
             channels,
-            across: Taps::new(size.0 as usize, to.0 as usize),
-            down: Taps::new(size.1 as usize, to.1 as usize),
+            across,
+            down,
             held: std::collections::VecDeque::new(),
             first_held: 0,
             pushed: 0,
             made: 0,
             spare: None,
-            out: Vec::with_capacity(row_len * to.1 as usize),
+            out: Vec::with_capacity(row_len * out_rows),
             sums: vec![0; row_len],
             premultiplied: Vec::new(),
         }
@@ -158,6 +193,12 @@ impl RowScaler {
         }
     }
 
+    /// The width and height of the output.
+    pub(super) fn size(&self) -> (u32, u32) {
+        let count = |taps: &Taps| u32::try_from(taps.0.len()).expect("at most an input's width or height");
+        (count(&self.across), count(&self.down))
+    }
+
     /// The output pixels, once every input row has been pushed.
     pub(super) fn finish(self) -> Vec<u8> {
         self.out
@@ -205,7 +246,7 @@ mod tests {
     #[test]
     fn weights_add_up_to_one_everywhere() {
         for (input, output) in [(300, 173), (4000, 1632), (7, 3), (10, 10)] {
-            for (first, weights) in Taps::new(input, output).0 {
+            for (first, weights) in Taps::lanczos3(input, output).0 {
                 assert_eq!(weights.iter().sum::<i32>(), ONE);
                 assert!(first + weights.len() <= input);
             }
@@ -221,6 +262,18 @@ mod tests {
         for value in resize(&stripes, (64, 4), 1, (8, 2)) {
             assert!((120..=135).contains(&value), "{value}");
         }
+    }
+
+    #[test]
+    fn binning_averages_squares_and_what_is_left_at_the_edges() {
+        // 5 × 3 grey pixels halved: 3 × 2, the last column and row averaging what is left of a square.
+        let pixels = [0, 10, 20, 30, 40, 100, 110, 120, 130, 140, 200, 210, 220, 230, 240];
+        let mut scaler = RowScaler::binned((5, 3), 1, 2);
+        for row in pixels.chunks(5) {
+            scaler.push(row);
+        }
+        assert_eq!(scaler.size(), (3, 2));
+        assert_eq!(scaler.finish(), vec![55, 75, 90, 205, 225, 240]);
     }
 
     #[test]
