@@ -17,7 +17,8 @@ library only).
      mdBook's directives, PNG screenshots, JPEG photos and SVG diagrams).
 3. For each book, in separate processes started with posix_spawn and reaped with os.wait4 (each
    child's own peak RSS, its largest process for a tree such as mdbook + mdbook-epub):
-   - folio cold: `--no-cache`, median of 3 runs (after one unmeasured run);
+   - folio cold: `--no-cache`, median of 3 runs (after one unmeasured run), of 21 when a build takes
+     under 0.1 s, where the machine's noise is milliseconds;
    - folio warm after one edit: a copy of the book, left 2.5 s to settle as an author's files
      have, one build with a fresh --cache-dir, then, 5 times, append a
      sentence to a chapter in the middle of the book (a different chapter each time) and
@@ -27,7 +28,8 @@ library only).
 4. Real books only, mdbook-epub (mdbook 0.5.4 running mdbook-epub 0.5.2; --mdbook and
    --mdbook-epub, else both on PATH or in ~/.cargo/bin): `mdbook build` of a copy whose
    book.toml has only `[output.epub]` (other renderers and preprocessors removed, so mdbook runs
-   its own include expansion and the EPUB renderer alone); median of 3 runs after one unmeasured.
+   its own include expansion and the EPUB renderer alone); median of 3 runs after one unmeasured
+   (21 under 0.1 s, as folio's).
    Install them with
        cargo install --locked mdbook --version 0.5.4
        cargo install --locked mdbook-epub --version 0.5.2
@@ -355,6 +357,16 @@ def same_bytes(a, b):
         return fa.read() == fb.read()
 
 
+# A build under this long is measured more often: at 15 ms a millisecond of noise is 7%.
+SHORT_BUILD_S = 0.1
+SHORT_BUILD_RUNS = 21
+
+
+def runs_for(runs, first_seconds):
+    """`runs`, or more when the unmeasured first run was short (not in --quick, which runs once)."""
+    return max(runs, SHORT_BUILD_RUNS) if runs > 1 and first_seconds < SHORT_BUILD_S else runs
+
+
 def bench_folio(folio, book, name, out, runs, cycles, problems):
     res = {}
     ep = os.path.join(out, "epub")
@@ -363,8 +375,9 @@ def bench_folio(folio, book, name, out, runs, cycles, problems):
     cold_out = os.path.join(ep, name + "-cold.epub")
 
     # cold: one unmeasured run (checks that the book builds), then `runs` measured runs
-    check(run([folio, "build", book, "-o", cold_out, "--no-cache"],
-              log_dir=os.path.join(logs, "cold-0")), "folio cold build of " + name)
+    first_run = check(run([folio, "build", book, "-o", cold_out, "--no-cache"],
+                          log_dir=os.path.join(logs, "cold-0")), "folio cold build of " + name)
+    runs = runs_for(runs, first_run.seconds)
     with open(cold_out, "rb") as f:
         first = f.read()
     times, cpu, rss, self_ms = [], [], [], []
@@ -517,15 +530,19 @@ def bench_mdbook_epub(mdbook, mdbook_epub, book, name, out, runs):
     logs = os.path.join(out, "logs", name)
     argv = [mdbook, "build", work, "--dest-dir", dest]
     times, cpu, rss = [], [], []
-    for k in range(runs + 1):   # the first run is not measured
+    k = 0
+    while k <= runs:   # the first run is not measured
         if os.path.exists(dest):
             shutil.rmtree(dest)
         r = check(run(argv, log_dir=os.path.join(logs, "mdbook-epub-%d" % k)),
                   "mdbook-epub on " + name)
-        if k:
+        if not k:
+            runs = runs_for(runs, r.seconds)
+        else:
             times.append(r.seconds)
             cpu.append(r.cpu_seconds)
             rss.append(r.maxrss_kib)
+        k += 1
     epubs = [os.path.join(folder, f) for folder, _, files in os.walk(dest) for f in files
              if f.endswith(".epub")]
     if len(epubs) != 1:
@@ -795,7 +812,7 @@ def main():
                         "not run" + ("" if a.no_pandoc else " - " + PANDOC_HELP)),
         "EPUBCheck: %s" % (jar or "not run (no jar; `cargo test` provisions one)"),
         "runs: %s; started %s" % ("quick, 1 of each" if a.quick else
-                                  "folio median of 3 cold and 5 warm, mdbook-epub median of 3, "
+                                  "folio median of 3 cold (21 under 0.1 s) and 5 warm, mdbook-epub median of 3 (21 under 0.1 s), "
                                   "pandoc median of 3 on 10 chapters and 1 otherwise", started),
         "",
     ]
