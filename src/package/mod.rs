@@ -132,7 +132,7 @@ fn zip_alone(path: &str, data: &[u8], modified: i64) -> io::Result<Vec<u8>> {
     crc.update(data);
 
     // Local header, without sizes: 30 bytes and the name.
-    let body = if stored { data.len() } else { DEFLATE_BOUND_SLACK + data.len() };
+    let body = if stored { data.len() } else { data.len() / 3 };
     let mut zip = Vec::with_capacity(LOCAL_HEADER + CENTRAL_HEADER + END_RECORD + 2 * path.len() + body);
     zip.extend_from_slice(&0x0403_4b50_u32.to_le_bytes());
     for field in [version, flags, method, time.timepart(), time.datepart()] {
@@ -189,27 +189,28 @@ const CENTRAL_HEADER: usize = 46;
 const END_RECORD: usize = 22;
 
 thread_local! {
-    /// Each thread's compressor: setting one up costs more than deflating most chapters.
-    static DEFLATER: std::cell::RefCell<Option<libdeflater::Compressor>> = const { std::cell::RefCell::new(None) };
+    /// Each thread's compressor, and room for the most a document can deflate to: setting a compressor
+    /// up costs more than deflating most chapters, and room of that size in each document's own zip
+    /// would be touched whole and then held until the zip is written.
+    static DEFLATER: std::cell::RefCell<Option<(libdeflater::Compressor, Vec<u8>)>> =
+        const { std::cell::RefCell::new(None) };
 }
 
-/// Room beyond a document's own length that deflating it may take (libdeflate's bound is a few bytes
-/// per 64 KB block; this covers any document up to megabytes and is only capacity).
-const DEFLATE_BOUND_SLACK: usize = 1024;
-
-/// Appends `data` deflated (raw, at level 6) to `out`.
+/// Appends `data` deflated (raw, at libdeflate's default level, 6) to `out`.
 ///
 /// libdeflate rather than zlib: on a real book's pages (async-book's 397 KB of XHTML) its level 6 gives
 /// 127.7 KB in 31 M instructions where zlib-rs's gives 128.5 KB in 51 M, a third of a small book's
 /// chapter work. Documents are whole in memory, which is all libdeflate asks.
 fn deflate_into(data: &[u8], out: &mut Vec<u8>) -> io::Result<()> {
-    DEFLATER.with_borrow_mut(|compressor| {
-        let compressor =
-            compressor.get_or_insert_with(|| libdeflater::Compressor::new(libdeflater::CompressionLvl::default()));
-        let start = out.len();
-        out.resize(start + compressor.deflate_compress_bound(data.len()), 0);
-        let written = compressor.deflate_compress(data, &mut out[start..]).map_err(io::Error::other)?;
-        out.truncate(start + written);
+    DEFLATER.with_borrow_mut(|state| {
+        let (compressor, room) = state
+            .get_or_insert_with(|| (libdeflater::Compressor::new(libdeflater::CompressionLvl::default()), Vec::new()));
+        let bound = compressor.deflate_compress_bound(data.len());
+        if room.len() < bound {
+            room.resize(bound, 0);
+        }
+        let written = compressor.deflate_compress(data, &mut room[..bound]).map_err(io::Error::other)?;
+        out.extend_from_slice(&room[..written]);
         Ok(())
     })
 }
@@ -489,6 +490,7 @@ pub fn image_href(name: &str) -> String {
 /// (a test holds them equal); framed here, the entries need no parsing.
 pub fn write_zip<W: Write>(epub: &Epub, mut sink: W) -> io::Result<u64> {
     let too_large = || io::Error::other("the book is too large for a zip without ZIP64");
+    // 0xFFFF entries and an offset of 0xFFFF_FFFF are not numbers in a zip but "see the ZIP64 record".
     let mut central = Vec::new();
     let mut written: u64 = 0;
     for (path, entry) in &epub.files {
@@ -502,15 +504,15 @@ pub fn write_zip<W: Write>(epub: &Epub, mut sink: W) -> io::Result<u64> {
         };
         let (local, header) =
             split_alone(alone).ok_or_else(|| io::Error::other(format!("{path} is not a zip of one entry")))?;
-        let offset = u32::try_from(written).map_err(|_| too_large())?;
+        let offset = u32::try_from(written).ok().filter(|&o| o != u32::MAX).ok_or_else(too_large)?;
         sink.write_all(local)?;
         written += local.len() as u64;
         let start = central.len();
         central.extend_from_slice(header);
         central[start + 42..start + 46].copy_from_slice(&offset.to_le_bytes());
     }
-    let entries = u16::try_from(epub.files.len()).map_err(|_| too_large())?;
-    let central_start = u32::try_from(written).map_err(|_| too_large())?;
+    let entries = u16::try_from(epub.files.len()).ok().filter(|&n| n != u16::MAX).ok_or_else(too_large)?;
+    let central_start = u32::try_from(written).ok().filter(|&o| o != u32::MAX).ok_or_else(too_large)?;
     let central_len = u32::try_from(central.len()).map_err(|_| too_large())?;
     sink.write_all(&central)?;
     let mut end = Vec::with_capacity(END_RECORD);
@@ -527,16 +529,21 @@ pub fn write_zip<W: Write>(epub: &Epub, mut sink: W) -> io::Result<u64> {
 }
 
 /// A zip of one entry split into its local header with the data, and its central directory header;
-/// `None` when it is not one as [`zip_alone`] makes them (a cache file that was tampered with).
+/// `None` when it is not one as [`zip_alone`] makes them: one entry, its central header ending where the
+/// end record starts.
 fn split_alone(alone: &[u8]) -> Option<(&[u8], &[u8])> {
     let end = alone.len().checked_sub(END_RECORD)?;
     let field = |at: usize| Some(u32::from_le_bytes(alone.get(at..at + 4)?.try_into().ok()?));
-    if field(end)? != 0x0605_4b50 || field(0)? != 0x0403_4b50 {
+    let short = |at: usize| Some(u16::from_le_bytes(alone.get(at..at + 2)?.try_into().ok()?));
+    if field(end)? != 0x0605_4b50 || field(0)? != 0x0403_4b50 || short(end + 8)? != 1 || short(end + 10)? != 1 {
         return None;
     }
     let central_start = usize::try_from(field(end + 16)?).ok()?;
     let (local, header) = alone.get(..end)?.split_at_checked(central_start)?;
-    (header.len() >= CENTRAL_HEADER && field(central_start)? == 0x0201_4b50).then_some((local, header))
+    let lengths = [28, 30, 32].map(|at| short(central_start + at).map(usize::from));
+    let [Some(name), Some(extra), Some(comment)] = lengths else { return None };
+    let whole = CENTRAL_HEADER + name + extra + comment == header.len();
+    (whole && field(central_start)? == 0x0201_4b50).then_some((local, header))
 }
 
 /// The zip in memory.
