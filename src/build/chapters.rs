@@ -136,6 +136,8 @@ impl ChapterJob<'_> {
             None => None,
             Some(Step::Finished(file)) => Some(file),
             Some(Step::Rendered(mut rendered)) => {
+                // A chapter without notes comes out the same whatever the notes before it.
+                let offset = if rendered.note_count == 0 { 0 } else { offset };
                 let cached = key.map(|key| finished_key(key, offset));
                 // A rendering the cache held may come with its chapter finished for this offset too.
                 let hit = match (self.cache, cached) {
@@ -282,10 +284,15 @@ pub(crate) fn relink(
             redo.push((i, chapter.rendered.entry, offset));
         }
     }
+    // Numbered across the book, the chapter's rendering is what the cache holds without an offset.
+    let known_offset = |offset| match book.config.footnote_numbering {
+        FootnoteNumbering::Chapter => Some(offset),
+        FootnoteNumbering::Book => None,
+    };
     let redone: Vec<(usize, Option<FinishedChapter>)> = redo
         .into_par_iter()
         .map(|(i, entry, offset)| {
-            job.render(book, entry, Some(offset)).map(|p| job.finish(p, offset)).transpose().map(|f| (i, f))
+            job.render(book, entry, known_offset(offset)).map(|p| job.finish(p, offset)).transpose().map(|f| (i, f))
         })
         .collect::<io::Result<_>>()?;
     // What reading and rendering again reports was reported the first time.

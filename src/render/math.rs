@@ -71,7 +71,7 @@ pub fn to_mathml(tex: &str, display: bool, image: Option<&Drawn>) -> Result<Stri
     tagged.push('"');
     let image_src = image.map(|image| {
         tagged.push_str(&image.altimg());
-        format!("../{}", image.image.href())
+        image.image.src()
     });
     tagged.push_str(rest);
     // The formula's own image is the only reference kept. `\label` gives an equation's number an id.
@@ -280,7 +280,7 @@ mod tests {
         let at = crate::diagnostic::Location { path: "a.md".into(), position: None };
         let image = super::super::math_image::draw("x^2", false, at).unwrap();
         let mathml = to_mathml(" x^2 ", false, Some(&image)).unwrap();
-        let src = format!("../{}", image.image.href());
+        let src = image.image.src();
         assert!(
             mathml.starts_with(&format!("<math {MATHML} alttext=\"x^2\" altimg=\"{src}\" altimg-width=\"")),
             "{mathml}"

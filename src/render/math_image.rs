@@ -48,6 +48,11 @@ impl FormulaImage {
     pub fn href(&self) -> String {
         format!("{}/formulas/{}", super::IMAGE_DIR, self.name)
     }
+
+    /// Its address from a page of the `text/` folder.
+    pub fn src(&self) -> String {
+        format!("../{}", self.href())
+    }
 }
 
 /// A formula drawn, with its box in ems: what shows it in a page of the `text/` folder.
@@ -82,8 +87,8 @@ pub fn draw(tex: &str, display: bool, location: Location) -> Result<Drawn, Strin
 impl Drawn {
     /// The `<img>` that shows the formula instead of MathML, with the TeX as its alt text.
     pub fn img(&self, tex: &str) -> String {
-        let mut img = format!("<img class=\"{}\" src=\"../", if self.display { "math-display" } else { "math" });
-        img.push_str(&self.image.href());
+        let mut img = format!("<img class=\"{}\" src=\"", if self.display { "math-display" } else { "math" });
+        img.push_str(&self.image.src());
         img.push_str("\" alt=\"");
         escape(&mut img, tex.trim());
         // Display formulas get their height from their width (the stylesheet lets them shrink to the
@@ -103,8 +108,8 @@ impl Drawn {
     pub fn altimg(&self) -> String {
         let (height, valign) = self.height_and_valign();
         format!(
-            " altimg=\"../{}\" altimg-width=\"{}em\" altimg-height=\"{height}em\" altimg-valign=\"{valign}em\"",
-            self.image.href(),
+            " altimg=\"{}\" altimg-width=\"{}em\" altimg-height=\"{height}em\" altimg-valign=\"{valign}em\"",
+            self.image.src(),
             rounded(self.width)
         )
     }
@@ -172,7 +177,7 @@ mod tests {
     fn as_altimg_the_image_has_the_size_and_baseline_its_img_has() {
         let drawn = draw(r"x_1", false).unwrap();
         let (img, altimg) = (drawn.img("x_1"), drawn.altimg());
-        let href = format!("../{}", drawn.image.href());
+        let href = drawn.image.src();
         assert!(altimg.starts_with(&format!(" altimg=\"{href}\" ")) && img.contains(&href), "{altimg}");
         let value = |text: &str, key: &str| text.split(key).nth(1).unwrap().split("em").next().unwrap().to_string();
         assert_eq!(value(&altimg, "altimg-width=\""), value(&img, "width: "));

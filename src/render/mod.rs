@@ -154,6 +154,13 @@ pub struct ImageRef {
     pub location: Location,
 }
 
+impl ImageRef {
+    /// Its address from a page of the `text/` folder.
+    pub fn src(&self) -> String {
+        format!("../{IMAGE_DIR}/{}", self.name)
+    }
+}
+
 /// One chapter, rendered.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct RenderedChapter {
@@ -1092,7 +1099,7 @@ impl<'a> ChapterRenderer<'a> {
         match self.resolve_image(dest) {
             ImageTarget::Local(mut image) => {
                 image.location = self.location(range);
-                let href = format!("../{IMAGE_DIR}/{}", image.name);
+                let href = image.src();
                 self.result.images.push(image);
                 Some(href)
             }
@@ -1245,8 +1252,8 @@ impl<'a> ChapterRenderer<'a> {
         // Too deep was reported as an error; sanitizing it would only cost time.
         if self.raw.needs_sanitize && self.raw.too_deep.is_none() {
             let this = &self;
-            let own_images: HashSet<String> = (self.result.images.iter().map(|i| format!("../{IMAGE_DIR}/{}", i.name)))
-                .chain(self.result.formula_images.iter().map(|f| format!("../{}", f.href())))
+            let own_images: HashSet<String> = (self.result.images.iter().map(ImageRef::src))
+                .chain(self.result.formula_images.iter().map(math_image::FormulaImage::src))
                 .collect();
             // The body mixes the author's raw HTML with hrefs folio already rewrote; those are kept as they are.
             let rewrite = |reference: &Reference| match reference {
@@ -1262,7 +1269,7 @@ impl<'a> ChapterRenderer<'a> {
                     _ => None,
                 },
                 Reference::Image(src) => match this.resolve_image(src) {
-                    ImageTarget::Local(image) => Some(format!("../{IMAGE_DIR}/{}", image.name)),
+                    ImageTarget::Local(image) => Some(image.src()),
                     _ => None,
                 },
             };

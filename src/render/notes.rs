@@ -60,8 +60,6 @@ pub struct Notes {
 
 /// The ids and number of one reference to a note, marked with the chapter's token.
 pub struct Reference {
-    /// The note's number in the chapter, from 1.
-    pub number: usize,
     /// The number as written while rendering: the token, then the number.
     pub mark: String,
     /// The reference's own id (backlink target).
@@ -109,7 +107,7 @@ impl Notes {
         } else {
             format!("noteref.{mark}.{}", note.references)
         };
-        Reference { number, note_id: format!("note.{mark}"), mark, ref_id }
+        Reference { note_id: format!("note.{mark}"), mark, ref_id }
     }
 
     /// A reference to a `[^label]` footnote.
@@ -234,8 +232,10 @@ impl Notes {
 /// and the note references its citations name), then checks the links within the chapter to its notes,
 /// pointing those that find no note at the chapter's top (`file`). Markdown is not read again.
 pub fn number(chapter: &mut RenderedChapter, offset: usize, file: &str) {
-    if offset > 0 && !chapter.note_numbers.is_empty() {
-        chapter.body = shift_numbers(&chapter.body, &chapter.note_numbers, offset);
+    // Taken: once shifted, the body's numbers no longer start where they were recorded.
+    let note_numbers = std::mem::take(&mut chapter.note_numbers);
+    if offset > 0 && !note_numbers.is_empty() {
+        chapter.body = shift_numbers(&chapter.body, &note_numbers, offset);
         chapter.ids = IdList::new(chapter.ids.iter().map(|id| shift_id(id, offset)));
         for (_, ref_id) in &mut chapter.citations {
             *ref_id = shift_id(ref_id, offset);
@@ -296,10 +296,16 @@ mod tests {
     #[test]
     fn numbered_by_first_reference_with_all_backlinks() {
         let mut notes = Notes::new();
-        assert_eq!(notes.footnote("B").number, 1);
-        assert_eq!(notes.citation("Ref".into()).number, 2);
+        let number = |notes: &Notes, reference: Reference| notes.unmark(&reference.mark).0;
+        let first = notes.footnote("B");
+        assert_eq!(number(&notes, first), "1");
+        let second = notes.citation("Ref".into());
+        assert_eq!(number(&notes, second), "2");
         let again = notes.footnote("b");
-        assert_eq!((again.number, notes.unmark(&again.ref_id).0.as_str()), (1, "noteref.1.2"));
+        assert_eq!(
+            (notes.unmark(&again.note_id).0.as_str(), notes.unmark(&again.ref_id).0.as_str()),
+            ("note.1", "noteref.1.2")
+        );
         let mut defs = HashMap::new();
         defs.insert("b".to_string(), Definition { xhtml: "<p>Text.</p>\n".into(), range: 0..0, label: "B".into() });
         let mut out = String::new();

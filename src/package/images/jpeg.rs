@@ -182,11 +182,23 @@ extern "C-unwind" fn unwind_with_message(cinfo: &mut mozjpeg_sys::jpeg_common_st
     std::panic::resume_unwind(Box::new(libjpeg_message(cinfo)));
 }
 
-/// libjpeg calls this with level -1 for a warning, 0 and up for trace messages.
+/// libjpeg calls this with level -1 for a warning, 0 and up for trace messages. Only the warnings that
+/// mean pixels were lost are kept: cameras write JPEGs that draw the others (data after the image, a
+/// newer JFIF version, an odd Adobe marker or ICC profile) and show perfectly.
 extern "C-unwind" fn keep_first_warning(cinfo: &mut mozjpeg_sys::jpeg_common_struct, level: std::os::raw::c_int) {
-    if level < 0 {
+    // SAFETY: libjpeg sets `err` before it calls a handler.
+    let code = unsafe { cinfo.err.as_ref() }.map_or(0, |manager| manager.msg_code);
+    let lost = [
+        mozjpeg_sys::JWRN_HIT_MARKER,
+        mozjpeg_sys::JWRN_HUFF_BAD_CODE,
+        mozjpeg_sys::JWRN_MUST_RESYNC,
+        mozjpeg_sys::JWRN_NOT_SEQUENTIAL,
+        mozjpeg_sys::JWRN_BOGUS_PROGRESSION,
+        mozjpeg_sys::JWRN_JPEG_EOF,
+    ];
+    if level < 0 && lost.contains(&code) && FIRST_WARNING.with_borrow(Option::is_none) {
         let message = libjpeg_message(cinfo);
-        FIRST_WARNING.with_borrow_mut(|first| first.get_or_insert(message).len());
+        FIRST_WARNING.with_borrow_mut(|first| *first = Some(message));
     }
 }
 

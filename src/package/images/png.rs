@@ -6,7 +6,7 @@
 //! modification time, which no reader shows. A downscaled PNG keeps only its colour chunks and is
 //! written with 8 bits per channel (or a palette of them): screens show no more.
 
-use std::io::Cursor;
+use std::io::{Cursor, Write as _};
 
 use super::resample::RowScaler;
 use super::{Effort, NotResized, Optimized, Outcome, Pixels, budget, exif_orientation};
@@ -125,7 +125,7 @@ fn recompress(data: &[u8], unchanged: Outcome, effort: Effort, indexed: bool) ->
 /// factor that fits (2 for a hi-DPI screenshot: the size its screen showed), each output pixel the
 /// average of a square, so edges take few colours and repeat as the input did (that screenshot: 0.2 MB).
 /// Should that too be larger than the original, the scaled image is kept, as it has more pixels. A try
-/// stops as soon as it is larger than the original.
+/// stops as soon as its deflated rows pass the original's size.
 fn downscale(
     data: &[u8],
     chunks: &[Chunk<'_>],
@@ -198,7 +198,17 @@ fn decode_scaled(data: &[u8], chunks: &[Chunk<'_>], scaler: impl Fn(usize) -> Ro
 /// `None` as soon as the image data written is longer than `within` bytes.
 fn encode(pixels: Pixels, chunks: &[Chunk<'_>], within: usize) -> Result<Option<Vec<u8>>, String> {
     let pixels = pixels.without_opaque_alpha().without_grey_colour();
-    let mut out = Capped { data: Vec::new(), within, over: false };
+    // The colour chunks go right after IHDR (signature and IHDR take 33 bytes): iCCP, sRGB, gAMA, cHRM,
+    // cICP, mDCV and cLLI must come before PLTE, which the encoder writes with the header.
+    let mut colour = Vec::new();
+    for (name, body) in chunks.iter().filter(|(name, _)| COLOUR_CHUNKS.contains(&name)) {
+        let len = u32::try_from(body.len()).map_err(|e| e.to_string())?;
+        colour.extend_from_slice(&len.to_be_bytes());
+        colour.extend_from_slice(name);
+        colour.extend_from_slice(body);
+        colour.extend_from_slice(&zlib_rs::crc32::crc32(zlib_rs::crc32::crc32(0, name), body).to_be_bytes());
+    }
+    let mut out = Capped { data: Vec::new(), within: within.saturating_sub(colour.len()), over: false };
     let mut encoder = png::Encoder::new(&mut out, pixels.width, pixels.height);
     encoder.set_depth(png::BitDepth::Eight);
     encoder.set_deflate_compression(png::DeflateCompression::Level(DEFLATE_LEVEL));
@@ -220,11 +230,12 @@ fn encode(pixels: Pixels, chunks: &[Chunk<'_>], within: usize) -> Result<Option<
             _ => png::ColorType::Rgba,
         }),
     }
+    // Streamed: `write_image_data` would deflate the whole image before writing its first IDAT, so a
+    // try too large would be finished before the cap could stop it.
     let written = encoder.write_header().and_then(|mut writer| {
-        match indexed {
-            Some(palette) => writer.write_image_data(&palette.indices),
-            None => writer.write_image_data(&pixels.data),
-        }?;
+        let mut stream = writer.stream_writer_with_size(STREAMED_BYTES)?;
+        stream.write_all(indexed.as_ref().map_or(&pixels.data, |palette| &palette.indices))?;
+        stream.finish()?;
         writer.finish()
     });
     let mut out = match written {
@@ -232,19 +243,12 @@ fn encode(pixels: Pixels, chunks: &[Chunk<'_>], within: usize) -> Result<Option<
         Err(_) if out.over => return Ok(None),
         Err(e) => return Err(e.to_string()),
     };
-    // The colour chunks go right after IHDR (signature and IHDR take 33 bytes): iCCP, sRGB, gAMA, cHRM,
-    // cICP, mDCV and cLLI must come before PLTE, which the encoder writes with the header.
-    let mut colour = Vec::new();
-    for (name, body) in chunks.iter().filter(|(name, _)| COLOUR_CHUNKS.contains(&name)) {
-        let len = u32::try_from(body.len()).map_err(|e| e.to_string())?;
-        colour.extend_from_slice(&len.to_be_bytes());
-        colour.extend_from_slice(name);
-        colour.extend_from_slice(body);
-        colour.extend_from_slice(&zlib_rs::crc32::crc32(zlib_rs::crc32::crc32(0, name), body).to_be_bytes());
-    }
     out.splice(33..33, colour);
     Ok(Some(out))
 }
+
+/// Image data deflated between two IDAT chunks.
+const STREAMED_BYTES: usize = 64 << 10;
 
 /// Bytes written up to a length: a write that would take them past `within` fails and sets `over`.
 struct Capped {
@@ -493,8 +497,10 @@ pub(super) mod tests {
 
     #[test]
     fn scaled_pixels_are_written_as_compactly_as_they_allow() {
+        // The chunks in order, IDATs counted once (streamed, the image data may come in several).
         let header = |png: &[u8]| -> (u8, Vec<[u8; 4]>) {
-            let names = chunks(png).unwrap().iter().map(|(name, _)| *name).collect();
+            let mut names: Vec<[u8; 4]> = chunks(png).unwrap().iter().map(|(name, _)| *name).collect();
+            names.dedup();
             (png[25], names)
         };
         // Opaque RGBA in two colours: a palette, after the colour chunk (which must come before PLTE).

@@ -26,23 +26,19 @@ pub type UrlRewriter<'a> = dyn Fn(&Reference) -> Option<String> + 'a;
 pub struct Written {
     /// Every `id` written, in order.
     pub ids: Vec<String>,
-    /// `<img>` elements written.
-    pub images: usize,
-    /// Those of them whose `alt` is empty or missing.
+    /// `<img>` elements written whose `alt` is empty or missing.
     pub undescribed: usize,
 }
 
 impl Written {
     /// Records an `<img>` written, with alt text or without.
     pub fn image(&mut self, described: bool) {
-        self.images += 1;
         self.undescribed += usize::from(!described);
     }
 
     /// Adds what another piece of XHTML, written into this one, holds.
     pub fn append(&mut self, other: Written) {
         self.ids.extend(other.ids);
-        self.images += other.images;
         self.undescribed += other.undescribed;
     }
 }
@@ -505,8 +501,7 @@ impl<'a> XhtmlWriter<'a, '_> {
                 // MathML may make any element a link; it draws no images but `<math>`'s fallback.
                 (false, "src") if !html => return false,
                 (false, "altimg") if tag != "math" => return false,
-                (false, "altimg") => Some(Reference::Image(value.clone())),
-                (false, "src") => Some(Reference::Image(value.clone())),
+                (false, "src" | "altimg") => Some(Reference::Image(value.clone())),
                 _ => Some(Reference::Link(value.clone())),
             };
             if let Some(reference) = reference {
