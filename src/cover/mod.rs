@@ -407,6 +407,10 @@ struct Palette {
     alike_row: Vec<u8>,
     /// The last row added, to tell whether the next band's first row is like it.
     last_row: Vec<u8>,
+    /// Colours looked up lately, by a hash of their pixel, with their index: most pixels unlike the one
+    /// before them are a glyph's anti-aliased edge, in a few dozen shades, found here without a search.
+    /// Empty slots hold a transparent pixel, which an opaque image never has.
+    recent: Box<[(u32, u8); 256]>,
     /// Indices of the row above (zeros above the first).
     indices_above: Vec<u8>,
 }
@@ -428,6 +432,7 @@ impl Palette {
             alike_row,
             last_row: Vec::new(),
             indices_above: vec![0; width],
+            recent: Box::new([(0, 0); 256]),
         }
     }
 
@@ -459,29 +464,40 @@ impl Palette {
 
     /// Writes one row unlike the row above into `row`; false when it brings the colours over 256.
     fn index(&mut self, row: &[u8]) -> bool {
-        // First each pixel's index, a run of one colour costing a comparison a pixel; then the
-        // differences from the row above, in a loop the compiler vectorises.
+        // First each pixel's index: a run of one colour costs a comparison a group of pixels, a pixel
+        // unlike the one before it a look among the recent colours, rarely a search of the palette. Then
+        // the differences from the row above, in a loop the compiler vectorises.
         let indices = &mut self.row[1..];
-        let pixels = row.chunks_exact(tiny_skia::BYTES_PER_PIXEL).map(|p| u32::from_ne_bytes([p[0], p[1], p[2], p[3]]));
+        let pixel = |p: &[u8]| u32::from_ne_bytes([p[0], p[1], p[2], p[3]]);
         // Unlike the first pixel, so that its colour is looked up. The image is opaque: alpha never tells
         // two colours apart, and a pixel compares as one word.
-        let mut last = !pixels.clone().next().unwrap_or_default();
+        let mut last = !row.get(..4).map(pixel).unwrap_or_default();
+        let mut run = [0; RUN_PIXELS * tiny_skia::BYTES_PER_PIXEL];
         let mut last_index = 0;
-        for (pixel, index) in pixels.zip(indices.iter_mut()) {
-            if pixel != last {
-                let [r, g, b, _] = pixel.to_ne_bytes();
-                last_index = match self.colours.iter().position(|c| *c == [r, g, b]) {
-                    // At most 256 colours, so every index fits.
-                    Some(i) => i as u8,
-                    None if self.colours.len() < 256 => {
-                        self.colours.push([r, g, b]);
-                        (self.colours.len() - 1) as u8
-                    }
-                    None => return false,
-                };
-                last = pixel;
+        let group_bytes = run.len();
+        for (group, group_indices) in row.chunks(group_bytes).zip(indices.chunks_mut(RUN_PIXELS)) {
+            if group == run
+                && let Ok(group_indices) = <&mut [u8; RUN_PIXELS]>::try_from(&mut *group_indices)
+            {
+                *group_indices = [last_index; RUN_PIXELS];
+                continue;
             }
-            *index = last_index;
+            for (p, index) in group.chunks_exact(tiny_skia::BYTES_PER_PIXEL).zip(group_indices) {
+                let pixel = pixel(p);
+                if pixel != last {
+                    // Fibonacci hashing: the top byte of the pixel times 2^32 divided by the golden ratio.
+                    let slot = &mut self.recent[(pixel.wrapping_mul(0x9e37_79b9) >> 24) as usize];
+                    if slot.0 != pixel {
+                        let Some(found) = palette_index(&mut self.colours, [p[0], p[1], p[2]]) else { return false };
+                        *slot = (pixel, found);
+                    }
+                    (last, last_index) = *slot;
+                }
+                *index = last_index;
+            }
+            for slot in run.chunks_exact_mut(tiny_skia::BYTES_PER_PIXEL) {
+                slot.copy_from_slice(&last.to_ne_bytes());
+            }
         }
         for (index, above) in indices.iter_mut().zip(self.indices_above.iter_mut()) {
             (*index, *above) = (index.wrapping_sub(*above), *index);
@@ -519,6 +535,22 @@ impl Palette {
         } else {
             Err("cannot compress the image".to_string())
         }
+    }
+}
+
+/// Pixels compared at once with the colour before them, to find runs.
+const RUN_PIXELS: usize = 8;
+
+/// A colour's index in the palette, added when new; `None` when that would make more than 256.
+fn palette_index(colours: &mut Vec<[u8; 3]>, colour: [u8; 3]) -> Option<u8> {
+    // At most 256 colours, so every index fits.
+    match colours.iter().position(|c| *c == colour) {
+        Some(i) => Some(i as u8),
+        None if colours.len() < 256 => {
+            colours.push(colour);
+            Some((colours.len() - 1) as u8)
+        }
+        None => None,
     }
 }
 
@@ -749,6 +781,45 @@ publisher = "P & <Q> \"R\""
         let is_varying = |row: u32| varying.iter().any(|rows| rows.contains(&row));
         assert!(!(700..1200).any(is_varying), "{varying:?}");
         assert!((1250..1650).chain(1900..2500).all(is_varying), "{varying:?}");
+    }
+
+    #[test]
+    fn palette_rows_hold_the_colours_added_exactly() {
+        // 37 pixels: four groups of 8 and a short one, with runs of three that start and end inside them;
+        // 256 colours in all, and a row that stands three times.
+        let width = 37;
+        let colour = |x: usize, y: usize| {
+            let c = ((x / 3 + 7 * y) % 256) as u8;
+            [c, c.wrapping_mul(7), !c, u8::MAX]
+        };
+        let rows = |ys: std::ops::Range<usize>| -> Vec<u8> {
+            ys.flat_map(|y| (0..width).flat_map(move |x| colour(x, y))).collect()
+        };
+        let mut palette = Palette::new(width);
+        assert!(palette.add(&rows(0..20), 1) && palette.add(&rows(20..21), 3) && palette.add(&rows(21..40), 1));
+        assert_eq!(palette.colours.len(), 256);
+        let colours = palette.colours.clone();
+        let mut filtered = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::ZlibDecoder::new(&palette.finish().unwrap()[..]), &mut filtered)
+            .unwrap();
+        let mut indices = vec![0u8; width];
+        let mut pixels = Vec::new();
+        for row in filtered.chunks(width + 1) {
+            assert_eq!(row[0], UP_FILTER);
+            for (index, difference) in indices.iter_mut().zip(&row[1..]) {
+                *index = index.wrapping_add(*difference);
+                pixels.extend(colours[usize::from(*index)]);
+            }
+        }
+        let mut expected = rows(0..20);
+        expected.extend(rows(20..21).repeat(3));
+        expected.extend(rows(21..40));
+        let expected: Vec<u8> = expected.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
+        assert!(pixels == expected, "the rows decode to other pixels");
+
+        // A 257th colour is refused.
+        let many: Vec<u8> = (0..300u32).flat_map(|x| [x as u8, (x >> 8) as u8, 0, u8::MAX]).collect();
+        assert!(!Palette::new(300).add(&many, 1));
     }
 
     #[test]
