@@ -187,9 +187,8 @@ impl<'a> Run<'a> {
         // one of rayon's, it would leave the chapters a worker fewer until it is drawn.
         let (chapters, cover) = std::thread::scope(|threads| {
             let cache = self.cache;
-            let cover = cover_text.map(|text| {
-                threads.spawn(move || draw_cover(cache, &text).map(|png| (png, text.description())))
-            });
+            let cover = cover_text
+                .map(|text| threads.spawn(move || draw_cover(cache, &text).map(|png| (png, text.description()))));
             let chapters = rayon::scope(|scope| {
                 if let Cover::File(cover) = &book.config.cover {
                     image_work.start(scope, &cover.value);

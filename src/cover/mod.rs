@@ -331,8 +331,8 @@ impl Canvas<'_> {
                     let end = rows.end.min(top + BAND_ROWS);
                     let band = &mut self.band.data_mut()[..(end - top) as usize * row_bytes];
                     band.fill(u8::MAX);
-                    let mut pixmap = tiny_skia::PixmapMut::from_bytes(band, width, end - top)
-                        .expect("a band holds its rows");
+                    let mut pixmap =
+                        tiny_skia::PixmapMut::from_bytes(band, width, end - top).expect("a band holds its rows");
                     resvg::render(self.tree, transform, &mut pixmap);
                     top = end;
                     take(band, 1)
@@ -694,7 +694,11 @@ publisher = "P & <Q> \"R\""
             height,
             band: tiny_skia::Pixmap::new(width, BAND_ROWS).unwrap(),
             row: tiny_skia::Pixmap::new(width, 1).unwrap(),
-            varying: if shortcut { varying_rows(tree.root(), scale, height) } else { std::iter::once(0..height).collect() },
+            varying: if shortcut {
+                varying_rows(tree.root(), scale, height)
+            } else {
+                std::iter::once(0..height).collect()
+            },
         };
         encode_png(&mut canvas).unwrap()
     }
