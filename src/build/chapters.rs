@@ -271,16 +271,9 @@ pub(crate) fn finish_chapters(job: &ChapterJob<'_>, book: &BookSources) -> io::R
             .collect::<io::Result<_>>()?,
         FootnoteNumbering::Book => {
             let pending: Vec<Pending> = entries.into_par_iter().filter_map(|e| job.render(book, e, None)).collect();
-            let mut before = 0;
-            let numbered: Vec<(Pending, usize)> = pending
-                .into_iter()
-                .map(|p| {
-                    let offset = before;
-                    before += p.step.as_ref().map_or(0, Step::note_count);
-                    (p, offset)
-                })
-                .collect();
-            numbered.into_par_iter().map(|(p, offset)| job.finish(p, offset)).collect::<io::Result<_>>()?
+            let counts = pending.iter().map(|p| p.step.as_ref().map_or(0, Step::note_count));
+            let offsets = note_offsets(FootnoteNumbering::Book, counts);
+            pending.into_par_iter().zip(offsets).map(|(p, offset)| job.finish(p, offset)).collect::<io::Result<_>>()?
         }
     };
     let unread = done.iter().filter(|c| c.origin == Origin::CacheUnread).count();
@@ -294,6 +287,22 @@ pub(crate) fn finish_chapters(job: &ChapterJob<'_>, book: &BookSources) -> io::R
     Ok(FinishedChapters { files, cached, unread, diagnostics })
 }
 
+/// The number each chapter's notes start after, given each chapter's note count in book order: none
+/// when notes are numbered by chapter, else the notes of the chapters before it.
+fn note_offsets(numbering: FootnoteNumbering, counts: impl IntoIterator<Item = usize>) -> Vec<usize> {
+    counts
+        .into_iter()
+        .scan(0, |before, count| {
+            let offset = match numbering {
+                FootnoteNumbering::Chapter => 0,
+                FootnoteNumbering::Book => *before,
+            };
+            *before += count;
+            Some(offset)
+        })
+        .collect()
+}
+
 /// Finishes again, in parallel, the chapters holding links to fragments their target chapters lack
 /// (`job.ctx.dangling`), so that those links point to the top of the chapter.
 pub(crate) fn relink(
@@ -302,20 +311,16 @@ pub(crate) fn relink(
     chapters: &mut [package::ChapterFile],
 ) -> io::Result<()> {
     let dangling = &job.ctx.dangling;
-    let mut note_offset = 0;
-    let mut redo = Vec::new();
-    for (i, chapter) in chapters.iter().enumerate() {
-        let offset = match book.config.footnote_numbering {
-            FootnoteNumbering::Chapter => 0,
-            FootnoteNumbering::Book => note_offset,
-        };
-        note_offset += chapter.rendered.note_count;
-        if chapter.rendered.cross_links.iter().any(|l| dangling.contains(&(l.entry, l.fragment.clone()))) {
-            redo.push((i, chapter.rendered.entry, offset));
-        }
-    }
+    let numbering = book.config.footnote_numbering;
+    let offsets = note_offsets(numbering, chapters.iter().map(|c| c.rendered.note_count));
+    let redo: Vec<(usize, usize, usize)> = (chapters.iter().zip(offsets).enumerate())
+        .filter(|(_, (chapter, _))| {
+            chapter.rendered.cross_links.iter().any(|l| dangling.contains(&(l.entry, l.fragment.clone())))
+        })
+        .map(|(i, (chapter, offset))| (i, chapter.rendered.entry, offset))
+        .collect();
     // Numbered across the book, the chapter's rendering is what the cache holds without an offset.
-    let known_offset = |offset| match book.config.footnote_numbering {
+    let known_offset = |offset| match numbering {
         FootnoteNumbering::Chapter => Some(offset),
         FootnoteNumbering::Book => None,
     };
@@ -389,6 +394,12 @@ mod tests {
 
     fn compressed(chapters: &FinishedChapters) -> Vec<Vec<u8>> {
         chapters.files.iter().map(|file| file.finished.compressed.to_vec()).collect()
+    }
+
+    #[test]
+    fn notes_start_after_those_of_the_chapters_before_when_numbered_across_the_book() {
+        assert_eq!(note_offsets(FootnoteNumbering::Book, [2, 0, 3, 1]), [0, 2, 2, 5]);
+        assert_eq!(note_offsets(FootnoteNumbering::Chapter, [2, 0, 3, 1]), [0, 0, 0, 0]);
     }
 
     /// Notes numbered across the book: a chapter found finished in the cache needs only its note count
