@@ -142,10 +142,15 @@ impl ChapterJob<'_> {
             _ => 0,
         };
         let finished_key = key.map(|key| finished_key(key, offset));
+        let mut framed = false;
+        let mut frame = |rendered| {
+            framed = true;
+            self.frame(rendered, offset, finished_key)
+        };
         let file = match step {
             None => None,
             Some(Step::Finished(file)) => Some(file),
-            Some(Step::Rendered(rendered)) => Some(self.frame(rendered, offset, finished_key)?),
+            Some(Step::Rendered(rendered)) => Some(frame(rendered)?),
             Some(Step::Stored(_, encoded)) => {
                 // A rendering the cache held may come with its chapter finished for this offset too.
                 let hit = self.cache.zip(finished_key).and_then(|(cache, key)| cache.get(key));
@@ -154,7 +159,7 @@ impl ChapterJob<'_> {
                     None => {
                         let rendered = cache::decode_payload(&encoded)
                             .ok_or_else(|| io::Error::other("a chapter's cached rendering does not decode"))?;
-                        self.frame(rendered, offset, finished_key)?
+                        frame(rendered)?
                     }
                 })
             }
@@ -162,7 +167,7 @@ impl ChapterJob<'_> {
         if file.is_some() {
             self.tick();
         }
-        Ok(FinishedChapter { file, origin, diagnostics })
+        Ok(FinishedChapter { file, origin, framed, diagnostics })
     }
 
     /// Numbers a rendered chapter's notes from `offset + 1`, frames, checks and compresses it, and stores
@@ -233,10 +238,11 @@ struct RenderedMeta {
 }
 
 /// One chapter of the outline after finishing: its file unless it could not be read, where it came from,
-/// and what reading it reported.
+/// whether this build framed it (or took it finished from the cache), and what reading it reported.
 pub(crate) struct FinishedChapter {
     pub(crate) file: Option<package::ChapterFile>,
     pub(crate) origin: Origin,
+    pub(crate) framed: bool,
     pub(crate) diagnostics: Vec<Diagnostic>,
 }
 
@@ -252,11 +258,12 @@ pub(crate) enum Origin {
 }
 
 /// Every chapter that could be read, how many came from the cache (and of those, how many were not even
-/// read), and what reading them reported.
+/// read), how many were framed, and what reading them reported.
 pub(crate) struct FinishedChapters {
     pub(crate) files: Vec<package::ChapterFile>,
     pub(crate) cached: usize,
     pub(crate) unread: usize,
+    pub(crate) framed: usize,
     pub(crate) diagnostics: Vec<Diagnostic>,
 }
 
@@ -278,13 +285,14 @@ pub(crate) fn finish_chapters(job: &ChapterJob<'_>, book: &BookSources) -> io::R
     };
     let unread = done.iter().filter(|c| c.origin == Origin::CacheUnread).count();
     let cached = unread + done.iter().filter(|c| c.origin == Origin::Cache).count();
+    let framed = done.iter().filter(|c| c.framed).count();
     let mut diagnostics = Vec::new();
     let mut files = Vec::with_capacity(done.len());
     for finished in done {
         diagnostics.extend(finished.diagnostics);
         files.extend(finished.file);
     }
-    Ok(FinishedChapters { files, cached, unread, diagnostics })
+    Ok(FinishedChapters { files, cached, unread, framed, diagnostics })
 }
 
 /// The number each chapter's notes start after, given each chapter's note count in book order: none
@@ -420,7 +428,7 @@ mod tests {
                 cache.put_bytes(key, &meta, &[]).unwrap();
             }
         });
-        assert_eq!(warm.cached, 3, "every chapter from the cache");
+        assert_eq!((warm.cached, warm.framed), (3, 0), "every chapter finished from the cache");
         assert_eq!(compressed(&warm), compressed(&cold));
     }
 }
