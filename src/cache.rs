@@ -209,6 +209,16 @@ impl Cache {
         Ok(())
     }
 
+    /// Stores `value`, encoded, as the payload under `key`, with `meta` beside it: a reader learns the
+    /// metadata without decoding the value, and decodes it ([`decode_payload`]) only when it needs it.
+    pub fn put_encoded<M: Serialize, T: Serialize>(&self, key: Key, meta: &M, value: &T) -> io::Result<()> {
+        if self.secret.is_none() || !self.writable {
+            return Ok(());
+        }
+        let payload = postcard::to_stdvec(value).map_err(io::Error::other)?;
+        self.put_bytes(key, meta, &payload)
+    }
+
     /// Deletes entries this build did not use (none, in a read-only cache).
     pub fn prune(&self) -> io::Result<()> {
         if !self.writable {
@@ -329,6 +339,12 @@ fn decode<T: DeserializeOwned>(bytes: &[u8], secret: &Secret) -> Option<(T, usiz
     let (rest, meta_len) = length_suffix(rest)?;
     let (payload, meta) = rest.split_at_checked(rest.len().checked_sub(meta_len)?)?;
     Some((postcard::from_bytes(meta).ok()?, payload.len()))
+}
+
+/// The value [`Cache::put_encoded`] stored as a payload; `None` if it does not decode, which an entry
+/// that passed its checks does only if folio wrote another type than it reads.
+pub fn decode_payload<T: DeserializeOwned>(payload: &[u8]) -> Option<T> {
+    postcard::from_bytes(payload).ok()
 }
 
 /// Splits a little-endian `u64` length off the end.
@@ -481,6 +497,21 @@ mod tests {
         let second = signed(dir.path(), 7);
         assert!(second.prune().is_err(), "the failure is reported");
         assert!((1..=20).all(|key| get(&second, key).is_none()), "the others are gone all the same");
+    }
+
+    #[test]
+    fn an_encoded_payload_is_decoded_only_when_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = signed(dir.path(), 42);
+        cache.put_encoded(1, &7_u8, &("rendering".to_string(), 3_usize)).unwrap();
+        let (meta, payload) = cache.get_bytes::<u8>(1).unwrap();
+        assert_eq!(meta, 7);
+        assert_eq!(decode_payload::<(String, usize)>(&payload), Some(("rendering".to_string(), 3)));
+        assert_eq!(decode_payload::<(String, usize)>(&payload[..4]), None, "cut short");
+        // A read-only cache does not even encode it.
+        let read_only = Cache { writable: false, ..signed(dir.path(), 42) };
+        read_only.put_encoded(2, &7_u8, &"never stored").unwrap();
+        assert!(cache.get_bytes::<u8>(2).is_none());
     }
 
     #[test]

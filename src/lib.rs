@@ -111,6 +111,11 @@ pub struct Stats {
     pub cached: usize,
     /// Of those, chapters whose files were not even read: the source memo knew them unchanged.
     pub unread: usize,
+    /// Chapters framed, checked and compressed by this build, their notes numbered; the others came
+    /// finished from the cache. With notes numbered across the book, a chapter taken from the cache as
+    /// rendered is framed again when the notes before it changed in number. The pass that finishes
+    /// chapters again for links to anchors another chapter lacks is not counted.
+    pub framed: usize,
     /// Notes (footnotes and citations).
     pub notes: usize,
     /// What became of the images.

@@ -5,7 +5,7 @@ mod common;
 
 use std::fs;
 
-use common::books::{fixture, folio, folio_with_env, snapshot};
+use common::books::{fixture, folio, folio_with_env, snapshot, write_files};
 
 fn build(dir: &std::path::Path, args: &[&str]) -> String {
     let mut all = vec!["build", "book"];
@@ -207,4 +207,36 @@ fn a_note_added_to_one_chapter_renumbers_the_next_without_rendering_it() {
     assert_eq!(after, before + 1, "the second chapter's notes follow the added one");
     let (_, _, clean) = first_note_of_second(&folio::Settings::default());
     assert_eq!(warm, clean, "as a clean build");
+}
+
+/// A warm build frames only what changed: nothing when nothing did; after a note is added to the first
+/// chapter of a book numbering its notes across chapters, that chapter and the later ones with notes,
+/// framed again from their cached renderings, while the one without notes comes finished from the cache.
+#[test]
+fn a_warm_build_frames_only_the_chapters_whose_notes_moved() {
+    let dir = tempfile::tempdir().unwrap();
+    write_files(
+        dir.path(),
+        &[
+            ("book/book.toml", "[book]\ntitle = \"Notes\"\n\n[epub]\nfootnote-numbering = \"book\"\n"),
+            ("book/src/SUMMARY.md", "- [One](one.md)\n- [Two](two.md)\n- [Three](three.md)\n- [Four](four.md)\n"),
+            ("book/src/one.md", "# One\n\nA[^a].\n\n[^a]: First.\n"),
+            ("book/src/two.md", "# Two\n\nNo notes here.\n"),
+            ("book/src/three.md", "# Three\n\nC[^c].\n\n[^c]: Third.\n"),
+            ("book/src/four.md", "# Four\n\nD[^d].\n\n[^d]: Fourth.\n"),
+        ],
+    );
+    let book = dir.path().join("book");
+    let settings = folio::Settings { cache_dir: Some(dir.path().join("cache")), ..folio::Settings::default() };
+    let build = || {
+        let stats = folio::build(&book, &settings).unwrap().stats;
+        (stats.chapters, stats.cached, stats.framed)
+    };
+    assert_eq!(build(), (4, 0, 4), "a cold build frames every chapter");
+    assert_eq!(build(), (4, 4, 0), "an unchanged warm build frames none");
+    let one = book.join("src/one.md");
+    fs::write(&one, fs::read_to_string(&one).unwrap().replace("A[^a].", "A[^a], a[^added].\n\n[^added]: Added."))
+        .unwrap();
+    assert_eq!(build(), (4, 3, 3), "chapter one rendered, three and four renumbered, two taken finished");
+    assert_eq!(build(), (4, 4, 0));
 }

@@ -6,16 +6,19 @@
 //! alone), and finished (keyed by that key and its first note number). Notes numbered by chapter always
 //! start at 1, so only the finished level is used; notes numbered across the book take the rendering
 //! from the cache when the chapter's text is unchanged, and finish it again only when the notes before
-//! it changed in number.
+//! it changed in number. The rendered entry keeps the chapter's note count and images as metadata
+//! beside the encoded rendering, so a chapter found finished is numbered without decoding it.
 
 use std::collections::HashSet;
 use std::io;
 
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 
 use crate::Progress;
 use crate::config::FootnoteNumbering;
 use crate::diagnostic::Diagnostic;
+use crate::document::Bytes;
 use crate::files::ReadRoot;
 use crate::load::BookSources;
 use crate::render::{RenderedChapter, notes};
@@ -87,11 +90,11 @@ impl ChapterJob<'_> {
                 Some(offset) => cache
                     .get(finished_key(key, offset))
                     .map(|(rendered, finished)| Step::Finished(package::ChapterFile { rendered, finished })),
-                None => cache.get_bytes::<RenderedChapter>(key).map(|(rendered, _)| Step::Rendered(rendered)),
+                None => cache.get_bytes::<RenderedMeta>(key).map(|(meta, encoded)| Step::Stored(meta, encoded)),
             }
         };
         let pending = |step: Step, key: cache::Key, origin, diagnostics| {
-            (self.start_images)(&step.rendered().images);
+            (self.start_images)(step.images());
             Some(Pending { step: Some(step), key: Some(key), origin, diagnostics })
         };
         // A chapter not read pays what reading it would; one that cannot is read, to say where.
@@ -121,8 +124,9 @@ impl ChapterJob<'_> {
         }
         let rendered = render::render(self.ctx, &chapter, entry);
         if let (Some(cache), Some(key), None) = (self.cache, key, offset) {
+            let meta = RenderedMeta { note_count: rendered.note_count, images: rendered.images.clone() };
             // A cache that cannot be written only makes the next build slower.
-            let _ = cache.put_bytes(key, &rendered, &[]);
+            let _ = cache.put_encoded(key, &meta, &rendered);
         }
         (self.start_images)(&rendered.images);
         Some(Pending { step: Some(Step::Rendered(rendered)), key, origin: Origin::Rendered, diagnostics })
@@ -132,34 +136,30 @@ impl ChapterJob<'_> {
     /// framed, checked and compressed, or the finished chapter taken from the cache.
     fn finish(&self, pending: Pending, offset: usize) -> io::Result<FinishedChapter> {
         let Pending { step, key, origin, diagnostics } = pending;
+        // A chapter without notes comes out the same whatever the notes before it.
+        let offset = match &step {
+            Some(step) if step.note_count() > 0 => offset,
+            _ => 0,
+        };
+        let finished_key = key.map(|key| finished_key(key, offset));
+        let mut framed = false;
+        let mut frame = |rendered| {
+            framed = true;
+            self.frame(rendered, offset, finished_key)
+        };
         let file = match step {
             None => None,
             Some(Step::Finished(file)) => Some(file),
-            Some(Step::Rendered(mut rendered)) => {
-                // A chapter without notes comes out the same whatever the notes before it.
-                let offset = if rendered.note_count == 0 { 0 } else { offset };
-                let cached = key.map(|key| finished_key(key, offset));
+            Some(Step::Rendered(rendered)) => Some(frame(rendered)?),
+            Some(Step::Stored(_, encoded)) => {
                 // A rendering the cache held may come with its chapter finished for this offset too.
-                let hit = match (self.cache, cached) {
-                    (Some(cache), Some(key)) if origin != Origin::Rendered => cache.get(key),
-                    _ => None,
-                };
+                let hit = self.cache.zip(finished_key).and_then(|(cache, key)| cache.get(key));
                 Some(match hit {
                     Some((rendered, finished)) => package::ChapterFile { rendered, finished },
                     None => {
-                        let file = &self.ctx.files[rendered.entry];
-                        notes::number(&mut rendered, offset, file);
-                        let done = package::finish_chapter(
-                            rendered,
-                            self.frame,
-                            self.ctx.outline,
-                            &self.ctx.files,
-                            self.modified,
-                        )?;
-                        if let (Some(cache), Some(key)) = (self.cache, cached) {
-                            let _ = cache.put(key, &done.rendered, &done.finished);
-                        }
-                        done
+                        let rendered = cache::decode_payload(&encoded)
+                            .ok_or_else(|| io::Error::other("a chapter's cached rendering does not decode"))?;
+                        frame(rendered)?
                     }
                 })
             }
@@ -167,7 +167,24 @@ impl ChapterJob<'_> {
         if file.is_some() {
             self.tick();
         }
-        Ok(FinishedChapter { file, origin, diagnostics })
+        Ok(FinishedChapter { file, origin, framed, diagnostics })
+    }
+
+    /// Numbers a rendered chapter's notes from `offset + 1`, frames, checks and compresses it, and stores
+    /// it finished under `finished_key`.
+    fn frame(
+        &self,
+        mut rendered: RenderedChapter,
+        offset: usize,
+        finished_key: Option<cache::Key>,
+    ) -> io::Result<package::ChapterFile> {
+        let file = &self.ctx.files[rendered.entry];
+        notes::number(&mut rendered, offset, file);
+        let done = package::finish_chapter(rendered, self.frame, self.ctx.outline, &self.ctx.files, self.modified)?;
+        if let (Some(cache), Some(key)) = (self.cache, finished_key) {
+            let _ = cache.put(key, &done.rendered, &done.finished);
+        }
+        Ok(done)
     }
 }
 
@@ -188,25 +205,44 @@ struct Pending {
 
 /// How far a chapter has come.
 enum Step {
-    /// Rendered, or its rendering taken from the cache: its notes are numbered from 1.
+    /// Rendered: its notes are numbered from 1.
     Rendered(RenderedChapter),
+    /// Its rendering taken from the cache, still encoded: decoded only if the chapter is framed again.
+    Stored(RenderedMeta, Bytes),
     /// Taken finished from the cache.
     Finished(package::ChapterFile),
 }
 
 impl Step {
-    fn rendered(&self) -> &RenderedChapter {
+    fn note_count(&self) -> usize {
         match self {
-            Step::Rendered(rendered) | Step::Finished(package::ChapterFile { rendered, .. }) => rendered,
+            Step::Rendered(rendered) | Step::Finished(package::ChapterFile { rendered, .. }) => rendered.note_count,
+            Step::Stored(meta, _) => meta.note_count,
+        }
+    }
+
+    fn images(&self) -> &[render::ImageRef] {
+        match self {
+            Step::Rendered(rendered) | Step::Finished(package::ChapterFile { rendered, .. }) => &rendered.images,
+            Step::Stored(meta, _) => &meta.images,
         }
     }
 }
 
+/// What a chapter's rendered entry holds beside the rendering: what numbering the book's notes and
+/// starting the chapter's images need before the chapter is finished.
+#[derive(Serialize, Deserialize)]
+struct RenderedMeta {
+    note_count: usize,
+    images: Vec<render::ImageRef>,
+}
+
 /// One chapter of the outline after finishing: its file unless it could not be read, where it came from,
-/// and what reading it reported.
+/// whether this build framed it (or took it finished from the cache), and what reading it reported.
 pub(crate) struct FinishedChapter {
     pub(crate) file: Option<package::ChapterFile>,
     pub(crate) origin: Origin,
+    pub(crate) framed: bool,
     pub(crate) diagnostics: Vec<Diagnostic>,
 }
 
@@ -222,11 +258,12 @@ pub(crate) enum Origin {
 }
 
 /// Every chapter that could be read, how many came from the cache (and of those, how many were not even
-/// read), and what reading them reported.
+/// read), how many were framed, and what reading them reported.
 pub(crate) struct FinishedChapters {
     pub(crate) files: Vec<package::ChapterFile>,
     pub(crate) cached: usize,
     pub(crate) unread: usize,
+    pub(crate) framed: usize,
     pub(crate) diagnostics: Vec<Diagnostic>,
 }
 
@@ -241,27 +278,37 @@ pub(crate) fn finish_chapters(job: &ChapterJob<'_>, book: &BookSources) -> io::R
             .collect::<io::Result<_>>()?,
         FootnoteNumbering::Book => {
             let pending: Vec<Pending> = entries.into_par_iter().filter_map(|e| job.render(book, e, None)).collect();
-            let mut before = 0;
-            let numbered: Vec<(Pending, usize)> = pending
-                .into_iter()
-                .map(|p| {
-                    let offset = before;
-                    before += p.step.as_ref().map_or(0, |step| step.rendered().note_count);
-                    (p, offset)
-                })
-                .collect();
-            numbered.into_par_iter().map(|(p, offset)| job.finish(p, offset)).collect::<io::Result<_>>()?
+            let counts = pending.iter().map(|p| p.step.as_ref().map_or(0, Step::note_count));
+            let offsets = note_offsets(FootnoteNumbering::Book, counts);
+            pending.into_par_iter().zip(offsets).map(|(p, offset)| job.finish(p, offset)).collect::<io::Result<_>>()?
         }
     };
     let unread = done.iter().filter(|c| c.origin == Origin::CacheUnread).count();
     let cached = unread + done.iter().filter(|c| c.origin == Origin::Cache).count();
+    let framed = done.iter().filter(|c| c.framed).count();
     let mut diagnostics = Vec::new();
     let mut files = Vec::with_capacity(done.len());
     for finished in done {
         diagnostics.extend(finished.diagnostics);
         files.extend(finished.file);
     }
-    Ok(FinishedChapters { files, cached, unread, diagnostics })
+    Ok(FinishedChapters { files, cached, unread, framed, diagnostics })
+}
+
+/// The number each chapter's notes start after, given each chapter's note count in book order: none
+/// when notes are numbered by chapter, else the notes of the chapters before it.
+fn note_offsets(numbering: FootnoteNumbering, counts: impl IntoIterator<Item = usize>) -> Vec<usize> {
+    counts
+        .into_iter()
+        .scan(0, |before, count| {
+            let offset = match numbering {
+                FootnoteNumbering::Chapter => 0,
+                FootnoteNumbering::Book => *before,
+            };
+            *before += count;
+            Some(offset)
+        })
+        .collect()
 }
 
 /// Finishes again, in parallel, the chapters holding links to fragments their target chapters lack
@@ -272,20 +319,16 @@ pub(crate) fn relink(
     chapters: &mut [package::ChapterFile],
 ) -> io::Result<()> {
     let dangling = &job.ctx.dangling;
-    let mut note_offset = 0;
-    let mut redo = Vec::new();
-    for (i, chapter) in chapters.iter().enumerate() {
-        let offset = match book.config.footnote_numbering {
-            FootnoteNumbering::Chapter => 0,
-            FootnoteNumbering::Book => note_offset,
-        };
-        note_offset += chapter.rendered.note_count;
-        if chapter.rendered.cross_links.iter().any(|l| dangling.contains(&(l.entry, l.fragment.clone()))) {
-            redo.push((i, chapter.rendered.entry, offset));
-        }
-    }
+    let numbering = book.config.footnote_numbering;
+    let offsets = note_offsets(numbering, chapters.iter().map(|c| c.rendered.note_count));
+    let redo: Vec<(usize, usize, usize)> = (chapters.iter().zip(offsets).enumerate())
+        .filter(|(_, (chapter, _))| {
+            chapter.rendered.cross_links.iter().any(|l| dangling.contains(&(l.entry, l.fragment.clone())))
+        })
+        .map(|(i, (chapter, offset))| (i, chapter.rendered.entry, offset))
+        .collect();
     // Numbered across the book, the chapter's rendering is what the cache holds without an offset.
-    let known_offset = |offset| match book.config.footnote_numbering {
+    let known_offset = |offset| match numbering {
         FootnoteNumbering::Chapter => Some(offset),
         FootnoteNumbering::Book => None,
     };
@@ -314,4 +357,78 @@ pub(crate) fn relinked_key(book_key: cache::Key, dangling: &HashSet<(usize, Stri
         key.add(&(*entry as u64).to_le_bytes()).add(fragment.as_bytes());
     }
     key.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+    use std::path::Path;
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+    use crate::build::Run;
+    use crate::cache::Cache;
+
+    /// A book of three chapters numbering its notes across the book; the middle one has none.
+    fn book(dir: &Path) -> (ReadRoot, Cache) {
+        let files = [
+            ("book.toml", "[book]\ntitle = \"Notes\"\n\n[epub]\nfootnote-numbering = \"book\"\n"),
+            ("src/SUMMARY.md", "- [One](one.md)\n- [Two](two.md)\n- [Three](three.md)\n"),
+            ("src/one.md", "# One\n\nA[^a] and b[^b].\n\n[^a]: First.\n[^b]: Second.\n"),
+            ("src/two.md", "# Two\n\nNo notes here.\n"),
+            ("src/three.md", "# Three\n\nC[^c].\n\n[^c]: Third.\n"),
+        ];
+        for (path, text) in files {
+            let path = dir.join("book").join(path);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, text).unwrap();
+        }
+        let root = ReadRoot::new(&dir.join("book"), None).unwrap();
+        (root, Cache::with_secret(&dir.join("cache"), 1, Some([5; 32])))
+    }
+
+    /// Renders and finishes every chapter of the book at `root`, as a build does; `each` is given the job
+    /// and the book first.
+    fn finish_all(root: &ReadRoot, cache: &Cache, each: impl Fn(&ChapterJob<'_>, &BookSources)) -> FinishedChapters {
+        let (book, diagnostics) = crate::load::load(root, None);
+        let book = book.expect("the book loads");
+        let settings = crate::Settings::default();
+        let run = Run::new(&book, None, &settings, Some(cache), None, diagnostics);
+        let finished = AtomicUsize::new(0);
+        let job = run.chapter_job(&run.ctx, run.book_key, true, &finished, &|_| {});
+        each(&job, &book);
+        finish_chapters(&job, &book).unwrap()
+    }
+
+    fn compressed(chapters: &FinishedChapters) -> Vec<Vec<u8>> {
+        chapters.files.iter().map(|file| file.finished.compressed.to_vec()).collect()
+    }
+
+    #[test]
+    fn notes_start_after_those_of_the_chapters_before_when_numbered_across_the_book() {
+        assert_eq!(note_offsets(FootnoteNumbering::Book, [2, 0, 3, 1]), [0, 2, 2, 5]);
+        assert_eq!(note_offsets(FootnoteNumbering::Chapter, [2, 0, 3, 1]), [0, 0, 0, 0]);
+    }
+
+    /// Notes numbered across the book: a chapter found finished in the cache needs only its note count
+    /// from its rendered entry, never the rendering itself.
+    #[test]
+    fn chapters_found_finished_are_numbered_without_decoding_their_rendering() {
+        let dir = tempfile::tempdir().unwrap();
+        let (root, cache) = book(dir.path());
+        let cold = finish_all(&root, &cache, |_, _| {});
+        assert_eq!(cold.cached, 0);
+        // Each rendered entry keeps its metadata and loses its rendering.
+        let warm = finish_all(&root, &cache, |job, book| {
+            for (entry, file) in cold.files.iter().map(|file| (file.rendered.entry, &file.rendered)) {
+                let outline::Target::Chapter(path) = &book.outline.entries[entry].target else { unreachable!() };
+                let (chapter, _) = book.read_chapter(&book.outline.entries[entry], path);
+                let key = job.rendered_key(entry, memo::texts_key(&chapter.unwrap().text));
+                let meta = RenderedMeta { note_count: file.note_count, images: file.images.clone() };
+                cache.put_bytes(key, &meta, &[]).unwrap();
+            }
+        });
+        assert_eq!((warm.cached, warm.framed), (3, 0), "every chapter finished from the cache");
+        assert_eq!(compressed(&warm), compressed(&cold));
+    }
 }

@@ -204,7 +204,8 @@ impl<'a> Run<'a> {
             (chapters, cover)
         });
         let images = image_work.finish();
-        let FinishedChapters { files: chapters, cached, unread, diagnostics } = chapters.map_err(RunError::Output)?;
+        let FinishedChapters { files: chapters, cached, unread, framed, diagnostics } =
+            chapters.map_err(RunError::Output)?;
         self.diagnostics.extend(diagnostics);
         let cover = cover.and_then(|drawn| {
             let path = format!("EPUB/{GENERATED_COVER}");
@@ -213,6 +214,7 @@ impl<'a> Run<'a> {
         self.stats.chapters = chapters.len();
         self.stats.cached = cached;
         self.stats.unread = unread;
+        self.stats.framed = framed;
         self.stats.notes = chapters.iter().map(|c| c.rendered.note_count).sum();
         for chapter in &chapters {
             self.diagnostics.extend(chapter.rendered.diagnostics.iter().cloned());

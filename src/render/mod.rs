@@ -183,9 +183,9 @@ pub struct RenderedChapter {
     /// Where each note number in `body` starts (folio's own, not text that looks like one): rendering
     /// numbers notes from 1, and the notes stage ([`notes::number`]) shifts them.
     pub note_numbers: Vec<usize>,
-    /// Links within the chapter to a note or note reference (fragment, as written, where), checked by
-    /// the notes stage against the numbers the notes end up with.
-    pub note_links: Vec<(String, String, Location)>,
+    /// Links within the chapter to a fragment of it (fragment, as written, where), checked by the notes
+    /// stage against the ids the chapter ends up with: a note's id is known only once it is numbered.
+    pub local_links: Vec<(String, String, Location)>,
     /// The body has inline SVG.
     pub has_svg: bool,
     /// The body has MathML.
@@ -345,8 +345,6 @@ struct ChapterRenderer<'a> {
     definitions: HashMap<String, Definition>,
     /// What each footnote definition holds, by label key.
     definitions_written: HashMap<String, html::Written>,
-    /// The label key of each footnote note, by note id: the notes section leaves out those without a definition.
-    footnote_keys: HashMap<String, String>,
     open_definitions: Vec<(String, Range<usize>)>,
     links: Vec<LinkKind>,
     image: Option<PendingImage>,
@@ -357,7 +355,6 @@ struct ChapterRenderer<'a> {
     /// Each formula of the chapter (TeX, display) as drawn and converted, so a repeat is laid out once.
     formulas: HashMap<(String, bool), Formula>,
     result: RenderedChapter,
-    local_fragments: Vec<(String, String, Location)>,
 }
 
 /// What folio made of a formula, each part made when first needed.
@@ -381,7 +378,6 @@ impl<'a> ChapterRenderer<'a> {
             notes: Notes::new(),
             definitions: HashMap::new(),
             definitions_written: HashMap::new(),
-            footnote_keys: HashMap::new(),
             open_definitions: Vec::new(),
             links: Vec::new(),
             image: None,
@@ -391,7 +387,6 @@ impl<'a> ChapterRenderer<'a> {
             cited: HashSet::new(),
             formulas: HashMap::new(),
             result: RenderedChapter { entry, ..RenderedChapter::default() },
-            local_fragments: Vec::new(),
         }
     }
 
@@ -523,7 +518,6 @@ impl<'a> ChapterRenderer<'a> {
             },
             Event::FootnoteReference(label) => {
                 let reference = self.notes.footnote(label);
-                self.footnote_keys.insert(reference.note_id.clone(), label_key(label));
                 self.write_noteref(&reference);
             }
             Event::SoftBreak => self.push("\n"),
@@ -992,7 +986,7 @@ impl<'a> ChapterRenderer<'a> {
             LinkTarget::Chapter { entry, fragment: Some((fragment, written)), .. } => {
                 let location = self.location(range);
                 if *entry == self.entry {
-                    self.local_fragments.push((fragment.clone(), written.clone(), location));
+                    self.result.local_links.push((fragment.clone(), written.clone(), location));
                 } else {
                     self.result.cross_links.push(CrossLink {
                         entry: *entry,
@@ -1004,7 +998,7 @@ impl<'a> ChapterRenderer<'a> {
             }
             LinkTarget::Local { fragment, written, .. } => {
                 let location = self.location(range);
-                self.local_fragments.push((fragment.clone(), written.clone(), location));
+                self.result.local_links.push((fragment.clone(), written.clone(), location));
             }
             LinkTarget::NotInSummary(path) => {
                 let message =
@@ -1299,8 +1293,8 @@ impl<'a> ChapterRenderer<'a> {
         self.notes.write_section(&mut notes, &self.definitions, self.ctx.strings);
         // The notes section holds each note that has a text (a citation, or a footnote with a definition)
         // and, in it, the definition.
-        for note_id in self.notes.note_ids() {
-            let definition = match self.footnote_keys.get(&note_id) {
+        for (note_id, label) in self.notes.ids_and_labels() {
+            let definition = match label {
                 Some(key) => match definitions_written.remove(key) {
                     Some(definition) => Some(definition),
                     None => continue,
@@ -1335,17 +1329,6 @@ impl<'a> ChapterRenderer<'a> {
         body.push_str("</section>\n");
         body.push_str(&notes);
         self.result.undescribed_images = written.undescribed;
-        for (fragment, written, location) in std::mem::take(&mut self.local_fragments) {
-            if fragment.starts_with("note.") || fragment.starts_with("noteref.") {
-                self.result.note_links.push((fragment, written, location));
-            } else if !ids.contains(&fragment) {
-                let message = format!("no heading or anchor '#{written}' in this chapter; the link points to its top");
-                self.result.diagnostics.push(location.warning(message));
-                // Ids are XML names, written unescaped: the pattern is exact.
-                body =
-                    body.replace(&format!("href=\"#{fragment}\""), &format!("href=\"{}\"", self.ctx.files[self.entry]));
-            }
-        }
         self.notes.unmark_chapter(&mut self.result, body, &ids);
         self.result.title = self.chapter.text.title().map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
         self.result.headings = self.headings.done;
@@ -1369,6 +1352,11 @@ mod tests {
     /// Renders `markdown` as `chapter.md` of a book of two chapters (the other `sub/other.md`) whose
     /// book.toml adds `toml` under [book].
     pub(super) fn render_chapter(toml: &str, markdown: &str) -> RenderedChapter {
+        render_numbered(toml, markdown, 0)
+    }
+
+    /// [`render_chapter`] with the chapter's notes numbered after `offset` others.
+    fn render_numbered(toml: &str, markdown: &str, offset: usize) -> RenderedChapter {
         let config_source = SourceText::new("book.toml", format!("[book]\ntitle = \"T\"\n{toml}"));
         let config = crate::config::load(&config_source).0.expect("valid book.toml");
         let entry = |title: &str, path: &str| Entry {
@@ -1384,7 +1372,7 @@ mod tests {
         let text = Expanded::plain(SourceText::new("src/chapter.md", markdown.to_string()));
         let chapter = ChapterSource { path: PathBuf::from("chapter.md"), title: "One".into(), text };
         let mut rendered = render(&ctx, &chapter, 0);
-        notes::number(&mut rendered, 0, &ctx.files[0]);
+        notes::number(&mut rendered, offset, &ctx.files[0]);
         rendered
     }
 
@@ -1422,6 +1410,35 @@ mod tests {
         assert_eq!(p, "<p><a href=\"c002-two.xhtml#f\">a</a></p>");
         let (p, _, _) = paragraph("[a](https://example.com/x)");
         assert_eq!(p, "<p><a href=\"https://example.com/x\">a</a></p>");
+    }
+
+    /// Links to the chapter's notes are checked with its other anchors, against the numbers its notes
+    /// end up with: here the book has a note before this chapter's.
+    #[test]
+    fn anchors_and_notes_are_checked_alike_once_the_notes_are_numbered() {
+        let rendered = render_numbered(
+            "",
+            "# Here\n\nA[^a]: [1](#note.1) [2](#note.2) [3](#noteref.2) [4](#here) [5](#gone).\n\n[^a]: Note.\n",
+            1,
+        );
+        let p = &rendered.body[rendered.body.find("<p>A").unwrap()..];
+        let p = &p[..p.find("</p>").unwrap()];
+        assert!(
+            p.ends_with(
+                "<a href=\"c001-one.xhtml\">1</a> <a href=\"#note.2\">2</a> <a href=\"#noteref.2\">3</a> \
+             <a href=\"#here\">4</a> <a href=\"c001-one.xhtml\">5</a>."
+            ),
+            "{p}"
+        );
+        let mut messages: Vec<&str> = rendered.diagnostics.iter().map(|d| d.message.as_str()).collect();
+        messages.sort();
+        assert_eq!(
+            messages,
+            [
+                "no heading or anchor '#gone' in this chapter; the link points to its top",
+                "no heading or anchor '#note.1' in this chapter; the link points to its top"
+            ]
+        );
     }
 
     #[test]

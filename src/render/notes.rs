@@ -130,9 +130,16 @@ impl Notes {
         self.reference(self.notes.len() - 1)
     }
 
-    /// The ids of the notes themselves (`note.N`, marked), which folio writes.
-    pub fn note_ids(&self) -> Vec<String> {
-        (1..=self.notes.len()).map(|i| format!("note.{}{i}", self.token)).collect()
+    /// The id of each note (`note.N`, marked), which folio writes, with the label key of the definition
+    /// that holds its text when it is a footnote (the notes section leaves out one without a definition).
+    pub fn ids_and_labels(&self) -> impl Iterator<Item = (String, Option<&str>)> {
+        self.notes.iter().enumerate().map(|(index, note)| {
+            let label = match &note.content {
+                Content::Footnote(key) => Some(key.as_str()),
+                Content::Citation(_) => None,
+            };
+            (format!("note.{}{}", self.token, index + 1), label)
+        })
     }
 
     /// True if `label` was referenced.
@@ -229,8 +236,9 @@ impl Notes {
 }
 
 /// The notes stage: numbers a rendered chapter's notes from `offset + 1` (its numbers, ids and back-links,
-/// and the note references its citations name), then checks the links within the chapter to its notes,
-/// pointing those that find no note at the chapter's top (`file`). Markdown is not read again.
+/// and the note references its citations name), then checks the links within the chapter, to its notes
+/// and its other ids alike, pointing those that find nothing at the chapter's top (`file`). Markdown is
+/// not read again.
 pub fn number(chapter: &mut RenderedChapter, offset: usize, file: &str) {
     // Taken: once shifted, the body's numbers no longer start where they were recorded.
     let note_numbers = std::mem::take(&mut chapter.note_numbers);
@@ -241,7 +249,7 @@ pub fn number(chapter: &mut RenderedChapter, offset: usize, file: &str) {
             *ref_id = shift_id(ref_id, offset);
         }
     }
-    for (fragment, written, location) in std::mem::take(&mut chapter.note_links) {
+    for (fragment, written, location) in std::mem::take(&mut chapter.local_links) {
         if !chapter.ids.contains(&fragment) {
             let message = format!("no heading or anchor '#{written}' in this chapter; the link points to its top");
             chapter.diagnostics.push(location.warning(message));
@@ -356,6 +364,17 @@ mod tests {
         assert_eq!(shift_id("noteref.3.2", 12), "noteref.15.2");
         assert_eq!(shift_id("note.3", 12), "note.15");
         assert_eq!((shift_id("note.x", 1), shift_id("intro", 1)), ("note.x".to_string(), "intro".to_string()));
+    }
+
+    #[test]
+    fn each_note_knows_its_id_and_the_label_of_its_definition() {
+        let mut notes = Notes::new();
+        notes.footnote("Some  Label");
+        notes.citation("Ref".into());
+        notes.footnote("some label");
+        let listed: Vec<(String, Option<&str>)> =
+            notes.ids_and_labels().map(|(id, label)| (notes.unmark(&id).0, label)).collect();
+        assert_eq!(listed, [("note.1".to_string(), Some("some label")), ("note.2".to_string(), None)]);
     }
 
     #[test]
