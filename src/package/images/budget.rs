@@ -12,9 +12,9 @@
 //!    one by itself, and a build's peak memory is about that of its largest decode, not the sum of two.
 //!
 //! An image scaled as it is decoded ([`admit_scaled`]) is never held at full size: its cost is that of
-//! its scaled pixels and a band of its rows, plus what its decoder holds whole (an interlaced PNG's
-//! pixels, a progressive JPEG's coefficients). So a 60-megapixel photo can be scaled, within
-//! [`MAX_STREAMED_PIXELS`].
+//! its scaled pixels (a PNG's binned ones too) and a band of its rows, plus what its decoder holds whole
+//! (an interlaced PNG's pixels, a progressive JPEG's coefficients). So a 60-megapixel photo can be
+//! scaled, within [`MAX_STREAMED_PIXELS`].
 //!
 //! The cap is not a setting: `max-image-pixels` chooses what images are scaled down to, not whether folio
 //! may run out of memory. Whether an image is decoded depends only on its header, never on timing.
@@ -85,20 +85,25 @@ pub fn admit(data: &[u8], media_type: &str) -> Result<Permit, Refused> {
 
 /// What scaling a PNG or JPEG to `to` takes when its rows go to the scaler as they are decoded: the
 /// scaled pixels, taken [`WORKING_COPIES`] times at 4 bytes (the scaler's result, a palette's indices or
-/// the encoder's working copy, the file written), [`STREAMED_ROWS`] rows of the full width, and what
-/// the decoder holds whole. Refused over [`MAX_STREAMED_PIXELS`] or [`MAX_DECODE_BYTES`].
+/// the encoder's working copy, the file written), [`STREAMED_ROWS`] rows of the full width, what the
+/// decoder holds whole, and for a PNG the same image binned, which is made beside it (see
+/// `png::downscale`). Refused over [`MAX_STREAMED_PIXELS`] or [`MAX_DECODE_BYTES`].
 pub fn scaling_cost(data: &[u8], media_type: &str, to: (u32, u32)) -> Result<u64, Refused> {
     let ((width, height), bytes_per_pixel) = declared(data, media_type).ok_or(Refused::Unreadable)?;
     let pixels = u64::from(width) * u64::from(height);
-    let held_whole = match media_type {
-        // The interlace method, the last byte of IHDR: its passes each cover the whole image.
-        "image/png" if data.get(28) == Some(&1) => pixels * bytes_per_pixel,
+    let held = match media_type {
+        "image/png" => {
+            // The interlace method, the last byte of IHDR: its passes each cover the whole image.
+            let interlaced = if data.get(28) == Some(&1) { pixels * bytes_per_pixel } else { 0 };
+            // The binned pixels, twice at 4 bytes: they and their palette's indices or their turned copy.
+            let factor = super::png::binning_factor((width, height), to);
+            interlaced + u64::from(width.div_ceil(factor)) * u64::from(height.div_ceil(factor)) * 4 * 2
+        }
         "image/jpeg" => super::jpeg::buffered_bytes(data),
         _ => 0,
     };
-    let cost = u64::from(to.0) * u64::from(to.1) * 4 * WORKING_COPIES
-        + u64::from(width) * bytes_per_pixel * STREAMED_ROWS
-        + held_whole;
+    let cost =
+        u64::from(to.0) * u64::from(to.1) * 4 * WORKING_COPIES + u64::from(width) * bytes_per_pixel * STREAMED_ROWS + held;
     if pixels > MAX_STREAMED_PIXELS || cost > MAX_DECODE_BYTES {
         Err(Refused::TooLarge((width, height)))
     } else {
@@ -181,8 +186,9 @@ mod tests {
         let png = png_header(9_000, 7_000, 8);
         assert_eq!(decode_cost(&png, "image/png"), Err(Refused::TooLarge((9_000, 7_000))));
         let cost = scaling_cost(&png, "image/png", to).unwrap();
-        assert_eq!(cost, scaled + 9_000 * 4 * STREAMED_ROWS);
-        assert!(cost < SHARED_DECODE_BYTES, "{cost}");
+        // Binned beside it by 5 (7,000 rows in 1,632), 1,800 × 1,400 pixels held twice.
+        assert_eq!(cost, scaled + 9_000 * 4 * STREAMED_ROWS + 1_800 * 1_400 * 4 * 2);
+        assert!(cost < MAX_DECODE_BYTES, "{cost}");
         // Interlaced, it is decoded whole: at 16 bits, refused.
         let mut interlaced = png_header(9_000, 7_000, 16);
         interlaced[28] = 1;
