@@ -74,7 +74,7 @@ pub(super) fn optimize(data: &[u8], over: impl Fn((u32, u32)) -> Option<(u32, u3
     }
     // Recompressing decodes the image as surely as scaling it does.
     let admitted = match to {
-        Some(to) if !animated => budget::admit_scaled(data, "image/png", to),
+        Some(to) if !animated => budget::admit_scaled(data, "image/png", to, effort),
         _ => budget::admit(data, "image/png"),
     };
     let _permit = match admitted {
@@ -85,13 +85,14 @@ pub(super) fn optimize(data: &[u8], over: impl Fn((u32, u32)) -> Option<(u32, u3
         Some(to) if !animated => match downscale(data, &chunks, size, to) {
             Ok((png, to)) => {
                 let outcome = Outcome::Downscaled { from: size, to, damaged: None };
-                match effort {
-                    // oxipng's search may still find a smaller file.
-                    Effort::Max => match recompress(&png, outcome.clone(), effort, false) {
+                // Under `max`, oxipng's search may still find a smaller file.
+                if budget::search_cost(to, effort).is_some() {
+                    match recompress(&png, outcome.clone(), effort, false) {
                         Optimized { data: None, .. } => Optimized { data: Some(png), outcome },
                         smaller => smaller,
-                    },
-                    Effort::None | Effort::Fast => Optimized { data: Some(png), outcome },
+                    }
+                } else {
+                    Optimized { data: Some(png), outcome }
                 }
             }
             Err(cause) => Optimized::undecodable(cause),
