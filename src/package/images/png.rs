@@ -381,17 +381,23 @@ impl Palette {
         }
         let mut seen: std::collections::HashMap<&[u8], u8> = std::collections::HashMap::new();
         let mut order: Vec<&[u8]> = Vec::new();
-        let mut indices = Vec::new();
+        let mut indices = Vec::with_capacity(pixels.data.len() / channels);
+        // A run of one colour (most of a screenshot) costs a comparison a pixel, not a lookup.
+        let mut last: Option<(&[u8], u8)> = None;
         for pixel in pixels.data.chunks_exact(channels) {
-            let index = match seen.get(pixel) {
-                Some(&index) => index,
-                None => {
-                    let index = u8::try_from(order.len()).ok()?;
-                    seen.insert(pixel, index);
-                    order.push(pixel);
-                    index
-                }
+            let index = match last {
+                Some((colour, index)) if colour == pixel => index,
+                _ => match seen.get(pixel) {
+                    Some(&index) => index,
+                    None => {
+                        let index = u8::try_from(order.len()).ok()?;
+                        seen.insert(pixel, index);
+                        order.push(pixel);
+                        index
+                    }
+                },
             };
+            last = Some((pixel, index));
             indices.push(index);
         }
         Some(Self {
