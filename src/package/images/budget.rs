@@ -12,14 +12,16 @@
 //!    one by itself, and a build's peak memory is about that of its largest decode, not the sum of two.
 //!
 //! An image scaled as it is decoded ([`admit_scaled`]) is never held at full size: its cost is that of
-//! its scaled pixels and a band of its rows, plus what its decoder holds whole (an interlaced PNG's
-//! pixels, a progressive JPEG's coefficients). So a 60-megapixel photo can be scaled, within
-//! [`MAX_STREAMED_PIXELS`].
+//! its scaled pixels (a PNG's binned ones too) and a band of its rows, plus what its decoder holds whole
+//! (an interlaced PNG's pixels, a progressive JPEG's coefficients). So a 60-megapixel photo can be
+//! scaled, within [`MAX_STREAMED_PIXELS`].
 //!
 //! The cap is not a setting: `max-image-pixels` chooses what images are scaled down to, not whether folio
 //! may run out of memory. Whether an image is decoded depends only on its header, never on timing.
 
 use std::sync::{Condvar, Mutex};
+
+use super::Effort;
 
 /// The most memory decoding images may take at once, in bytes, and so the most one image may take.
 pub const MAX_DECODE_BYTES: u64 = 512 << 20;
@@ -31,7 +33,9 @@ pub const SHARED_DECODE_BYTES: u64 = 48 << 20;
 
 /// How many copies of an image's pixels a decode is taken to hold at its peak: the decoded pixels, the
 /// encoder's or scaler's working copy, and the decoder's own buffers (measured on oxipng, the PNG and
-/// JPEG decoders and resvg; see SECURITY.md).
+/// JPEG decoders and resvg; see SECURITY.md). oxipng, recompressing a PNG of 6 megapixels in a process
+/// of its own, peaked at 2.0 to 2.5 copies under `fast` and 2.2 to 2.8 under `max` (its reductions'
+/// copies, a trial's filtered rows and deflated data): RGB, RGBA, few colours, grey in RGBA, 16 bits.
 pub const WORKING_COPIES: u64 = 3;
 
 /// The most pixels an image scaled as it is decoded may have: the memory it takes hardly grows with its
@@ -85,20 +89,29 @@ pub fn admit(data: &[u8], media_type: &str) -> Result<Permit, Refused> {
 
 /// What scaling a PNG or JPEG to `to` takes when its rows go to the scaler as they are decoded: the
 /// scaled pixels, taken [`WORKING_COPIES`] times at 4 bytes (the scaler's result, a palette's indices or
-/// the encoder's working copy, the file written), [`STREAMED_ROWS`] rows of the full width, and what
-/// the decoder holds whole. Refused over [`MAX_STREAMED_PIXELS`] or [`MAX_DECODE_BYTES`].
-pub fn scaling_cost(data: &[u8], media_type: &str, to: (u32, u32)) -> Result<u64, Refused> {
+/// the encoder's working copy, the file written), [`STREAMED_ROWS`] rows of the full width, what the
+/// decoder holds whole, and for a PNG the same image binned, which is made beside it (see
+/// `png::downscale`); a PNG that oxipng then searches takes at least its [`search_cost`]. Refused over
+/// [`MAX_STREAMED_PIXELS`] or [`MAX_DECODE_BYTES`].
+pub fn scaling_cost(data: &[u8], media_type: &str, to: (u32, u32), effort: Effort) -> Result<u64, Refused> {
     let ((width, height), bytes_per_pixel) = declared(data, media_type).ok_or(Refused::Unreadable)?;
     let pixels = u64::from(width) * u64::from(height);
-    let held_whole = match media_type {
-        // The interlace method, the last byte of IHDR: its passes each cover the whole image.
-        "image/png" if data.get(28) == Some(&1) => pixels * bytes_per_pixel,
+    let held = match media_type {
+        "image/png" => {
+            // The interlace method, the last byte of IHDR: its passes each cover the whole image.
+            let interlaced = if data.get(28) == Some(&1) { pixels * bytes_per_pixel } else { 0 };
+            // The binned pixels, twice at 4 bytes: they and their palette's indices or their turned copy.
+            let factor = super::png::binning_factor((width, height), to);
+            interlaced + u64::from(width.div_ceil(factor)) * u64::from(height.div_ceil(factor)) * 4 * 2
+        }
         "image/jpeg" => super::jpeg::buffered_bytes(data),
         _ => 0,
     };
-    let cost = u64::from(to.0) * u64::from(to.1) * 4 * WORKING_COPIES
-        + u64::from(width) * bytes_per_pixel * STREAMED_ROWS
-        + held_whole;
+    let streaming =
+        u64::from(to.0) * u64::from(to.1) * 4 * WORKING_COPIES + u64::from(width) * bytes_per_pixel * STREAMED_ROWS + held;
+    // The search begins once the scaled pixels are written and let go.
+    let searched = if media_type == "image/png" { search_cost(to, effort) } else { None };
+    let cost = streaming.max(searched.unwrap_or(0));
     if pixels > MAX_STREAMED_PIXELS || cost > MAX_DECODE_BYTES {
         Err(Refused::TooLarge((width, height)))
     } else {
@@ -107,8 +120,19 @@ pub fn scaling_cost(data: &[u8], media_type: &str, to: (u32, u32)) -> Result<u64
 }
 
 /// [`admit`] for an image scaled to `to` as it is decoded ([`scaling_cost`]).
-pub fn admit_scaled(data: &[u8], media_type: &str, to: (u32, u32)) -> Result<Permit, Refused> {
-    scaling_cost(data, media_type, to).map(Permit::acquire)
+pub fn admit_scaled(data: &[u8], media_type: &str, to: (u32, u32), effort: Effort) -> Result<Permit, Refused> {
+    scaling_cost(data, media_type, to, effort).map(Permit::acquire)
+}
+
+/// What oxipng's search (`optimize-images = "max"`) of a PNG of `size` that folio wrote takes: the PNG,
+/// at most 4 bytes a pixel, and [`WORKING_COPIES`] copies of its pixels at 4 bytes. Measured on scaled
+/// 4-megapixel photos, whole process less a build that only packages the original: RGB 8.8 bytes a
+/// scaled pixel, RGBA 12.3, where the scaling itself had taken at most 5.4. `None` when `effort` asks
+/// for no search, or the search would take more than [`MAX_DECODE_BYTES`]: the scaled PNG is kept as
+/// folio wrote it.
+pub fn search_cost(size: (u32, u32), effort: Effort) -> Option<u64> {
+    let cost = u64::from(size.0) * u64::from(size.1) * 4 * (WORKING_COPIES + 1);
+    (effort == Effort::Max && cost <= MAX_DECODE_BYTES).then_some(cost)
 }
 
 /// Bytes taken by decodes running now.
@@ -180,16 +204,42 @@ mod tests {
         // 63 megapixels: refused whole, scaled as rows come within the shared budget and a band of rows.
         let png = png_header(9_000, 7_000, 8);
         assert_eq!(decode_cost(&png, "image/png"), Err(Refused::TooLarge((9_000, 7_000))));
-        let cost = scaling_cost(&png, "image/png", to).unwrap();
-        assert_eq!(cost, scaled + 9_000 * 4 * STREAMED_ROWS);
-        assert!(cost < SHARED_DECODE_BYTES, "{cost}");
+        let cost = scaling_cost(&png, "image/png", to, Effort::Fast).unwrap();
+        // Binned beside it by 5 (7,000 rows in 1,632), 1,800 × 1,400 pixels held twice.
+        assert_eq!(cost, scaled + 9_000 * 4 * STREAMED_ROWS + 1_800 * 1_400 * 4 * 2);
+        assert!(cost < MAX_DECODE_BYTES, "{cost}");
         // Interlaced, it is decoded whole: at 16 bits, refused.
         let mut interlaced = png_header(9_000, 7_000, 16);
         interlaced[28] = 1;
-        assert_eq!(scaling_cost(&interlaced, "image/png", to), Err(Refused::TooLarge((9_000, 7_000))));
+        assert_eq!(scaling_cost(&interlaced, "image/png", to, Effort::Fast), Err(Refused::TooLarge((9_000, 7_000))));
         // Past MAX_STREAMED_PIXELS the time, not the memory, refuses it.
         let huge = png_header(10_000, 10_000, 8);
-        assert_eq!(scaling_cost(&huge, "image/png", to), Err(Refused::TooLarge((10_000, 10_000))));
+        assert_eq!(scaling_cost(&huge, "image/png", to, Effort::Fast), Err(Refused::TooLarge((10_000, 10_000))));
+    }
+
+    #[test]
+    fn a_png_searched_by_oxipng_after_scaling_costs_the_search() {
+        // A PNG just over 4 megapixels, scaled to them: streaming it takes less than the search.
+        let png = png_header(2_700, 1_800, 8);
+        let to = (2449, 1632);
+        let streaming = scaling_cost(&png, "image/png", to, Effort::Fast).unwrap();
+        assert_eq!(streaming, 2449 * 1632 * 4 * WORKING_COPIES + 2_700 * 4 * STREAMED_ROWS + 1_350 * 900 * 4 * 2);
+        let search = 2449 * 1632 * 4 * 4;
+        assert_eq!(search_cost(to, Effort::Max), Some(search));
+        assert_eq!(scaling_cost(&png, "image/png", to, Effort::Max), Ok(search));
+        assert_eq!((search_cost(to, Effort::Fast), search_cost(to, Effort::None)), (None, None));
+        assert_eq!(scaling_cost(&png, "image/png", to, Effort::None), Ok(streaming));
+        // Interlaced at 16 bits, the streaming takes more: the permit covers the larger of the two.
+        let mut interlaced = png_header(2_700, 1_800, 16);
+        interlaced[28] = 1;
+        let streaming = scaling_cost(&interlaced, "image/png", to, Effort::Fast).unwrap();
+        assert!(streaming > search);
+        assert_eq!(scaling_cost(&interlaced, "image/png", to, Effort::Max), Ok(streaming));
+        // Scaled to 33.6 megapixels, the search alone would pass the cap: the PNG is scaled, not searched.
+        let (big, to) = (png_header(9_000, 7_000, 8), (7_000, 4_800));
+        assert_eq!(search_cost(to, Effort::Max), None);
+        let streaming = scaling_cost(&big, "image/png", to, Effort::Fast).unwrap();
+        assert_eq!(scaling_cost(&big, "image/png", to, Effort::Max), Ok(streaming));
     }
 
     #[test]
@@ -202,9 +252,9 @@ mod tests {
             data
         };
         let to = (2449, 1632);
-        let baseline = scaling_cost(&jpeg(0xc0), "image/jpeg", to).unwrap();
+        let baseline = scaling_cost(&jpeg(0xc0), "image/jpeg", to, Effort::Max).unwrap();
         assert_eq!(baseline, 2449 * 1632 * 4 * WORKING_COPIES + 9000 * 4 * STREAMED_ROWS);
-        let progressive = scaling_cost(&jpeg(0xc2), "image/jpeg", to).unwrap();
+        let progressive = scaling_cost(&jpeg(0xc2), "image/jpeg", to, Effort::Max).unwrap();
         assert_eq!(progressive, baseline + 9000 * 6000 * 3 * 2);
     }
 

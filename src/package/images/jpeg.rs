@@ -70,7 +70,7 @@ pub(super) fn optimize(data: &[u8], over: impl Fn((u32, u32)) -> Option<(u32, u3
     if !matches!(header.components.len(), 1 | 3) {
         return Optimized::not_resized(header.size, NotResized::CmykJpeg);
     }
-    let _permit = match budget::admit_scaled(data, "image/jpeg", to) {
+    let _permit = match budget::admit_scaled(data, "image/jpeg", to, effort) {
         Ok(permit) => permit,
         Err(refused) => return Optimized::refused(refused),
     };

@@ -74,7 +74,7 @@ pub(super) fn optimize(data: &[u8], over: impl Fn((u32, u32)) -> Option<(u32, u3
     }
     // Recompressing decodes the image as surely as scaling it does.
     let admitted = match to {
-        Some(to) if !animated => budget::admit_scaled(data, "image/png", to),
+        Some(to) if !animated => budget::admit_scaled(data, "image/png", to, effort),
         _ => budget::admit(data, "image/png"),
     };
     let _permit = match admitted {
@@ -85,13 +85,14 @@ pub(super) fn optimize(data: &[u8], over: impl Fn((u32, u32)) -> Option<(u32, u3
         Some(to) if !animated => match downscale(data, &chunks, size, to) {
             Ok((png, to)) => {
                 let outcome = Outcome::Downscaled { from: size, to, damaged: None };
-                match effort {
-                    // oxipng's search may still find a smaller file.
-                    Effort::Max => match recompress(&png, outcome.clone(), effort, false) {
+                // Under `max`, oxipng's search may still find a smaller file.
+                if budget::search_cost(to, effort).is_some() {
+                    match recompress(&png, outcome.clone(), effort, false) {
                         Optimized { data: None, .. } => Optimized { data: Some(png), outcome },
                         smaller => smaller,
-                    },
-                    Effort::None | Effort::Fast => Optimized { data: Some(png), outcome },
+                    }
+                } else {
+                    Optimized { data: Some(png), outcome }
                 }
             }
             Err(cause) => Optimized::undecodable(cause),
@@ -126,31 +127,62 @@ fn recompress(data: &[u8], unchanged: Outcome, effort: Effort, indexed: bool) ->
 /// average of a square, so edges take few colours and repeat as the input did (that screenshot: 0.2 MB).
 /// Should that too be larger than the original, the scaled image is kept, as it has more pixels. A try
 /// stops as soon as its deflated rows pass the original's size.
+///
+/// A screenshot is decoded once, into both scalers at once; a photo, which rarely needs binning, into the
+/// Lanczos3 one alone, then again should it need binning after all. The original's size tells them apart:
+/// under a byte for each scaled pixel, the scaled PNG must be written in less, which resampled text
+/// rarely is (the benchmark book's hi-DPI screenshots take 0.1 to 0.4 bytes, photo-like PNGs 1.7).
+/// Binning beside the fit costs a 6.75-megapixel photo 60% of decoding it again; decoding a screenshot
+/// again costs 8% of its work. The binned pixels held beside the scaled ones are in
+/// [`budget::scaling_cost`].
 fn downscale(
     data: &[u8],
     chunks: &[Chunk<'_>],
     size: (u32, u32),
     to: (u32, u32),
 ) -> Result<(Vec<u8>, (u32, u32)), String> {
-    let scaled = decode_scaled(data, chunks, |channels| RowScaler::new(size, channels, to))?;
-    if let Some(png) = encode(scaled, chunks, data.len())? {
+    let factor = binning_factor(size, to);
+    let fitting = |channels| RowScaler::new(size, channels, to);
+    let binning = |channels| RowScaler::binned(size, channels, factor);
+    let (scaled, binned) = if (data.len() as u64) < u64::from(to.0) * u64::from(to.1) {
+        let [scaled, binned] = decode_scaled(data, chunks, |channels| [fitting(channels), binning(channels)])?;
+        (scaled, Some(binned))
+    } else {
+        let [scaled] = decode_scaled(data, chunks, |channels| [fitting(channels)])?;
+        (scaled, None)
+    };
+    let scaled = Reduced::new(scaled);
+    if let Some(png) = encode(&scaled, chunks, data.len())? {
         return Ok((png, to));
     }
-    let factor = size.0.div_ceil(to.0).max(size.1.div_ceil(to.1));
-    let binned = decode_scaled(data, chunks, |channels| RowScaler::binned(size, channels, factor))?;
-    match encode(binned, chunks, data.len())? {
-        Some(png) => Ok((png, (size.0.div_ceil(factor), size.1.div_ceil(factor)))),
-        // Binned, it is still larger than it was: scaled to fit after all, as it fits more pixels.
+    let binned = match binned {
+        Some(binned) => binned,
         None => {
-            let scaled = decode_scaled(data, chunks, |channels| RowScaler::new(size, channels, to))?;
-            Ok((encode(scaled, chunks, usize::MAX)?.ok_or("it cannot be written")?, to))
+            let [binned] = decode_scaled(data, chunks, |channels| [binning(channels)])?;
+            binned
         }
+    };
+    let binned = Reduced::new(binned);
+    if let Some(png) = encode(&binned, chunks, data.len())? {
+        return Ok((png, (binned.pixels.width, binned.pixels.height)));
     }
+    drop(binned);
+    // Binned, it is still larger than it was: scaled to fit after all, as it fits more pixels.
+    Ok((encode(&scaled, chunks, usize::MAX)?.ok_or("it cannot be written")?, to))
 }
 
-/// Decodes a PNG through the scaler `scaler` makes for its channel count, turned upright by its EXIF
-/// orientation: 8-bit grey, grey and alpha, RGB or RGBA.
-fn decode_scaled(data: &[u8], chunks: &[Chunk<'_>], scaler: impl Fn(usize) -> RowScaler) -> Result<Pixels, String> {
+/// The smallest whole factor that shrinks `size` to fit within `to`.
+pub(super) fn binning_factor(size: (u32, u32), to: (u32, u32)) -> u32 {
+    size.0.div_ceil(to.0).max(size.1.div_ceil(to.1))
+}
+
+/// Decodes a PNG through the scalers `scalers` makes for its channel count, each fed every row as it is
+/// decoded, turned upright by its EXIF orientation: 8-bit grey, grey and alpha, RGB or RGBA.
+fn decode_scaled<const N: usize>(
+    data: &[u8],
+    chunks: &[Chunk<'_>],
+    scalers: impl FnOnce(usize) -> [RowScaler; N],
+) -> Result<[Pixels; N], String> {
     // The decoder's limit covers what it allocates besides the pixels: a few rows, and the ancillary
     // chunks it inflates, which it need not (an iCCP chunk can inflate to gigabytes); the colour chunks
     // are copied as they are.
@@ -162,42 +194,57 @@ fn decode_scaled(data: &[u8], chunks: &[Chunk<'_>], scaler: impl Fn(usize) -> Ro
     let mut reader = decoder.read_info().map_err(|e| e.to_string())?;
     let (width, height) = (reader.info().width, reader.info().height);
     let channels = reader.output_color_type().0.samples();
-    let mut scaler = scaler(channels);
+    let mut scalers = scalers(channels);
+    let mut push = |row: &[u8]| scalers.iter_mut().for_each(|scaler| scaler.push(row));
     if reader.info().interlaced {
         // Its passes each cover the whole image: it is decoded whole, then scaled.
         let mut buffer = vec![0; reader.output_buffer_size().ok_or("it is too large")?];
         let frame = reader.next_frame(&mut buffer).map_err(|e| e.to_string())?;
-        for row in buffer[..frame.buffer_size()].chunks_exact(width as usize * channels) {
-            scaler.push(row);
-        }
+        buffer[..frame.buffer_size()].chunks_exact(width as usize * channels).for_each(&mut push);
     } else {
         // Scaled row by row as they are decoded, so the image is never held at full size.
         let mut rows = 0;
         while let Some(row) = reader.next_row().map_err(|e| e.to_string())? {
-            scaler.push(row.data());
+            push(row.data());
             rows += 1;
         }
         if rows != height {
             return Err("it is cut short".into());
         }
     }
-    let (width, height) = scaler.size();
-    let pixels = Pixels { data: scaler.finish(), width, height, channels };
     let orientation = chunks.iter().find(|(name, _)| name == b"eXIf").and_then(|(_, exif)| exif_orientation(exif));
-    Ok(pixels.orient(orientation.unwrap_or(1)))
+    Ok(scalers.map(|scaler| {
+        let (width, height) = scaler.size();
+        Pixels { data: scaler.finish(), width, height, channels }.orient(orientation.unwrap_or(1))
+    }))
+}
+
+/// Scaled pixels ready to be written, perhaps more than once: reduced as oxipng would reduce them (no
+/// alpha channel when every pixel is opaque, grey when every pixel is), with their palette when 256
+/// colours or fewer, which a binned screenshot often has.
+struct Reduced {
+    pixels: Pixels,
+    palette: Option<Palette>,
+}
+
+impl Reduced {
+    fn new(pixels: Pixels) -> Self {
+        let pixels = pixels.without_opaque_alpha().without_grey_colour();
+        let palette = Palette::of(&pixels);
+        Self { pixels, palette }
+    }
 }
 
 /// Writes scaled pixels as a PNG with the original's colour chunks, itself rather than through oxipng:
 /// row by row into a deflate stream, so nothing but the pixels (and a palette's indices) and the result
-/// is held (oxipng held three more copies of a scaled 4-megapixel image). It makes the reductions oxipng
-/// would find for scaled pixels: no alpha channel when every pixel is opaque, grey when every pixel is,
-/// and a palette for 256 colours or fewer, which a binned screenshot often has. Filters as `fast`
-/// recompresses: none for a palette, Sub for other pixels (on the binned hi-DPI screenshots with a
-/// photo in them Sub took 0.58 MB where none took 0.68 and png's per-row choice 0.75).
+/// is held (oxipng held three more copies of a scaled 4-megapixel image), in the form [`Reduced`] found
+/// for them. Filters as `fast` recompresses: none for a palette, Sub for other pixels (on the binned
+/// hi-DPI screenshots with a photo in them Sub took 0.58 MB where none took 0.68 and png's per-row
+/// choice 0.75).
 ///
 /// `None` as soon as the image data written is longer than `within` bytes.
-fn encode(pixels: Pixels, chunks: &[Chunk<'_>], within: usize) -> Result<Option<Vec<u8>>, String> {
-    let pixels = pixels.without_opaque_alpha().without_grey_colour();
+fn encode(image: &Reduced, chunks: &[Chunk<'_>], within: usize) -> Result<Option<Vec<u8>>, String> {
+    let Reduced { pixels, palette } = image;
     // The colour chunks go right after IHDR (signature and IHDR take 33 bytes): iCCP, sRGB, gAMA, cHRM,
     // cICP, mDCV and cLLI must come before PLTE, which the encoder writes with the header.
     let mut colour = Vec::new();
@@ -212,10 +259,9 @@ fn encode(pixels: Pixels, chunks: &[Chunk<'_>], within: usize) -> Result<Option<
     let mut encoder = png::Encoder::new(&mut out, pixels.width, pixels.height);
     encoder.set_depth(png::BitDepth::Eight);
     encoder.set_deflate_compression(png::DeflateCompression::Level(DEFLATE_LEVEL));
-    let indexed = Palette::of(&pixels);
     // Indices unfiltered, other pixels each minus the one to its left.
-    encoder.set_filter(if indexed.is_some() { png::Filter::NoFilter } else { png::Filter::Sub });
-    match &indexed {
+    encoder.set_filter(if palette.is_some() { png::Filter::NoFilter } else { png::Filter::Sub });
+    match palette {
         Some(palette) => {
             encoder.set_color(png::ColorType::Indexed);
             encoder.set_palette(palette.colours.as_slice());
@@ -234,7 +280,7 @@ fn encode(pixels: Pixels, chunks: &[Chunk<'_>], within: usize) -> Result<Option<
     // try too large would be finished before the cap could stop it.
     let written = encoder.write_header().and_then(|mut writer| {
         let mut stream = writer.stream_writer_with_size(STREAMED_BYTES)?;
-        stream.write_all(indexed.as_ref().map_or(&pixels.data, |palette| &palette.indices))?;
+        stream.write_all(palette.as_ref().map_or(&pixels.data, |palette| &palette.indices))?;
         stream.finish()?;
         writer.finish()
     });
@@ -335,17 +381,23 @@ impl Palette {
         }
         let mut seen: std::collections::HashMap<&[u8], u8> = std::collections::HashMap::new();
         let mut order: Vec<&[u8]> = Vec::new();
-        let mut indices = Vec::new();
+        let mut indices = Vec::with_capacity(pixels.data.len() / channels);
+        // A run of one colour (most of a screenshot) costs a comparison a pixel, not a lookup.
+        let mut last: Option<(&[u8], u8)> = None;
         for pixel in pixels.data.chunks_exact(channels) {
-            let index = match seen.get(pixel) {
-                Some(&index) => index,
-                None => {
-                    let index = u8::try_from(order.len()).ok()?;
-                    seen.insert(pixel, index);
-                    order.push(pixel);
-                    index
-                }
+            let index = match last {
+                Some((colour, index)) if colour == pixel => index,
+                _ => match seen.get(pixel) {
+                    Some(&index) => index,
+                    None => {
+                        let index = u8::try_from(order.len()).ok()?;
+                        seen.insert(pixel, index);
+                        order.push(pixel);
+                        index
+                    }
+                },
             };
+            last = Some((pixel, index));
             indices.push(index);
         }
         Some(Self {
@@ -482,6 +534,39 @@ pub(super) mod tests {
                 let mean = (at(0, 0) + at(1, 0) + at(0, 1) + at(1, 1)) / 4;
                 let got = i32::from(small[(y * 240 + x) * 4 + c]);
                 assert!((got - mean).abs() <= 1, "({x}, {y}) channel {c}: {got}, the square's mean {mean}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_image_binned_after_a_second_decode_is_binned_alike() {
+        // A checkerboard of colour noise: over a byte for each scaled pixel, so it is decoded for the
+        // Lanczos3 fit alone, which its pattern makes larger than it was; binned, it is a quarter the size.
+        let mut seed = 12345u32;
+        let mut data = Vec::new();
+        for (x, y) in (0..320).flat_map(|y| (0..480).map(move |x| (x, y))) {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            let (base, red, green) = (if (x + y) % 2 == 0 { 220 } else { 0 }, (seed >> 29) as u8, (seed >> 21) as u8 >> 5);
+            data.extend_from_slice(&[base + red, base + green, base]);
+        }
+        let mut original = Vec::new();
+        let mut encoder = png::Encoder::new(&mut original, 480, 320);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_compression(png::Compression::High);
+        let mut writer = encoder.write_header().unwrap();
+        writer.write_image_data(&data).unwrap();
+        writer.finish().unwrap();
+        assert!(original.len() > 150_000, "{} bytes", original.len());
+        let optimized = optimize(&original, |size| super::super::fit(size, 150_000), Effort::Fast);
+        assert_eq!(optimized.outcome, Outcome::Downscaled { from: (480, 320), to: (240, 160), damaged: None });
+        let (w, h, small) = rgba(&optimized.data.unwrap());
+        assert_eq!((w, h), (240, 160));
+        for (x, y) in [(0, 0), (17, 5), (239, 159)] {
+            for c in 0..3 {
+                let at = |dx: usize, dy: usize| u32::from(data[((2 * y + dy) * 480 + 2 * x + dx) * 3 + c]);
+                let mean = (at(0, 0) + at(1, 0) + at(0, 1) + at(1, 1)) / 4;
+                let got = u32::from(small[(y * 240 + x) * 4 + c]);
+                assert!(got.abs_diff(mean) <= 1, "({x}, {y}) channel {c}: {got}, the square's mean {mean}");
             }
         }
     }
