@@ -187,8 +187,14 @@ impl<'a> Run<'a> {
         // one of rayon's, it would leave the chapters a worker fewer until it is drawn.
         let (chapters, cover) = std::thread::scope(|threads| {
             let cache = self.cache;
-            let cover = cover_text
-                .map(|text| threads.spawn(move || draw_cover(cache, &text).map(|png| (png, text.description()))));
+            let draw = move |text: &cover::CoverText| draw_cover(cache, text).map(|png| (png, text.description()));
+            let cover = cover_text.map(|text| {
+                let drawing = std::thread::Builder::new().spawn_scoped(threads, {
+                    let text = text.clone();
+                    move || draw(&text)
+                });
+                (text, drawing)
+            });
             let chapters = rayon::scope(|scope| {
                 if let Cover::File(cover) = &book.config.cover {
                     image_work.start(scope, &cover.value);
@@ -200,7 +206,11 @@ impl<'a> Run<'a> {
                 };
                 finish_chapters(&self.chapter_job(&self.ctx, self.book_key, true, &finished, &start_images), book)
             });
-            let cover = cover.map(|drawing| drawing.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+            let cover = cover.map(|(text, drawing)| match drawing {
+                Ok(drawing) => drawing.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                // No thread to spare: drawn after the chapters.
+                Err(_) => draw(&text),
+            });
             (chapters, cover)
         });
         let images = image_work.finish();

@@ -246,7 +246,11 @@ fn collect_varying(group: &usvg::Group, spans: &mut Vec<(f32, f32)>) {
                 Some(corners) => spans.extend(corners),
                 None => spans.push(span(path.abs_stroke_bounding_box())),
             },
-            usvg::Node::Image(image) => spans.push(span(image.abs_bounding_box())),
+            // A nested SVG is drawn unclipped by its viewport: it may reach any row.
+            usvg::Node::Image(image) => spans.push(match image.kind() {
+                usvg::ImageKind::SVG(_) => (f32::NEG_INFINITY, f32::INFINITY),
+                _ => span(image.abs_bounding_box()),
+            }),
             usvg::Node::Text(text) => spans.push(span(text.abs_stroke_bounding_box())),
         }
     }
@@ -261,10 +265,16 @@ fn corner_rows(path: &usvg::Path) -> Option<Vec<(f32, f32)>> {
     if transform.kx != 0.0 || transform.ky != 0.0 || !path.fill().is_none_or(|fill| solid(fill.paint())) {
         return None;
     }
-    // Where every turn is square, joins and caps reach half the stroke's width from a corner; the whole
-    // width leaves a margin.
+    // Joins and caps reach half the stroke's width from a corner (a miter too long for its limit is
+    // bevelled); the whole width leaves a margin. A clipped miter reaches as far as its limit allows.
     let reach = match path.stroke() {
-        Some(stroke) if !solid(stroke.paint()) || stroke.dasharray().is_some() => return None,
+        Some(stroke)
+            if !solid(stroke.paint())
+                || stroke.dasharray().is_some()
+                || stroke.linejoin() == usvg::LineJoin::MiterClip =>
+        {
+            return None;
+        }
         Some(stroke) => stroke.width().get() * transform.sy.abs(),
         None => 0.0,
     };
@@ -457,7 +467,7 @@ impl Palette {
             for (p, index) in group.chunks_exact(tiny_skia::BYTES_PER_PIXEL).zip(group_indices) {
                 let pixel = pixel(p);
                 if pixel != last {
-                    // Fibonacci hashing: the top byte of the pixel times 2^32 divided by the golden ratio.
+                    // Fibonacci hashing: the top byte of the pixel times 2^32 / φ.
                     let slot = &mut self.recent[(pixel.wrapping_mul(0x9e37_79b9) >> 24) as usize];
                     if slot.0 != pixel {
                         let Some(found) = palette_index(&mut self.colours, [p[0], p[1], p[2]]) else { return false };
@@ -754,11 +764,13 @@ publisher = "P & <Q> \"R\""
 
     #[test]
     fn palette_rows_hold_the_colours_added_exactly() {
-        // 37 pixels: four groups of 8 and a short one, with runs of three that start and end inside them;
-        // 256 colours in all, and a row that stands three times.
+        // 37 pixels: four groups of 8 and a short one. Even rows have runs of three that start and end
+        // inside groups, odd rows runs of 17 that cover whole groups and run into the short one; a row
+        // stands three times.
         let width = 37;
         let colour = |x: usize, y: usize| {
-            let c = ((x / 3 + 7 * y) % 256) as u8;
+            let run = if y.is_multiple_of(2) { 3 } else { 17 };
+            let c = ((x / run + 7 * y) % 256) as u8;
             [c, c.wrapping_mul(7), !c, u8::MAX]
         };
         let rows = |ys: std::ops::Range<usize>| -> Vec<u8> {
@@ -766,7 +778,8 @@ publisher = "P & <Q> \"R\""
         };
         let mut palette = Palette::new(width);
         assert!(palette.add(&rows(0..20), 1) && palette.add(&rows(20..21), 3) && palette.add(&rows(21..40), 1));
-        assert_eq!(palette.colours.len(), 256);
+        let distinct: std::collections::HashSet<Vec<u8>> = rows(0..40).chunks_exact(4).map(<[u8]>::to_vec).collect();
+        assert_eq!(palette.colours.len(), distinct.len());
         let colours = palette.colours.clone();
         let mut filtered = Vec::new();
         std::io::Read::read_to_end(&mut flate2::read::ZlibDecoder::new(&palette.finish().unwrap()[..]), &mut filtered)
