@@ -194,11 +194,16 @@ impl Cache {
         Some((meta, bytes.truncated(payload_len)))
     }
 
+    /// The key entries are signed with, when this cache stores them (not read-only, with a key).
+    fn storing(&self) -> Option<&Secret> {
+        self.secret.as_ref().filter(|_| self.writable)
+    }
+
     /// Stores metadata and a payload under `key` (nothing, in a read-only cache). The entry is written to
     /// a temporary file and renamed, so a reader never sees half of it; it is not synced to disk, since
     /// a damaged entry is detected and rebuilt anyway.
     pub fn put_bytes<T: Serialize>(&self, key: Key, meta: &T, payload: &[u8]) -> io::Result<()> {
-        let Some(secret) = self.secret.as_ref().filter(|_| self.writable) else { return Ok(()) };
+        let Some(secret) = self.storing() else { return Ok(()) };
         fs::create_dir_all(&self.dir)?;
         let name = Self::file_name(key);
         self.used.lock().expect("not poisoned").insert(name.clone());
@@ -212,7 +217,8 @@ impl Cache {
     /// Stores `value`, encoded, as the payload under `key`, with `meta` beside it: a reader learns the
     /// metadata without decoding the value, and decodes it ([`decode_payload`]) only when it needs it.
     pub fn put_encoded<M: Serialize, T: Serialize>(&self, key: Key, meta: &M, value: &T) -> io::Result<()> {
-        if self.secret.is_none() || !self.writable {
+        // Not even encoded for a cache that stores nothing.
+        if self.storing().is_none() {
             return Ok(());
         }
         let payload = postcard::to_stdvec(value).map_err(io::Error::other)?;
@@ -508,7 +514,7 @@ mod tests {
         assert_eq!(meta, 7);
         assert_eq!(decode_payload::<(String, usize)>(&payload), Some(("rendering".to_string(), 3)));
         assert_eq!(decode_payload::<(String, usize)>(&payload[..4]), None, "cut short");
-        // A read-only cache does not even encode it.
+        // A read-only cache stores nothing.
         let read_only = Cache { writable: false, ..signed(dir.path(), 42) };
         read_only.put_encoded(2, &7_u8, &"never stored").unwrap();
         assert!(cache.get_bytes::<u8>(2).is_none());

@@ -102,7 +102,7 @@ pub struct Settings {
     pub mdbook: Option<std::sync::Arc<mdbook::Given>>,
 }
 
-/// Numbers about a build, for the summary line.
+/// Numbers about a build (the CLI's summary line shows some of them).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stats {
     /// Chapters in the book.

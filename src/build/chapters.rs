@@ -7,7 +7,7 @@
 //! start at 1, so only the finished level is used; notes numbered across the book take the rendering
 //! from the cache when the chapter's text is unchanged, and finish it again only when the notes before
 //! it changed in number. The rendered entry keeps the chapter's note count and images as metadata
-//! beside the encoded rendering, so a chapter found finished is numbered without decoding it.
+//! beside the encoded rendering, so every chapter's first note number is known without decoding one.
 
 use std::collections::HashSet;
 use std::io;
@@ -90,7 +90,9 @@ impl ChapterJob<'_> {
                 Some(offset) => cache
                     .get(finished_key(key, offset))
                     .map(|(rendered, finished)| Step::Finished(package::ChapterFile { rendered, finished })),
-                None => cache.get_bytes::<RenderedMeta>(key).map(|(meta, encoded)| Step::Stored(meta, encoded)),
+                None => {
+                    cache.get_bytes::<RenderedMeta>(key).map(|(meta, encoded)| Step::Stored { entry, meta, encoded })
+                }
             }
         };
         let pending = |step: Step, key: cache::Key, origin, diagnostics| {
@@ -134,7 +136,7 @@ impl ChapterJob<'_> {
 
     /// The notes stage and what follows it for one chapter: its notes numbered from `offset + 1`, then
     /// framed, checked and compressed, or the finished chapter taken from the cache.
-    fn finish(&self, pending: Pending, offset: usize) -> io::Result<FinishedChapter> {
+    fn finish(&self, book: &BookSources, pending: Pending, offset: usize) -> io::Result<FinishedChapter> {
         let Pending { step, key, origin, diagnostics } = pending;
         // A chapter without notes comes out the same whatever the notes before it.
         let offset = match &step {
@@ -143,24 +145,23 @@ impl ChapterJob<'_> {
         };
         let finished_key = key.map(|key| finished_key(key, offset));
         let mut framed = false;
-        let mut frame = |rendered| {
+        let mut framing = |rendered| {
             framed = true;
-            self.frame(rendered, offset, finished_key)
+            self.finish_rendered(rendered, offset, finished_key)
         };
         let file = match step {
             None => None,
             Some(Step::Finished(file)) => Some(file),
-            Some(Step::Rendered(rendered)) => Some(frame(rendered)?),
-            Some(Step::Stored(_, encoded)) => {
+            Some(Step::Rendered(rendered)) => Some(framing(rendered)?),
+            Some(Step::Stored { entry, meta, encoded }) => {
                 // A rendering the cache held may come with its chapter finished for this offset too.
                 let hit = self.cache.zip(finished_key).and_then(|(cache, key)| cache.get(key));
                 Some(match hit {
                     Some((rendered, finished)) => package::ChapterFile { rendered, finished },
-                    None => {
-                        let rendered = cache::decode_payload(&encoded)
-                            .ok_or_else(|| io::Error::other("a chapter's cached rendering does not decode"))?;
-                        frame(rendered)?
-                    }
+                    None => match cache::decode_payload(&encoded) {
+                        Some(rendered) => framing(rendered)?,
+                        None => framing(self.render_again(book, entry, key, &meta)?)?,
+                    },
                 })
             }
         };
@@ -170,9 +171,36 @@ impl ChapterJob<'_> {
         Ok(FinishedChapter { file, origin, framed, diagnostics })
     }
 
+    /// Renders again a chapter whose cached rendering does not decode (never expected: entries are signed
+    /// and versioned, but a bad entry is a miss, not a failed build), and stores it in the bad one's place.
+    /// The book's notes were numbered from the entry's count: a rendering with another count is an error.
+    fn render_again(
+        &self,
+        book: &BookSources,
+        entry: usize,
+        key: Option<cache::Key>,
+        meta: &RenderedMeta,
+    ) -> io::Result<RenderedChapter> {
+        let outline_entry = &book.outline.entries[entry];
+        let outline::Target::Chapter(path) = &outline_entry.target else { unreachable!("only chapters are rendered") };
+        let rendered =
+            book.read_chapter(outline_entry, path).0.map(|chapter| render::render(self.ctx, &chapter, entry));
+        let rendered = rendered.filter(|rendered| rendered.note_count == meta.note_count).ok_or_else(|| {
+            io::Error::other(format!(
+                "{} changed while it was built",
+                book.root.display_path(&book.config.src.join(path)).display()
+            ))
+        })?;
+        if let (Some(cache), Some(key)) = (self.cache, key) {
+            let meta = RenderedMeta { note_count: rendered.note_count, images: rendered.images.clone() };
+            let _ = cache.put_encoded(key, &meta, &rendered);
+        }
+        Ok(rendered)
+    }
+
     /// Numbers a rendered chapter's notes from `offset + 1`, frames, checks and compresses it, and stores
     /// it finished under `finished_key`.
-    fn frame(
+    fn finish_rendered(
         &self,
         mut rendered: RenderedChapter,
         offset: usize,
@@ -208,7 +236,7 @@ enum Step {
     /// Rendered: its notes are numbered from 1.
     Rendered(RenderedChapter),
     /// Its rendering taken from the cache, still encoded: decoded only if the chapter is framed again.
-    Stored(RenderedMeta, Bytes),
+    Stored { entry: usize, meta: RenderedMeta, encoded: Bytes },
     /// Taken finished from the cache.
     Finished(package::ChapterFile),
 }
@@ -217,14 +245,14 @@ impl Step {
     fn note_count(&self) -> usize {
         match self {
             Step::Rendered(rendered) | Step::Finished(package::ChapterFile { rendered, .. }) => rendered.note_count,
-            Step::Stored(meta, _) => meta.note_count,
+            Step::Stored { meta, .. } => meta.note_count,
         }
     }
 
     fn images(&self) -> &[render::ImageRef] {
         match self {
             Step::Rendered(rendered) | Step::Finished(package::ChapterFile { rendered, .. }) => &rendered.images,
-            Step::Stored(meta, _) => &meta.images,
+            Step::Stored { meta, .. } => &meta.images,
         }
     }
 }
@@ -274,13 +302,17 @@ pub(crate) fn finish_chapters(job: &ChapterJob<'_>, book: &BookSources) -> io::R
     let done: Vec<FinishedChapter> = match book.config.footnote_numbering {
         FootnoteNumbering::Chapter => entries
             .into_par_iter()
-            .filter_map(|e| job.render(book, e, Some(0)).map(|p| job.finish(p, 0)))
+            .filter_map(|e| job.render(book, e, Some(0)).map(|p| job.finish(book, p, 0)))
             .collect::<io::Result<_>>()?,
         FootnoteNumbering::Book => {
             let pending: Vec<Pending> = entries.into_par_iter().filter_map(|e| job.render(book, e, None)).collect();
             let counts = pending.iter().map(|p| p.step.as_ref().map_or(0, Step::note_count));
             let offsets = note_offsets(FootnoteNumbering::Book, counts);
-            pending.into_par_iter().zip(offsets).map(|(p, offset)| job.finish(p, offset)).collect::<io::Result<_>>()?
+            pending
+                .into_par_iter()
+                .zip(offsets)
+                .map(|(p, offset)| job.finish(book, p, offset))
+                .collect::<io::Result<_>>()?
         }
     };
     let unread = done.iter().filter(|c| c.origin == Origin::CacheUnread).count();
@@ -335,7 +367,10 @@ pub(crate) fn relink(
     let redone: Vec<(usize, Option<FinishedChapter>)> = redo
         .into_par_iter()
         .map(|(i, entry, offset)| {
-            job.render(book, entry, known_offset(offset)).map(|p| job.finish(p, offset)).transpose().map(|f| (i, f))
+            job.render(book, entry, known_offset(offset))
+                .map(|p| job.finish(book, p, offset))
+                .transpose()
+                .map(|f| (i, f))
         })
         .collect::<io::Result<_>>()?;
     // What reading and rendering again reports was reported the first time.
@@ -430,5 +465,34 @@ mod tests {
         });
         assert_eq!((warm.cached, warm.framed), (3, 0), "every chapter finished from the cache");
         assert_eq!(compressed(&warm), compressed(&cold));
+    }
+
+    /// A rendered entry whose rendering does not decode is a miss like any bad entry: the chapter is
+    /// rendered again and stored in its place, and the book comes out the same.
+    #[test]
+    fn a_cached_rendering_that_does_not_decode_is_rendered_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let (root, cache) = book(dir.path());
+        let cold = finish_all(&root, &cache, |_, _| {});
+        // Each rendered entry keeps its metadata and loses its rendering; no finished entry reads back.
+        let spoil = |job: &ChapterJob<'_>, book: &BookSources| {
+            for file in &cold.files {
+                let (entry, rendered) = (file.rendered.entry, &file.rendered);
+                let outline::Target::Chapter(path) = &book.outline.entries[entry].target else { unreachable!() };
+                let (chapter, _) = book.read_chapter(&book.outline.entries[entry], path);
+                let key = job.rendered_key(entry, memo::texts_key(&chapter.unwrap().text));
+                let meta = RenderedMeta { note_count: rendered.note_count, images: rendered.images.clone() };
+                cache.put_bytes(key, &meta, &[]).unwrap();
+                for offset in [0, 2] {
+                    cache.put_bytes(finished_key(key, offset), &"not a chapter", &[]).unwrap();
+                }
+            }
+        };
+        let warm = finish_all(&root, &cache, spoil);
+        assert_eq!((warm.cached, warm.framed), (3, 3), "every rendering taken from the cache and framed again");
+        assert_eq!(compressed(&warm), compressed(&cold));
+        // The renderings and finished chapters were stored again.
+        let again = finish_all(&root, &cache, |_, _| {});
+        assert_eq!((again.cached, again.framed), (3, 0));
     }
 }

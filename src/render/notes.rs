@@ -3,7 +3,8 @@
 //!
 //! Rendering numbers each chapter's notes from 1 and records where the numbers stand in the body;
 //! the notes stage ([`number`]) shifts them when the book numbers notes across chapters, so chapters
-//! render in parallel, and their cache entries do not depend on the notes of the chapters before.
+//! render in parallel, and their cache entries do not depend on the notes of the chapters before. It
+//! then checks the links within the chapter, to its notes and its other ids alike.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
@@ -249,14 +250,38 @@ pub fn number(chapter: &mut RenderedChapter, offset: usize, file: &str) {
             *ref_id = shift_id(ref_id, offset);
         }
     }
+    let mut dangling = HashSet::new();
     for (fragment, written, location) in std::mem::take(&mut chapter.local_links) {
         if !chapter.ids.contains(&fragment) {
             let message = format!("no heading or anchor '#{written}' in this chapter; the link points to its top");
             chapter.diagnostics.push(location.warning(message));
-            // Ids are XML names, written unescaped: the pattern is exact.
-            chapter.body = chapter.body.replace(&format!("href=\"#{fragment}\""), &format!("href=\"{file}\""));
+            dangling.insert(fragment);
         }
     }
+    if !dangling.is_empty() {
+        chapter.body = point_at_top(&chapter.body, &dangling, file);
+    }
+}
+
+/// `body` with each `href="#fragment"` whose fragment is `dangling` pointing at `file` instead, in one pass
+/// however many links dangle. Ids are XML names, written unescaped: the match is exact.
+fn point_at_top(body: &str, dangling: &HashSet<String>, file: &str) -> String {
+    const HREF: &str = "href=\"#";
+    let mut out = String::with_capacity(body.len());
+    let mut rest = body;
+    while let Some(at) = rest.find(HREF) {
+        let fragment = &rest[at + HREF.len()..];
+        let Some(end) = fragment.find('"') else { break };
+        out.push_str(&rest[..at]);
+        if dangling.contains(&fragment[..end]) {
+            let _ = write!(out, "href=\"{file}");
+        } else {
+            out.push_str(&rest[at..at + HREF.len() + end]);
+        }
+        rest = &fragment[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `text` with `offset` added to the number that starts at each of `starts`.
@@ -300,6 +325,18 @@ fn ends_a_sentence(xhtml: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dangling_links_point_at_the_top_and_only_they() {
+        let dangling: HashSet<String> = ["a", "gone"].map(String::from).into();
+        let body = r##"<a href="#a">1</a><a href="#ab">2</a><a href="#gone">3</a><a href="#a">4</a><a href="#">5</a>"##;
+        assert_eq!(
+            point_at_top(body, &dangling, "c01.xhtml"),
+            r##"<a href="c01.xhtml">1</a><a href="#ab">2</a><a href="c01.xhtml">3</a><a href="c01.xhtml">4</a><a href="#">5</a>"##
+        );
+        // Only a whole attribute value matches.
+        assert_eq!(point_at_top("x href=\"#a", &dangling, "c.xhtml"), "x href=\"#a");
+    }
 
     #[test]
     fn numbered_by_first_reference_with_all_backlinks() {

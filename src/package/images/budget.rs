@@ -107,8 +107,9 @@ pub fn scaling_cost(data: &[u8], media_type: &str, to: (u32, u32), effort: Effor
         "image/jpeg" => super::jpeg::buffered_bytes(data),
         _ => 0,
     };
-    let streaming =
-        u64::from(to.0) * u64::from(to.1) * 4 * WORKING_COPIES + u64::from(width) * bytes_per_pixel * STREAMED_ROWS + held;
+    let streaming = u64::from(to.0) * u64::from(to.1) * 4 * WORKING_COPIES
+        + u64::from(width) * bytes_per_pixel * STREAMED_ROWS
+        + held;
     // The search begins once the scaled pixels are written and let go.
     let searched = if media_type == "image/png" { search_cost(to, effort) } else { None };
     let cost = streaming.max(searched.unwrap_or(0));

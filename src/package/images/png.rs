@@ -132,8 +132,8 @@ fn recompress(data: &[u8], unchanged: Outcome, effort: Effort, indexed: bool) ->
 /// Lanczos3 one alone, then again should it need binning after all. The original's size tells them apart:
 /// under a byte for each scaled pixel, the scaled PNG must be written in less, which resampled text
 /// rarely is (the benchmark book's hi-DPI screenshots take 0.1 to 0.4 bytes, photo-like PNGs 1.7).
-/// Binning beside the fit costs a 6.75-megapixel photo 60% of decoding it again; decoding a screenshot
-/// again costs 8% of its work. The binned pixels held beside the scaled ones are in
+/// Binning beside the fit costs a 6.75-megapixel photo 60% of what decoding it again would; decoding a
+/// screenshot again would add 8% to its whole optimisation. The binned pixels held beside the scaled ones are in
 /// [`budget::scaling_cost`].
 fn downscale(
     data: &[u8],
@@ -164,7 +164,8 @@ fn downscale(
     };
     let binned = Reduced::new(binned);
     if let Some(png) = encode(&binned, chunks, data.len())? {
-        return Ok((png, (binned.pixels.width, binned.pixels.height)));
+        // The size as the file has it, like `size` and `to`: the pixels may have been turned upright.
+        return Ok((png, (size.0.div_ceil(factor), size.1.div_ceil(factor))));
     }
     drop(binned);
     // Binned, it is still larger than it was: scaled to fit after all, as it fits more pixels.
@@ -546,7 +547,8 @@ pub(super) mod tests {
         let mut data = Vec::new();
         for (x, y) in (0..320).flat_map(|y| (0..480).map(move |x| (x, y))) {
             seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            let (base, red, green) = (if (x + y) % 2 == 0 { 220 } else { 0 }, (seed >> 29) as u8, (seed >> 21) as u8 >> 5);
+            let (base, red, green) =
+                (if (x + y) % 2 == 0 { 220 } else { 0 }, (seed >> 29) as u8, (seed >> 21) as u8 >> 5);
             data.extend_from_slice(&[base + red, base + green, base]);
         }
         let mut original = Vec::new();
