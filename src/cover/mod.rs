@@ -763,6 +763,32 @@ publisher = "P & <Q> \"R\""
     }
 
     #[test]
+    fn shapes_that_reach_past_their_corners_or_box_vary_on_every_row() {
+        let varies_at = |svg: &str, row: f32| {
+            let tree = usvg::Tree::from_data(svg.as_bytes(), &usvg::Options::default()).unwrap();
+            let spans = varying_rows(tree.root(), HEIGHT as f32 / tree.size().height());
+            spans.iter().any(|&(a, b)| a <= row && row <= b)
+        };
+        // A path that turns back on itself at row 1,000: a clipped miter reaches past the corner as far
+        // as its limit, so the path's whole span varies; a miter too long for its limit is bevelled and
+        // stays by its corners.
+        let turning = |join: &str| {
+            format!(
+                r##"<svg xmlns="http://www.w3.org/2000/svg" width="160" height="256"><path d="M20 20 V200 V100" fill="none" stroke="#000" stroke-width="6" stroke-linejoin="{join}"/></svg>"##
+            )
+        };
+        assert!(varies_at(&turning("miter-clip"), 1500.0));
+        assert!(!varies_at(&turning("miter"), 1500.0));
+        // A nested SVG image is drawn unclipped by its box: every row may vary.
+        let inner = r##"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect y="-100" width="10" height="300"/></svg>"##;
+        let nested = format!(
+            r##"<svg xmlns="http://www.w3.org/2000/svg" width="160" height="256"><image x="10" y="10" width="10" height="10" href="data:image/svg+xml;base64,{}"/></svg>"##,
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, inner)
+        );
+        assert!(varies_at(&nested, 2000.0));
+    }
+
+    #[test]
     fn palette_rows_hold_the_colours_added_exactly() {
         // 37 pixels: four groups of 8 and a short one. Even rows have runs of three that start and end
         // inside groups, odd rows runs of 17 that cover whole groups and run into the short one; a row
