@@ -18,7 +18,8 @@ library only).
 3. For each book, in separate processes started with posix_spawn and reaped with os.wait4 (each
    child's own peak RSS, its largest process for a tree such as mdbook + mdbook-epub):
    - folio cold: `--no-cache`, median of 3 runs (after one unmeasured run), of 21 when a build takes
-     under 0.1 s, where the machine's noise is milliseconds;
+     under 0.1 s, where the machine's noise is milliseconds (on real books, alternating with
+     mdbook-epub's: 4.);
    - folio warm after one edit: a copy of the book, left 2.5 s to settle as an author's files
      have, one build with a fresh --cache-dir, then, 5 times, append a
      sentence to a chapter in the middle of the book (a different chapter each time) and
@@ -29,7 +30,8 @@ library only).
    --mdbook-epub, else both on PATH or in ~/.cargo/bin): `mdbook build` of a copy whose
    book.toml has only `[output.epub]` (other renderers and preprocessors removed, so mdbook runs
    its own include expansion and the EPUB renderer alone); median of 3 runs after one unmeasured
-   (21 under 0.1 s, as folio's).
+   (21 when either tool's first build takes under 0.1 s), each run alternating with one of folio's
+   cold runs, each round in the other order, so that both meet the same state of the machine.
    Install them with
        cargo install --locked mdbook --version 0.5.4
        cargo install --locked mdbook-epub --version 0.5.2
@@ -367,7 +369,9 @@ def runs_for(runs, first_seconds):
     return max(runs, SHORT_BUILD_RUNS) if runs > 1 and first_seconds < SHORT_BUILD_S else runs
 
 
-def bench_folio(folio, book, name, out, runs, cycles, problems):
+def bench_folio(folio, book, name, out, runs, cycles, problems, peer=None):
+    """folio's cold and warm builds of a book; with `peer` (an MdbookEpub), its cold runs alternate with
+    folio's, each round in the other order, so that both meet the same state of the machine."""
     res = {}
     ep = os.path.join(out, "epub")
     logs = os.path.join(out, "logs", name)
@@ -377,13 +381,24 @@ def bench_folio(folio, book, name, out, runs, cycles, problems):
     # cold: one unmeasured run (checks that the book builds), then `runs` measured runs
     first_run = check(run([folio, "build", book, "-o", cold_out, "--no-cache"],
                           log_dir=os.path.join(logs, "cold-0")), "folio cold build of " + name)
-    runs = runs_for(runs, first_run.seconds)
+    first_seconds = first_run.seconds
+    if peer:
+        peer_first = peer.attempt(0, problems)
+        if peer_first:
+            first_seconds = max(first_seconds, peer_first.seconds)
+        else:
+            peer = None
+    runs = runs_for(runs, first_seconds)
     with open(cold_out, "rb") as f:
         first = f.read()
     times, cpu, rss, self_ms = [], [], [], []
     for k in range(runs):
+        if peer and k % 2 and not peer.attempt(k + 1, problems):
+            peer = None
         r = check(run([folio, "build", book, "-o", cold_out, "--no-cache"],
                       log_dir=os.path.join(logs, "cold-%d" % (k + 1))), "folio cold build")
+        if peer and not k % 2 and not peer.attempt(k + 1, problems):
+            peer = None
         times.append(r.seconds)
         cpu.append(r.cpu_seconds)
         rss.append(r.maxrss_kib)
@@ -399,6 +414,12 @@ def bench_folio(folio, book, name, out, runs, cycles, problems):
     res["cold_self_ms"] = median(self_ms)
     res["cold_maxrss_kib"] = max(rss)
     res["epub_bytes"] = os.path.getsize(cold_out)
+    if peer:
+        try:
+            res.update(peer.result())
+        except Failure as e:
+            res["mdbook_error"] = "failed"
+            problems.append(str(e))
 
     # warm: a copy of the book, a fresh cache, one priming build, then edit+rebuild cycles
     work = os.path.join(out, "work", name)
@@ -515,43 +536,52 @@ def epub_only_config(text, renderer):
     return "\n".join(kept) + '\n\n[output.epub]\ncommand = %s\n' % json.dumps(renderer)
 
 
-def bench_mdbook_epub(mdbook, mdbook_epub, book, name, out, runs):
-    """Cold builds of the book by mdbook with mdbook-epub as its only renderer."""
-    work = os.path.join(out, "work", name + "-mdbook")
-    if os.path.exists(work):
-        shutil.rmtree(work)
-    shutil.copytree(book, work, ignore=shutil.ignore_patterns(".bench-stamp.json"))
-    config = os.path.join(work, "book.toml")
-    with open(config, encoding="utf-8") as f:
-        text = f.read()
-    with open(config, "w", encoding="utf-8") as f:
-        f.write(epub_only_config(text, mdbook_epub))
-    dest = os.path.join(out, "work", name + "-mdbook-out")
-    logs = os.path.join(out, "logs", name)
-    argv = [mdbook, "build", work, "--dest-dir", dest]
-    times, cpu, rss = [], [], []
-    k = 0
-    while k <= runs:   # the first run is not measured
-        if os.path.exists(dest):
-            shutil.rmtree(dest)
-        r = check(run(argv, log_dir=os.path.join(logs, "mdbook-epub-%d" % k)),
-                  "mdbook-epub on " + name)
-        if not k:
-            runs = runs_for(runs, r.seconds)
-        else:
-            times.append(r.seconds)
-            cpu.append(r.cpu_seconds)
-            rss.append(r.maxrss_kib)
-        k += 1
-    epubs = [os.path.join(folder, f) for folder, _, files in os.walk(dest) for f in files
-             if f.endswith(".epub")]
-    if len(epubs) != 1:
-        raise Failure("mdbook-epub on %s wrote %d EPUBs" % (name, len(epubs)))
-    kept = os.path.join(out, "epub", name + "-mdbook-epub.epub")
-    shutil.copyfile(epubs[0], kept)
-    return {"mdbook_s": median(times), "mdbook_runs_s": times, "mdbook_cpu_s": median(cpu),
-            "mdbook_maxrss_kib": max(rss),
-            "mdbook_epub_bytes": os.path.getsize(kept), "mdbook_epub_path": kept}
+class MdbookEpub:
+    """mdbook with mdbook-epub as its only renderer, on a copy of a book: cold builds, run one at a
+    time between folio's (the first is not measured)."""
+
+    def __init__(self, mdbook, mdbook_epub, book, name, out):
+        work = os.path.join(out, "work", name + "-mdbook")
+        if os.path.exists(work):
+            shutil.rmtree(work)
+        shutil.copytree(book, work, ignore=shutil.ignore_patterns(".bench-stamp.json"))
+        config = os.path.join(work, "book.toml")
+        with open(config, encoding="utf-8") as f:
+            text = f.read()
+        with open(config, "w", encoding="utf-8") as f:
+            f.write(epub_only_config(text, mdbook_epub))
+        self.name, self.out = name, out
+        self.dest = os.path.join(out, "work", name + "-mdbook-out")
+        self.logs = os.path.join(out, "logs", name)
+        self.argv = [mdbook, "build", work, "--dest-dir", self.dest]
+        self.times, self.cpu, self.rss = [], [], []
+
+    def attempt(self, k, problems):
+        """Build run `k` (0: unmeasured); the run, or None after noting in `problems` why it failed."""
+        if os.path.exists(self.dest):
+            shutil.rmtree(self.dest)
+        try:
+            r = check(run(self.argv, log_dir=os.path.join(self.logs, "mdbook-epub-%d" % k)),
+                      "mdbook-epub on " + self.name)
+        except Failure as e:
+            problems.append(str(e))
+            return None
+        if k:
+            self.times.append(r.seconds)
+            self.cpu.append(r.cpu_seconds)
+            self.rss.append(r.maxrss_kib)
+        return r
+
+    def result(self):
+        epubs = [os.path.join(folder, f) for folder, _, files in os.walk(self.dest) for f in files
+                 if f.endswith(".epub")]
+        if len(epubs) != 1:
+            raise Failure("mdbook-epub on %s wrote %d EPUBs" % (self.name, len(epubs)))
+        kept = os.path.join(self.out, "epub", self.name + "-mdbook-epub.epub")
+        shutil.copyfile(epubs[0], kept)
+        return {"mdbook_s": median(self.times), "mdbook_runs_s": self.times,
+                "mdbook_cpu_s": median(self.cpu), "mdbook_maxrss_kib": max(self.rss),
+                "mdbook_epub_bytes": os.path.getsize(kept), "mdbook_epub_path": kept}
 
 
 def find_epubcheck(explicit):
@@ -770,21 +800,17 @@ def main():
         chapters = [c for c in chapters if os.path.isfile(os.path.join(book, c))]
         row = {"book": name, "chapters": len(chapters), "md_bytes": markdown_bytes(book, chapters)}
         row.update(book_contents(book, chapters))
+        peer = MdbookEpub(mdbook, mdbook_epub, book, name, out) if mdbook else None
         try:
-            log("folio: %s" % name)
-            row.update(bench_folio(folio, book, name, out, runs, cycles, problems))
+            log("folio%s: %s" % (" and mdbook-epub, alternately" if peer else "", name))
+            row.update(bench_folio(folio, book, name, out, runs, cycles, problems, peer))
         except Failure as e:
             row["error"] = str(e)
             problems.append(str(e))
             real_rows.append(row)
             continue
-        if mdbook:
-            log("mdbook-epub: %s" % name)
-            try:
-                row.update(bench_mdbook_epub(mdbook, mdbook_epub, book, name, out, runs))
-            except Failure as e:
-                row["mdbook_error"] = "failed"
-                problems.append(str(e))
+        if peer and "mdbook_s" not in row:
+            row["mdbook_error"] = "failed"
         if pandoc:
             log("pandoc: %s (1 run)" % name)
             try:
