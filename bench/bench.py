@@ -30,8 +30,8 @@ library only).
    --mdbook-epub, else both on PATH or in ~/.cargo/bin): `mdbook build` of a copy whose
    book.toml has only `[output.epub]` (other renderers and preprocessors removed, so mdbook runs
    its own include expansion and the EPUB renderer alone); median of 3 runs after one unmeasured
-   (21 when either tool's first build takes under 0.1 s), each run alternating with one of folio's
-   cold runs, each round in the other order, so that both meet the same state of the machine.
+   (21 under 0.1 s, as folio's), alternating with folio's cold runs while both have runs left, each
+   round in the other order, so that both meet the same state of the machine.
    Install them with
        cargo install --locked mdbook --version 0.5.4
        cargo install --locked mdbook-epub --version 0.5.2
@@ -381,24 +381,16 @@ def bench_folio(folio, book, name, out, runs, cycles, problems, peer=None):
     # cold: one unmeasured run (checks that the book builds), then `runs` measured runs
     first_run = check(run([folio, "build", book, "-o", cold_out, "--no-cache"],
                           log_dir=os.path.join(logs, "cold-0")), "folio cold build of " + name)
-    first_seconds = first_run.seconds
-    if peer:
-        peer_first = peer.attempt(0, problems)
-        if peer_first:
-            first_seconds = max(first_seconds, peer_first.seconds)
-        else:
-            peer = None
-    runs = runs_for(runs, first_seconds)
+    runs_of_folio = runs_for(runs, first_run.seconds)
+    peer_first = peer.attempt(0, problems) if peer else None
+    runs_of_peer = runs_for(runs, peer_first.seconds) if peer_first else 0
     with open(cold_out, "rb") as f:
         first = f.read()
     times, cpu, rss, self_ms = [], [], [], []
-    for k in range(runs):
-        if peer and k % 2 and not peer.attempt(k + 1, problems):
-            peer = None
+
+    def cold(k):
         r = check(run([folio, "build", book, "-o", cold_out, "--no-cache"],
                       log_dir=os.path.join(logs, "cold-%d" % (k + 1))), "folio cold build")
-        if peer and not k % 2 and not peer.attempt(k + 1, problems):
-            peer = None
         times.append(r.seconds)
         cpu.append(r.cpu_seconds)
         rss.append(r.maxrss_kib)
@@ -408,13 +400,24 @@ def bench_folio(folio, book, name, out, runs, cycles, problems, peer=None):
         with open(cold_out, "rb") as f:
             if f.read() != first:
                 problems.append("%s: two --no-cache builds of the same sources differ" % name)
+
+    # Each tool runs as often as its own first build asks; while both have runs left, they alternate.
+    peer_ok = peer_first is not None
+    for k in range(max(runs_of_folio, runs_of_peer)):
+        peer_turn = peer_ok and k < runs_of_peer
+        if peer_turn and k % 2:
+            peer_ok = peer.attempt(k + 1, problems) is not None
+        if k < runs_of_folio:
+            cold(k)
+        if peer_turn and not k % 2:
+            peer_ok = peer.attempt(k + 1, problems) is not None
     res["cold_s"] = median(times)
     res["cold_runs_s"] = times
     res["cold_cpu_s"] = median(cpu)
     res["cold_self_ms"] = median(self_ms)
     res["cold_maxrss_kib"] = max(rss)
     res["epub_bytes"] = os.path.getsize(cold_out)
-    if peer:
+    if peer_ok:
         try:
             res.update(peer.result())
         except Failure as e:

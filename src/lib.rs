@@ -179,7 +179,8 @@ pub enum RunError {
     /// The book folder (or `--root`) cannot be opened.
     #[error("{0}")]
     BookFolder(io::Error),
-    /// Compressing the book failed.
+    /// Assembling the book failed: compressing it, or a chapter the cache held that could not be had
+    /// again.
     #[error("failed to assemble the book ({0})")]
     Output(io::Error),
 }

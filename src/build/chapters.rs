@@ -11,6 +11,7 @@
 
 use std::collections::HashSet;
 use std::io;
+use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -90,9 +91,13 @@ impl ChapterJob<'_> {
                 Some(offset) => cache
                     .get(finished_key(key, offset))
                     .map(|(rendered, finished)| Step::Finished(package::ChapterFile { rendered, finished })),
-                None => {
-                    cache.get_bytes::<RenderedMeta>(key).map(|(meta, encoded)| Step::Stored { entry, meta, encoded })
-                }
+                None => cache.get_bytes::<RenderedMeta>(key).map(|(meta, encoded)| Step::Stored {
+                    entry,
+                    path: path.clone(),
+                    key,
+                    meta,
+                    encoded,
+                }),
             }
         };
         let pending = |step: Step, key: cache::Key, origin, diagnostics| {
@@ -125,10 +130,8 @@ impl ChapterJob<'_> {
             return pending(step, key, Origin::Cache, diagnostics);
         }
         let rendered = render::render(self.ctx, &chapter, entry);
-        if let (Some(cache), Some(key), None) = (self.cache, key, offset) {
-            let meta = RenderedMeta { note_count: rendered.note_count, images: rendered.images.clone() };
-            // A cache that cannot be written only makes the next build slower.
-            let _ = cache.put_encoded(key, &meta, &rendered);
+        if let (Some(key), None) = (key, offset) {
+            self.store_rendered(key, &rendered);
         }
         (self.start_images)(&rendered.images);
         Some(Pending { step: Some(Step::Rendered(rendered)), key, origin: Origin::Rendered, diagnostics })
@@ -137,7 +140,7 @@ impl ChapterJob<'_> {
     /// The notes stage and what follows it for one chapter: its notes numbered from `offset + 1`, then
     /// framed, checked and compressed, or the finished chapter taken from the cache.
     fn finish(&self, book: &BookSources, pending: Pending, offset: usize) -> io::Result<FinishedChapter> {
-        let Pending { step, key, origin, diagnostics } = pending;
+        let Pending { step, key, mut origin, diagnostics } = pending;
         // A chapter without notes comes out the same whatever the notes before it.
         let offset = match &step {
             Some(step) if step.note_count() > 0 => offset,
@@ -153,14 +156,17 @@ impl ChapterJob<'_> {
             None => None,
             Some(Step::Finished(file)) => Some(file),
             Some(Step::Rendered(rendered)) => Some(framing(rendered)?),
-            Some(Step::Stored { entry, meta, encoded }) => {
+            Some(Step::Stored { entry, path, key, meta: _, encoded }) => {
                 // A rendering the cache held may come with its chapter finished for this offset too.
                 let hit = self.cache.zip(finished_key).and_then(|(cache, key)| cache.get(key));
                 Some(match hit {
                     Some((rendered, finished)) => package::ChapterFile { rendered, finished },
                     None => match cache::decode_payload(&encoded) {
                         Some(rendered) => framing(rendered)?,
-                        None => framing(self.render_again(book, entry, key, &meta)?)?,
+                        None => {
+                            origin = Origin::Rendered;
+                            framing(self.render_again(book, entry, &path, key)?)?
+                        }
                     },
                 })
             }
@@ -173,29 +179,36 @@ impl ChapterJob<'_> {
 
     /// Renders again a chapter whose cached rendering does not decode (never expected: entries are signed
     /// and versioned, but a bad entry is a miss, not a failed build), and stores it in the bad one's place.
-    /// The book's notes were numbered from the entry's count: a rendering with another count is an error.
+    /// The book's notes were numbered from the entry's count, so the chapter must still be what the
+    /// entry's key says it was.
     fn render_again(
         &self,
         book: &BookSources,
         entry: usize,
-        key: Option<cache::Key>,
-        meta: &RenderedMeta,
+        path: &Path,
+        key: cache::Key,
     ) -> io::Result<RenderedChapter> {
-        let outline_entry = &book.outline.entries[entry];
-        let outline::Target::Chapter(path) = &outline_entry.target else { unreachable!("only chapters are rendered") };
-        let rendered =
-            book.read_chapter(outline_entry, path).0.map(|chapter| render::render(self.ctx, &chapter, entry));
-        let rendered = rendered.filter(|rendered| rendered.note_count == meta.note_count).ok_or_else(|| {
-            io::Error::other(format!(
-                "{} changed while it was built",
-                book.root.display_path(&book.config.src.join(path)).display()
-            ))
-        })?;
-        if let (Some(cache), Some(key)) = (self.cache, key) {
-            let meta = RenderedMeta { note_count: rendered.note_count, images: rendered.images.clone() };
-            let _ = cache.put_encoded(key, &meta, &rendered);
+        let shown = || book.root.display_path(&book.config.src.join(path)).display().to_string();
+        let (chapter, diagnostics) = book.read_chapter(&book.outline.entries[entry], path);
+        let Some(chapter) = chapter else {
+            let why = diagnostics.first().map_or("it cannot be read again", |d| d.message.as_str());
+            return Err(io::Error::other(format!("{}: {why}", shown())));
+        };
+        if self.rendered_key(entry, memo::texts_key(&chapter.text)) != key {
+            return Err(io::Error::other(format!("{} changed while the book was built", shown())));
         }
+        let rendered = render::render(self.ctx, &chapter, entry);
+        self.store_rendered(key, &rendered);
         Ok(rendered)
+    }
+
+    /// Stores a chapter as rendered, with the metadata that numbering the book's notes and starting its
+    /// images need. A cache that cannot be written only makes the next build slower.
+    fn store_rendered(&self, key: cache::Key, rendered: &RenderedChapter) {
+        if let Some(cache) = self.cache {
+            let meta = RenderedMeta { note_count: rendered.note_count, images: rendered.images.clone() };
+            let _ = cache.put_encoded(key, &meta, rendered);
+        }
     }
 
     /// Numbers a rendered chapter's notes from `offset + 1`, frames, checks and compresses it, and stores
@@ -236,7 +249,7 @@ enum Step {
     /// Rendered: its notes are numbered from 1.
     Rendered(RenderedChapter),
     /// Its rendering taken from the cache, still encoded: decoded only if the chapter is framed again.
-    Stored { entry: usize, meta: RenderedMeta, encoded: Bytes },
+    Stored { entry: usize, path: PathBuf, key: cache::Key, meta: RenderedMeta, encoded: Bytes },
     /// Taken finished from the cache.
     Finished(package::ChapterFile),
 }
@@ -445,6 +458,22 @@ mod tests {
         assert_eq!(note_offsets(FootnoteNumbering::Chapter, [2, 0, 3, 1]), [0, 0, 0, 0]);
     }
 
+    /// Replaces each chapter's rendered entry with its metadata alone, a rendering that does not decode.
+    fn strip_renderings(job: &ChapterJob<'_>, book: &BookSources, cold: &FinishedChapters, cache: &Cache) {
+        for file in &cold.files {
+            let key = rendered_key_of(job, book, file.rendered.entry);
+            let meta = RenderedMeta { note_count: file.rendered.note_count, images: file.rendered.images.clone() };
+            cache.put_bytes(key, &meta, &[]).unwrap();
+        }
+    }
+
+    /// The rendered entry's key of a chapter as its file reads now.
+    fn rendered_key_of(job: &ChapterJob<'_>, book: &BookSources, entry: usize) -> cache::Key {
+        let outline::Target::Chapter(path) = &book.outline.entries[entry].target else { unreachable!() };
+        let (chapter, _) = book.read_chapter(&book.outline.entries[entry], path);
+        job.rendered_key(entry, memo::texts_key(&chapter.unwrap().text))
+    }
+
     /// Notes numbered across the book: a chapter found finished in the cache needs only its note count
     /// from its rendered entry, never the rendering itself.
     #[test]
@@ -453,16 +482,7 @@ mod tests {
         let (root, cache) = book(dir.path());
         let cold = finish_all(&root, &cache, |_, _| {});
         assert_eq!(cold.cached, 0);
-        // Each rendered entry keeps its metadata and loses its rendering.
-        let warm = finish_all(&root, &cache, |job, book| {
-            for (entry, file) in cold.files.iter().map(|file| (file.rendered.entry, &file.rendered)) {
-                let outline::Target::Chapter(path) = &book.outline.entries[entry].target else { unreachable!() };
-                let (chapter, _) = book.read_chapter(&book.outline.entries[entry], path);
-                let key = job.rendered_key(entry, memo::texts_key(&chapter.unwrap().text));
-                let meta = RenderedMeta { note_count: file.note_count, images: file.images.clone() };
-                cache.put_bytes(key, &meta, &[]).unwrap();
-            }
-        });
+        let warm = finish_all(&root, &cache, |job, book| strip_renderings(job, book, &cold, &cache));
         assert_eq!((warm.cached, warm.framed), (3, 0), "every chapter finished from the cache");
         assert_eq!(compressed(&warm), compressed(&cold));
     }
@@ -474,25 +494,25 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (root, cache) = book(dir.path());
         let cold = finish_all(&root, &cache, |_, _| {});
-        // Each rendered entry keeps its metadata and loses its rendering; no finished entry reads back.
-        let spoil = |job: &ChapterJob<'_>, book: &BookSources| {
+        // No rendering decodes, and no finished entry reads back.
+        let warm = finish_all(&root, &cache, |job, book| {
+            strip_renderings(job, book, &cold, &cache);
             for file in &cold.files {
-                let (entry, rendered) = (file.rendered.entry, &file.rendered);
-                let outline::Target::Chapter(path) = &book.outline.entries[entry].target else { unreachable!() };
-                let (chapter, _) = book.read_chapter(&book.outline.entries[entry], path);
-                let key = job.rendered_key(entry, memo::texts_key(&chapter.unwrap().text));
-                let meta = RenderedMeta { note_count: rendered.note_count, images: rendered.images.clone() };
-                cache.put_bytes(key, &meta, &[]).unwrap();
+                let key = rendered_key_of(job, book, file.rendered.entry);
                 for offset in [0, 2] {
                     cache.put_bytes(finished_key(key, offset), &"not a chapter", &[]).unwrap();
                 }
             }
-        };
-        let warm = finish_all(&root, &cache, spoil);
-        assert_eq!((warm.cached, warm.framed), (3, 3), "every rendering taken from the cache and framed again");
+        });
+        assert_eq!((warm.cached, warm.framed), (0, 3), "every chapter rendered and framed again");
         assert_eq!(compressed(&warm), compressed(&cold));
-        // The renderings and finished chapters were stored again.
-        let again = finish_all(&root, &cache, |_, _| {});
-        assert_eq!((again.cached, again.framed), (3, 0));
+        // The renderings were stored again in the bad entries' place.
+        finish_all(&root, &cache, |job, book| {
+            for file in &cold.files {
+                let (_, encoded) =
+                    cache.get_bytes::<RenderedMeta>(rendered_key_of(job, book, file.rendered.entry)).unwrap();
+                assert!(cache::decode_payload::<RenderedChapter>(&encoded).is_some());
+            }
+        });
     }
 }

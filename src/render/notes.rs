@@ -264,21 +264,24 @@ pub fn number(chapter: &mut RenderedChapter, offset: usize, file: &str) {
 }
 
 /// `body` with each `href="#fragment"` whose fragment is `dangling` pointing at `file` instead, in one pass
-/// however many links dangle. Ids are XML names, written unescaped: the match is exact.
+/// however many links dangle. Ids are XML names, written unescaped: the match is exact, and a fragment
+/// ends at the first character an id cannot hold, so that text like `href="#` in a code sample neither
+/// matches nor hides the link after it.
 fn point_at_top(body: &str, dangling: &HashSet<String>, file: &str) -> String {
     const HREF: &str = "href=\"#";
     let mut out = String::with_capacity(body.len());
     let mut rest = body;
     while let Some(at) = rest.find(HREF) {
-        let fragment = &rest[at + HREF.len()..];
-        let Some(end) = fragment.find('"') else { break };
+        let after = &rest[at + HREF.len()..];
+        let end = after.find(|c: char| matches!(c, '"' | '<' | '>' | '&') || c.is_whitespace()).unwrap_or(after.len());
         out.push_str(&rest[..at]);
-        if dangling.contains(&fragment[..end]) {
+        if after[end..].starts_with('"') && dangling.contains(&after[..end]) {
             let _ = write!(out, "href=\"{file}");
+            rest = &after[end..];
         } else {
-            out.push_str(&rest[at..at + HREF.len() + end]);
+            out.push_str(HREF);
+            rest = after;
         }
-        rest = &fragment[end..];
     }
     out.push_str(rest);
     out
@@ -334,8 +337,12 @@ mod tests {
             point_at_top(body, &dangling, "c01.xhtml"),
             r##"<a href="c01.xhtml">1</a><a href="#ab">2</a><a href="c01.xhtml">3</a><a href="c01.xhtml">4</a><a href="#">5</a>"##
         );
-        // Only a whole attribute value matches.
+        // Only a whole attribute value matches, and text that only looks like one hides nothing after it.
         assert_eq!(point_at_top("x href=\"#a", &dangling, "c.xhtml"), "x href=\"#a");
+        assert_eq!(
+            point_at_top(r##"<code>&lt;a href="#</code> <a href="#gone">x</a>"##, &dangling, "c.xhtml"),
+            r##"<code>&lt;a href="#</code> <a href="c.xhtml">x</a>"##
+        );
     }
 
     #[test]
