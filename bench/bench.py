@@ -421,7 +421,6 @@ def bench_folio(folio, book, name, out, runs, cycles, problems, peer=None):
         try:
             res.update(peer.result())
         except Failure as e:
-            res["mdbook_error"] = "failed"
             problems.append(str(e))
 
     # warm: a copy of the book, a fresh cache, one priming build, then edit+rebuild cycles

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::books::{copy_dir, fixture, folio, repo, text, unzip};
+use common::books::{copy_dir, fixture, folio, repo, text, unzip, write_files};
 use common::epubcheck;
 use common::kobo::{Piece, without_kobo_markup};
 
@@ -163,7 +163,7 @@ fn a_kindle_book_follows_send_to_kindle_rules() {
                 }
             }
         }
-        let drawn = kindle.keys().filter(|p| p.starts_with("EPUB/images/formulas/")).count();
+        let drawn = formula_images(&kindle).len();
         assert_eq!(drawn > 0, name == "math", "{name}: formulas drawn only where there are formulas");
         if !has_cover {
             assert!(stderr.contains("warning: Send to Kindle wants a JPEG or PNG cover"), "{name}: {stderr}");
@@ -269,12 +269,20 @@ fn kobo_formulas_are_mathml_with_a_png_as_altimg() {
         let item = format!("href=\"text/{page}\" media-type=\"application/xhtml+xml\" properties=\"mathml\"");
         assert_eq!(opf.contains(&item), !formulas.is_empty(), "{page}");
     }
-    let packaged = |files: &BTreeMap<String, Vec<u8>>| -> HashSet<String> {
-        files.keys().filter(|p| p.starts_with("EPUB/images/formulas/")).cloned().collect()
-    };
+    let packaged = |files| formula_images(files).into_iter().cloned().collect::<HashSet<String>>();
     assert_eq!(packaged(&files), named, "every image packaged is some formula's");
     assert_eq!(packaged(&unzip(&kindle).1), named, "Kobo and Kindle show the same drawings");
     assert!(opf.contains("<meta property=\"schema:accessibilityFeature\">MathML</meta>"), "{opf}");
+}
+
+/// The images of formulas a package holds, by their paths in it.
+fn formula_images(files: &BTreeMap<String, Vec<u8>>) -> Vec<&String> {
+    files.keys().filter(|p| p.starts_with("EPUB/images/formulas/")).collect()
+}
+
+/// A package path under `EPUB/` as a page in `EPUB/text/` links to it.
+fn from_a_page(path: &str) -> String {
+    format!("../{}", path.strip_prefix("EPUB/").expect("a path in the package"))
 }
 
 /// A formula latex-rust cannot draw keeps its MathML without an image, with a warning; one math-core
@@ -282,7 +290,7 @@ fn kobo_formulas_are_mathml_with_a_png_as_altimg() {
 #[test]
 fn kobo_formulas_without_an_image_say_so() {
     let dir = tempfile::tempdir().unwrap();
-    common::books::write_files(
+    write_files(
         dir.path(),
         &[
             ("book/book.toml", "[book]\ntitle = \"Sums\"\n[epub]\nmath = true\ncover = false\n"),
@@ -298,11 +306,11 @@ fn kobo_formulas_without_an_image_say_so() {
     );
     assert!(stderr.contains("book/src/one.md:3:40: warning: formula cannot be converted to MathML: "), "{stderr}");
     let (_, files) = unzip(&kepub);
-    let formulas: Vec<&String> = files.keys().filter(|p| p.starts_with("EPUB/images/formulas/")).collect();
+    let formulas = formula_images(&files);
     assert_eq!(formulas.len(), 1, "{formulas:?}");
     let one = text(&files, "EPUB/text/c001-one.xhtml");
     assert_eq!(attribute_values(&one, "math", "alttext"), ["x^2", "x^2", "a \\equiv b \\pmod n"], "{one}");
-    let image = format!("../{}", &formulas[0]["EPUB/".len()..]);
+    let image = from_a_page(formulas[0]);
     assert_eq!(attribute_values(&one, "math", "altimg"), [image.clone(), image], "{one}");
     assert!(
         one.contains("<code class=\"tex\"><span class=\"koboSpan\"") && one.contains(">\\boxed{x}</span></code>"),
@@ -314,7 +322,7 @@ fn kobo_formulas_without_an_image_say_so() {
 #[test]
 fn kindle_formulas_are_images_once_each_and_undrawable_ones_stay_mathml() {
     let dir = tempfile::tempdir().unwrap();
-    common::books::write_files(
+    write_files(
         dir.path(),
         &[
             ("book/book.toml", "[book]\ntitle = \"Sums\"\n[epub]\nmath = true\ncover = false\n"),
@@ -329,10 +337,10 @@ fn kindle_formulas_are_images_once_each_and_undrawable_ones_stay_mathml() {
         "{stderr}"
     );
     let (_, files) = unzip(&kindle);
-    let formulas: Vec<&String> = files.keys().filter(|p| p.starts_with("EPUB/images/formulas/")).collect();
+    let formulas = formula_images(&files);
     assert_eq!(formulas.len(), 1, "the same formula three times is one file: {formulas:?}");
     let one = text(&files, "EPUB/text/c001-one.xhtml");
-    assert_eq!(one.matches(&format!("src=\"../{}\"", &formulas[0][5..])).count(), 2, "{one}");
+    assert_eq!(one.matches(&format!("src=\"{}\"", from_a_page(formulas[0]))).count(), 2, "{one}");
     let two = text(&files, "EPUB/text/c002-two.xhtml");
     assert!(two.contains("<img class=\"math\"") && two.contains("<math "), "{two}");
     let opf = text(&files, "EPUB/package.opf");

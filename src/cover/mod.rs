@@ -220,10 +220,10 @@ fn rasterize_within_limits(svg: &[u8], (max_width, max_height): (u32, u32), max_
     encode_png(&mut canvas)
 }
 
-/// Spans of rows (top, bottom, in pixels) where the drawing may differ from one row to the next: outside
-/// them every row of a band is the same, as between the rules of a frame, and the band is drawn as one
-/// row, which stands for all of them. Only a path of solid colours whose edges run straight across or down keeps its rows
-/// alike (they change only near its corners); any other shape, and a group with a filter, clip or mask,
+/// Spans of rows (top, bottom, in pixels) where the drawing may differ from one row to the next: outside them
+/// every row of a band is the same, as between the rules of a frame, and the band is drawn as one row, which
+/// stands for all of them. Only a path of solid colours whose edges run straight across or down keeps its
+/// rows alike (they change only near its corners); any other shape, and a group with a filter, clip or mask,
 /// may vary over all of its box.
 fn varying_rows(group: &usvg::Group, scale: f32) -> Vec<(f32, f32)> {
     let mut spans = Vec::new();
@@ -427,12 +427,12 @@ impl Palette {
         let mut above = last_row.as_slice();
         for row in rows.chunks_exact(row_bytes) {
             let unlike = row != above;
-            if unlike && !(self.index(row) && self.compress(Rows::Written, zlib_rs::DeflateFlush::NoFlush)) {
+            if unlike && !(self.index(row) && self.compress(Rows::Written)) {
                 return false;
             }
             // Every row after the first of a run is like the one above.
             for _ in usize::from(unlike)..times {
-                if !self.compress(Rows::Alike, zlib_rs::DeflateFlush::NoFlush) {
+                if !self.compress(Rows::Alike) {
                     return false;
                 }
             }
@@ -488,11 +488,11 @@ impl Palette {
     }
 
     /// Deflates a row (or, finishing, nothing more); false if zlib fails.
-    fn compress(&mut self, rows: Rows, flush: zlib_rs::DeflateFlush) -> bool {
-        let input = match rows {
-            Rows::Written => &self.row[..],
-            Rows::Alike => &self.alike_row[..],
-            Rows::Nothing => &[][..],
+    fn compress(&mut self, rows: Rows) -> bool {
+        let (input, flush) = match rows {
+            Rows::Written => (&self.row[..], zlib_rs::DeflateFlush::NoFlush),
+            Rows::Alike => (&self.alike_row[..], zlib_rs::DeflateFlush::NoFlush),
+            Rows::End => (&[][..], zlib_rs::DeflateFlush::Finish),
         };
         let mut read = 0;
         loop {
@@ -512,11 +512,7 @@ impl Palette {
 
     /// The deflated rows, once every row is added.
     fn finish(mut self) -> Result<Vec<u8>, String> {
-        if self.compress(Rows::Nothing, zlib_rs::DeflateFlush::Finish) {
-            Ok(self.compressed)
-        } else {
-            Err("cannot compress the image".to_string())
-        }
+        if self.compress(Rows::End) { Ok(self.compressed) } else { Err("cannot compress the image".to_string()) }
     }
 }
 
@@ -540,7 +536,8 @@ fn palette_index(colours: &mut Vec<[u8; 3]>, colour: [u8; 3]) -> Option<u8> {
 enum Rows {
     Written,
     Alike,
-    Nothing,
+    /// Nothing more: the stream is finished.
+    End,
 }
 
 #[cfg(test)]

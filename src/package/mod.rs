@@ -170,17 +170,21 @@ fn zip_alone(path: &str, data: &[u8], modified: i64) -> io::Result<Vec<u8>> {
     }
     zip.extend_from_slice(path.as_bytes());
 
-    // End of central directory: one entry on disk 0, no comment.
     let central_len = u32::try_from(zip.len()).map_err(|_| too_large())? - central_start;
-    zip.extend_from_slice(&0x0605_4b50_u32.to_le_bytes());
-    for field in [0_u16, 0, 1, 1] {
-        zip.extend_from_slice(&field.to_le_bytes());
-    }
-    for field in [central_len, central_start] {
-        zip.extend_from_slice(&field.to_le_bytes());
-    }
-    zip.extend_from_slice(&0_u16.to_le_bytes());
+    zip.extend_from_slice(&end_record(1, central_len, central_start));
     Ok(zip)
+}
+
+/// The end of central directory record: `entries` on disk 0, their headers `central_len` bytes from
+/// `central_start`, no comment.
+fn end_record(entries: u16, central_len: u32, central_start: u32) -> [u8; END_RECORD] {
+    let mut end = [0; END_RECORD];
+    end[..4].copy_from_slice(&0x0605_4b50_u32.to_le_bytes());
+    end[8..10].copy_from_slice(&entries.to_le_bytes());
+    end[10..12].copy_from_slice(&entries.to_le_bytes());
+    end[12..16].copy_from_slice(&central_len.to_le_bytes());
+    end[16..20].copy_from_slice(&central_start.to_le_bytes());
+    end
 }
 
 /// Bytes of a zip's local header, central directory header and end record, besides names.
@@ -487,10 +491,12 @@ pub fn image_href(name: &str) -> String {
 /// its central directory header is kept with the offset where it now starts, and the end record counts
 /// them all. So the writer never goes back to patch a header and the zip streams straight into a file,
 /// with no copy of the book in memory. The bytes are those `zip`'s writer makes by copying each entry
-/// (a test holds them equal); framed here, the entries need no parsing.
+/// (a test holds them equal); each entry is only checked and split at its central header, not read
+/// through `zip`.
 pub fn write_zip<W: Write>(epub: &Epub, mut sink: W) -> io::Result<u64> {
     let too_large = || io::Error::other("the book is too large for a zip without ZIP64");
     // 0xFFFF entries and an offset of 0xFFFF_FFFF are not numbers in a zip but "see the ZIP64 record".
+    let offset_of = |written: u64| u32::try_from(written).ok().filter(|&o| o != u32::MAX).ok_or_else(too_large);
     let mut central = Vec::new();
     let mut written: u64 = 0;
     for (path, entry) in &epub.files {
@@ -504,7 +510,7 @@ pub fn write_zip<W: Write>(epub: &Epub, mut sink: W) -> io::Result<u64> {
         };
         let (local, header) =
             split_alone(alone).ok_or_else(|| io::Error::other(format!("{path} is not a zip of one entry")))?;
-        let offset = u32::try_from(written).ok().filter(|&o| o != u32::MAX).ok_or_else(too_large)?;
+        let offset = offset_of(written)?;
         sink.write_all(local)?;
         written += local.len() as u64;
         let start = central.len();
@@ -512,19 +518,10 @@ pub fn write_zip<W: Write>(epub: &Epub, mut sink: W) -> io::Result<u64> {
         central[start + 42..start + 46].copy_from_slice(&offset.to_le_bytes());
     }
     let entries = u16::try_from(epub.files.len()).ok().filter(|&n| n != u16::MAX).ok_or_else(too_large)?;
-    let central_start = u32::try_from(written).ok().filter(|&o| o != u32::MAX).ok_or_else(too_large)?;
+    let central_start = offset_of(written)?;
     let central_len = u32::try_from(central.len()).map_err(|_| too_large())?;
     sink.write_all(&central)?;
-    let mut end = Vec::with_capacity(END_RECORD);
-    end.extend_from_slice(&0x0605_4b50_u32.to_le_bytes());
-    for field in [0_u16, 0, entries, entries] {
-        end.extend_from_slice(&field.to_le_bytes());
-    }
-    for field in [central_len, central_start] {
-        end.extend_from_slice(&field.to_le_bytes());
-    }
-    end.extend_from_slice(&0_u16.to_le_bytes());
-    sink.write_all(&end)?;
+    sink.write_all(&end_record(entries, central_len, central_start))?;
     Ok(written + u64::from(central_len) + END_RECORD as u64)
 }
 

@@ -69,10 +69,10 @@ pub fn to_mathml(tex: &str, display: bool, image: Option<&Drawn>) -> Result<Stri
     tagged.push_str("<math alttext=\"");
     escape(&mut tagged, tex.trim());
     tagged.push('"');
-    let image_src = image.map(|image| {
+    if let Some(image) = image {
         tagged.push_str(&image.altimg());
-        image.image.src()
-    });
+    }
+    let image_src = image.map(|image| image.image.src());
     tagged.push_str(rest);
     // The formula's own image is the only reference kept. `\label` gives an equation's number an id.
     // Each formula is converted on its own, so `\eqref` reaches only labels of its own formula, and an

@@ -287,13 +287,14 @@ fn point_at_top(body: &str, dangling: &HashSet<String>, file: &str) -> String {
     out
 }
 
-/// `text` with `offset` added to the number that starts at each of `starts`.
+/// `text` with `offset` added to the number that starts at each of `starts`. A start where no number
+/// stands (never expected: rendering recorded them, but a rendering may come from the cache) is left.
 fn shift_numbers(text: &str, starts: &[usize], offset: usize) -> String {
     let mut out = String::with_capacity(text.len() + starts.len() * 2);
     let mut rest = 0;
     for &start in starts {
-        let digits = text[start..].bytes().take_while(u8::is_ascii_digit).count();
-        let number: usize = text[start..start + digits].parse().expect("rendering wrote a number here");
+        let digits = text.get(start..).map_or(0, |from| from.bytes().take_while(u8::is_ascii_digit).count());
+        let Some(number) = text.get(start..start + digits).and_then(|n| n.parse::<usize>().ok()) else { continue };
         out.push_str(&text[rest..start]);
         let _ = write!(out, "{}", number + offset);
         rest = start + digits;

@@ -120,7 +120,7 @@ pub enum Formulas {
     /// As MathML, which EPUB 3 carries.
     MathMl,
     /// As MathML whose `altimg` is a PNG of the formula, for Kobo's apps that lack MathML (Kobo's
-    /// guidelines: all but the Windows app lay it out).
+    /// guidelines, checked 2026-12-07: all but the Windows app lay it out).
     MathMlAndImage,
     /// As a PNG instead of MathML, which Kindle's guidelines do not list.
     Image,

@@ -44,9 +44,9 @@ fn is_kobo_markup(e: &BytesStart<'_>) -> bool {
     }
 }
 
-/// The document as pieces, Kobo's own markup left out (spans, wrappers, head style) and the three
-/// things Kobo's flavour changes undone (`noteref endnote`, `←` in extra backlinks, formula images as
-/// `altimg`), so a kepub page and its standard page give the same pieces. Runs of white space only are dropped, since the
+/// The document as pieces, Kobo's own markup left out (spans, wrappers, head style) and the three things
+/// Kobo's flavour changes undone (`noteref endnote`, `←` in extra backlinks, formula images as `altimg`), so
+/// a kepub page and its standard page give the same pieces. Runs of white space only are dropped, since the
 /// wrappers bring line breaks of their own.
 pub fn without_kobo_markup(xml: &str) -> (Vec<Piece>, Spans) {
     let mut reader = Reader::from_str(xml);

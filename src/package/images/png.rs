@@ -72,17 +72,19 @@ pub(super) fn optimize(data: &[u8], over: impl Fn((u32, u32)) -> Option<(u32, u3
     if effort == Effort::None && (to.is_none() || animated) {
         return Optimized { data: None, outcome: unchanged };
     }
+    // An animation is kept whole: its frames are not scaled.
+    let scaled_to = to.filter(|_| !animated);
     // Recompressing decodes the image as surely as scaling it does.
-    let admitted = match to {
-        Some(to) if !animated => budget::admit_scaled(data, "image/png", to, effort),
-        _ => budget::admit(data, "image/png"),
+    let admitted = match scaled_to {
+        Some(to) => budget::admit_scaled(data, "image/png", to, effort),
+        None => budget::admit(data, "image/png"),
     };
     let _permit = match admitted {
         Ok(permit) => permit,
         Err(refused) => return Optimized::refused(refused),
     };
-    match to {
-        Some(to) if !animated => match downscale(data, &chunks, size, to) {
+    match scaled_to {
+        Some(to) => match downscale(data, &chunks, size, to) {
             Ok((png, to)) => {
                 let outcome = Outcome::Downscaled { from: size, to, damaged: None };
                 // Under `max`, oxipng's search may still find a smaller file.
@@ -97,7 +99,7 @@ pub(super) fn optimize(data: &[u8], over: impl Fn((u32, u32)) -> Option<(u32, u3
             }
             Err(cause) => Optimized::undecodable(cause),
         },
-        _ => recompress(data, unchanged, effort, indexed),
+        None => recompress(data, unchanged, effort, indexed),
     }
 }
 
